@@ -1,0 +1,257 @@
+//! The command line: parse arguments, load specs, run, report, exit code.
+
+use crate::engine::{self, RunOptions, Selection, Verdict};
+use crate::report::{self, human::Human, Collected};
+use crate::spec::{self, Spec};
+use crate::target::TargetCommand;
+use clap::{Parser, ValueEnum};
+use std::io::IsTerminal;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Exit codes: the contract graders script against.
+pub const EXIT_PASSED: u8 = 0;
+pub const EXIT_FAILED: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+
+/// Runs socket-programming conformance specs against a program over real
+/// loopback sockets, and reports pass/fail per case with evidence.
+///
+/// With no SPEC, every bundled spec runs against its bundled reference
+/// implementation. Exit code: 0 all passed, 1 a case failed, 2 spec or
+/// usage error.
+#[derive(Debug, Parser)]
+#[command(name = "runner", version, after_help = AFTER_HELP)]
+pub struct Args {
+    /// Spec files, folders of specs, or names of bundled specs
+    /// (e.g. tcp-upper-server).
+    #[arg(value_name = "SPEC")]
+    pub specs: Vec<String>,
+
+    /// The program under test: an executable, a .py file, or a command line
+    /// with {host} and {port} placeholders.
+    #[arg(long, value_name = "CMD")]
+    pub target: Option<String>,
+
+    /// Where a program that hard-codes its address serves or connects
+    /// (loopback only), e.g. 127.1.1.1:8900.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub addr: Option<String>,
+
+    /// Run only the cases whose id (or spec/id) matches; `*` is a wildcard.
+    #[arg(long = "case", value_name = "PATTERN")]
+    pub case: Option<String>,
+
+    /// Also run the cases carrying this tag (off by default); `all` for all.
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+
+    /// Report format on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+
+    /// Also write the report in --format to this file (the human report
+    /// still goes to stdout).
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// List the selected specs and cases instead of running them.
+    #[arg(long)]
+    pub list: bool,
+
+    /// Colour in the human report.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+}
+
+const AFTER_HELP: &str = "Examples:
+  runner                                          all bundled specs against the bundled references
+  runner tcp-upper-server --target server.py --addr 127.1.1.1:8900
+  runner specs/ --target './server {host} {port}' --format json
+  runner my-spec.yaml --target ./a.out --case 'greet*'";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+    Junit,
+    Tap,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+/// A problem with the command line or the specs: exit 2, one message.
+#[derive(Debug, thiserror::Error)]
+pub enum UsageError {
+    #[error(transparent)]
+    Spec(#[from] spec::SpecError),
+    #[error(transparent)]
+    Target(#[from] crate::target::CommandError),
+    #[error("{0}")]
+    Other(String),
+}
+
+pub fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(&args) {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+fn run(args: &Args) -> Result<u8, UsageError> {
+    let specs = load_specs(&args.specs)?;
+    let target = match &args.target {
+        Some(text) => {
+            if args.specs.is_empty() {
+                return Err(UsageError::Other(String::from(
+                    "--target needs the spec(s) to check it against, e.g. `runner tcp-upper-server --target server.py`",
+                )));
+            }
+            Some(TargetCommand::parse(text)?)
+        }
+        None => None,
+    };
+    if target.is_none() {
+        if let Some(spec) = specs.iter().find(|s| s.target.reference.is_none()) {
+            return Err(UsageError::Other(format!(
+                "{}: the spec names no reference program, so it needs --target",
+                spec.source
+            )));
+        }
+    }
+    let addr = args.addr.as_deref().map(loopback_addr).transpose()?;
+    let selection = Selection {
+        pattern: args.case.clone(),
+        tags: args.tags.clone(),
+    };
+    if args.list {
+        list(&specs, &selection);
+        return Ok(EXIT_PASSED);
+    }
+    let selected = specs
+        .iter()
+        .map(|s| s.cases.iter().filter(|c| selection.includes(s, c)).count())
+        .sum::<usize>();
+    if selected == 0 {
+        return Err(UsageError::Other(String::from(
+            "no case matches --case/--tag; `runner --list` shows the cases",
+        )));
+    }
+    let options = RunOptions {
+        target,
+        addr,
+        selection,
+    };
+    let color = match args.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let human_on_stdout = args.format == Format::Human || args.output.is_some();
+    let mut human = Human::new(std::io::stdout().lock(), color);
+    let mut collected = Collected::default();
+    let summary = engine::run(&specs, &options, &mut |event| {
+        if human_on_stdout {
+            human.event(event);
+        }
+        collected.event(event);
+    });
+    drop(human);
+    let rendered = match args.format {
+        Format::Human => None,
+        Format::Json => Some(report::json::render(&collected)),
+        Format::Junit => Some(report::junit::render(&collected)),
+        Format::Tap => Some(report::tap::render(&collected)),
+    };
+    if let Some(text) = rendered {
+        match &args.output {
+            Some(path) => std::fs::write(path, text).map_err(|e| {
+                UsageError::Other(format!("cannot write the report to {}: {e}", path.display()))
+            })?,
+            None => println!("{text}"),
+        }
+    }
+    let all_passed = collected.outcomes.iter().all(|o| o.verdict == Verdict::Pass);
+    Ok(if all_passed && summary.total() > 0 {
+        EXIT_PASSED
+    } else {
+        EXIT_FAILED
+    })
+}
+
+/// Spec arguments: files, folders (every *.yaml inside), bundled names.
+fn load_specs(args: &[String]) -> Result<Vec<Spec>, UsageError> {
+    if args.is_empty() {
+        return Ok(spec::bundled()?);
+    }
+    let mut specs = Vec::new();
+    for arg in args {
+        let path = Path::new(arg);
+        if path.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| UsageError::Other(format!("{arg}: cannot read the folder: {e}")))?
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|ext| ext == "yaml" || ext == "yml"))
+                .collect();
+            files.sort();
+            if files.is_empty() {
+                return Err(UsageError::Other(format!("{arg}: the folder holds no .yaml specs")));
+            }
+            for file in files {
+                specs.push(spec::load_file(&file)?);
+            }
+        } else if path.exists() {
+            specs.push(spec::load_file(path)?);
+        } else if let Some(bundled) = spec::bundled_named(arg) {
+            specs.push(bundled?);
+        } else {
+            return Err(UsageError::Other(format!(
+                "{arg}: no such spec file, and no bundled spec of that name (bundled: {})",
+                spec::bundled_names().join(", ")
+            )));
+        }
+    }
+    Ok(specs)
+}
+
+/// Parses `--addr` and refuses anything but loopback: the runner only
+/// ever sends traffic to this machine.
+fn loopback_addr(text: &str) -> Result<SocketAddr, UsageError> {
+    let addrs: Vec<SocketAddr> = text
+        .to_socket_addrs()
+        .map_err(|e| UsageError::Other(format!("--addr {text}: not a HOST:PORT address ({e})")))?
+        .collect();
+    let Some(addr) = addrs.iter().find(|a| a.ip().is_loopback()) else {
+        return Err(UsageError::Other(format!(
+            "--addr {text}: only loopback addresses (127.0.0.0/8, ::1) may be targets"
+        )));
+    };
+    if addr.port() == 0 {
+        return Err(UsageError::Other(format!("--addr {text}: the port must not be 0")));
+    }
+    Ok(*addr)
+}
+
+fn list(specs: &[Spec], selection: &Selection) {
+    for spec in specs {
+        println!("{} ({}): {}", spec.name, spec.source, spec.title);
+        for case in spec.cases.iter().filter(|c| selection.includes(spec, c)) {
+            let tags = if case.tags.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", case.tags.join(", "))
+            };
+            println!("  {:<28} {} pt  {}{tags}", case.id, case.points, case.about);
+        }
+    }
+}

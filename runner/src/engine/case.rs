@@ -1,0 +1,239 @@
+//! Runs one case's steps against a started target and turns what happened
+//! into a `CaseOutcome`.
+
+use super::outcome::{CaseOutcome, Failure, Verdict};
+use super::running::Running;
+use super::show;
+use super::transcript::Transcript;
+use crate::net::{Connection, Datagrams};
+use crate::spec::{Action, Case, Restart, Role, Spec, Step};
+use crate::target::describe_status;
+use std::collections::HashMap;
+use std::time::Instant;
+
+/// Why a step did not pass.
+pub struct Problem {
+    /// What would have passed.
+    pub expected: String,
+    /// What arrived instead.
+    pub actual: Option<Vec<u8>>,
+    /// The symptom, in the student's terms.
+    pub message: String,
+}
+
+impl Problem {
+    pub fn new(expected: impl Into<String>, message: impl Into<String>) -> Problem {
+        Problem {
+            expected: expected.into(),
+            actual: None,
+            message: message.into(),
+        }
+    }
+
+    pub fn with_actual(mut self, actual: &[u8]) -> Problem {
+        self.actual = Some(actual.to_vec());
+        self
+    }
+}
+
+pub type StepResult = Result<(), Problem>;
+
+/// The state of one case while its steps run.
+pub struct CaseRun<'r> {
+    /// "server" or "client": what the target is, for messages.
+    pub noun: &'static str,
+    pub running: &'r mut Running,
+    pub connections: HashMap<String, Connection>,
+    pub sockets: HashMap<String, Datagrams>,
+    pub captures: HashMap<String, Vec<u8>>,
+    pub transcript: Transcript,
+}
+
+/// Runs `case` on `running` and reports what happened.
+pub fn run_case(spec: &Spec, case: &Case, running: &mut Running) -> CaseOutcome {
+    let started = Instant::now();
+    let mut run = CaseRun {
+        noun: noun(spec.target.role),
+        running,
+        connections: HashMap::new(),
+        sockets: HashMap::new(),
+        captures: HashMap::new(),
+        transcript: Transcript::new(),
+    };
+    let mut failure = None;
+    let mut message = String::new();
+    for (index, step) in case.steps.iter().enumerate() {
+        if let Err(problem) = run.step(step) {
+            message = run.explain(problem.message.clone());
+            failure = Some(Failure {
+                step: index + 1,
+                line: step.line,
+                action: describe_action(step),
+                expected: problem.expected,
+                actual: problem.actual,
+            });
+            break;
+        }
+    }
+    run.finish(spec.target.restart);
+    let verdict = if failure.is_some() {
+        Verdict::Fail
+    } else {
+        Verdict::Pass
+    };
+    CaseOutcome {
+        spec: spec.name.clone(),
+        case: case.id.clone(),
+        about: case.about.clone(),
+        hint: case.hint.clone(),
+        verdict,
+        points: if verdict == Verdict::Pass { case.points } else { 0 },
+        max_points: case.points,
+        duration: started.elapsed(),
+        message,
+        failure,
+        transcript: run.transcript.entries,
+        stdout: run.running.process.stdout.snapshot(),
+        stderr: run.running.process.stderr.snapshot(),
+    }
+}
+
+pub fn noun(role: Role) -> &'static str {
+    match role {
+        Role::Server => "server",
+        Role::Client => "client",
+    }
+}
+
+impl CaseRun<'_> {
+    fn step(&mut self, step: &Step) -> StepResult {
+        let deadline = Instant::now() + step.timeout;
+        match &step.action {
+            Action::Connect { conn } => self.connect(conn, deadline),
+            Action::Accept { conn } => self.accept(conn, deadline),
+            Action::Send {
+                conn,
+                payload,
+                chunks,
+                pause,
+            } => self.send(conn, payload, chunks, *pause),
+            Action::Recv {
+                conn,
+                matcher,
+                capture,
+            } => self.recv(conn, matcher, capture.as_deref(), deadline, step.timeout),
+            Action::Eof { conn } => self.eof(conn, deadline, step.timeout),
+            Action::Quiet { conn, window } => self.quiet(conn, *window),
+            Action::Shutdown { conn } => self.shutdown(conn),
+            Action::Close { conn } => self.close(conn),
+            Action::Reset { conn } => self.reset(conn),
+            Action::SendTo { socket, payload } => self.send_to(socket, payload),
+            Action::RecvFrom {
+                socket,
+                matcher,
+                capture,
+            } => self.recv_from(socket, matcher, capture.as_deref(), deadline, step.timeout),
+            Action::WriteStdin { payload } => self.write_stdin(payload),
+            Action::CloseStdin => {
+                self.running.process.close_stdin();
+                self.transcript.note("stdin", "closed by the runner");
+                Ok(())
+            }
+            Action::Expect {
+                stream,
+                matcher,
+                capture,
+            } => self.expect_output(*stream, matcher, capture.as_deref(), deadline, step.timeout),
+            Action::Exit { code } => self.exit(*code, deadline, step.timeout),
+            Action::Alive => self.alive(),
+            Action::Idle { window, max_cpu } => self.idle(*window, *max_cpu),
+        }
+    }
+
+    /// Adds to a failure message what the target's exit tells, if it died.
+    fn explain(&mut self, mut message: String) -> String {
+        if let Some(status) = self.running.process.exit_status() {
+            if !message.contains("exited") && !message.contains("killed") {
+                message.push_str(&format!("; the {} {}", self.noun, describe_status(status)));
+            }
+            let tail = self.running.process.stderr.snapshot().last_lines(3);
+            if !tail.trim().is_empty() && !status.success() {
+                message.push_str(&format!("; its stderr ends with: {}", tail.trim()));
+            }
+        }
+        message
+    }
+
+    /// Ends the case's connections. With a fresh target per case they are
+    /// reset: an abortive close leaves no TIME_WAIT on the target's
+    /// address, so a program that hard-codes its port can bind it again.
+    /// A target kept for the next case sees a graceful close.
+    fn finish(&mut self, restart: Restart) {
+        for (name, mut connection) in self.connections.drain() {
+            match restart {
+                Restart::PerCase => connection.reset(),
+                Restart::Once => {
+                    let late = connection.drain();
+                    if !late.is_empty() {
+                        self.transcript
+                            .record(&name, super::transcript::Direction::Received, &late);
+                    }
+                    connection.close();
+                }
+            }
+        }
+        self.sockets.clear();
+    }
+
+    /// Text for `what arrived`, used by several steps.
+    pub fn arrived(bytes: &[u8]) -> String {
+        if bytes.is_empty() {
+            String::from("nothing")
+        } else {
+            show::quoted_short(bytes, 200)
+        }
+    }
+}
+
+/// The step as a short line for the report.
+pub fn describe_action(step: &Step) -> String {
+    use crate::spec::Matcher;
+    fn matcher(m: &Matcher) -> &'static str {
+        match m {
+            Matcher::Exact(_) => "text",
+            Matcher::Prefix(_) => "prefix",
+            Matcher::Contains(_) => "contains",
+            Matcher::Regex(_) => "regex",
+        }
+    }
+    match &step.action {
+        Action::Connect { conn } => format!("connect {conn}"),
+        Action::Accept { conn } => format!("accept {conn}"),
+        Action::Send { conn, .. } => format!("send on {conn}"),
+        Action::Recv { conn, matcher: m, .. } => format!("recv on {conn} ({})", matcher(m)),
+        Action::Eof { conn } => format!("eof on {conn}"),
+        Action::Quiet { conn, window } => {
+            format!("quiet on {conn} for {}", humantime::format_duration(*window))
+        }
+        Action::Shutdown { conn } => format!("shutdown {conn}"),
+        Action::Close { conn } => format!("close {conn}"),
+        Action::Reset { conn } => format!("reset {conn}"),
+        Action::SendTo { socket, .. } => format!("sendto from {socket}"),
+        Action::RecvFrom { socket, matcher: m, .. } => {
+            format!("recvfrom on {socket} ({})", matcher(m))
+        }
+        Action::WriteStdin { .. } => String::from("stdin"),
+        Action::CloseStdin => String::from("close-stdin"),
+        Action::Expect { stream, matcher: m, .. } => format!("{} ({})", stream.name(), matcher(m)),
+        Action::Exit { code } => match code {
+            Some(code) => format!("exit with code {code}"),
+            None => String::from("exit"),
+        },
+        Action::Alive => String::from("alive"),
+        Action::Idle { window, max_cpu } => format!(
+            "idle for {} (at most {:.0}% CPU)",
+            humantime::format_duration(*window),
+            max_cpu * 100.0
+        ),
+    }
+}

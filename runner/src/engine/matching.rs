@@ -1,0 +1,137 @@
+//! Judging received bytes against a matcher, on a stream (bytes keep
+//! arriving) or on a datagram (the whole message is there).
+
+use crate::spec::{Matcher, Part, Payload};
+use regex::bytes::Regex;
+use std::collections::HashMap;
+
+/// A matcher with its captures filled in.
+pub enum Expectation<'a> {
+    Exact(Vec<u8>),
+    Prefix(Vec<u8>),
+    Contains(Vec<u8>),
+    Regex(&'a Regex),
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum StreamMatch {
+    /// Satisfied by the first `n` bytes.
+    Matched(usize),
+    /// Can no longer be satisfied, whatever arrives next.
+    Mismatch,
+    /// Not yet: more bytes may satisfy it.
+    NeedMore,
+}
+
+/// The bytes of `payload`, with captures substituted.
+pub fn render(payload: &Payload, captures: &HashMap<String, Vec<u8>>) -> Vec<u8> {
+    let mut once = Vec::new();
+    for part in &payload.parts {
+        match part {
+            Part::Literal(bytes) => once.extend_from_slice(bytes),
+            Part::Capture { name, transform } => {
+                // The loader checked that the capture is defined earlier;
+                // a step that failed to capture ends the case first.
+                let captured = captures.get(name).map(Vec::as_slice).unwrap_or_default();
+                once.extend(transform.apply(captured));
+            }
+        }
+    }
+    once.repeat(payload.repeat)
+}
+
+impl<'a> Expectation<'a> {
+    pub fn new(matcher: &'a Matcher, captures: &HashMap<String, Vec<u8>>) -> Expectation<'a> {
+        match matcher {
+            Matcher::Exact(p) => Expectation::Exact(render(p, captures)),
+            Matcher::Prefix(p) => Expectation::Prefix(render(p, captures)),
+            Matcher::Contains(p) => Expectation::Contains(render(p, captures)),
+            Matcher::Regex(r) => Expectation::Regex(r),
+        }
+    }
+
+    /// On a stream, judged on what has arrived so far.
+    pub fn on_stream(&self, data: &[u8]) -> StreamMatch {
+        match self {
+            Expectation::Exact(want) | Expectation::Prefix(want) => {
+                let n = want.len().min(data.len());
+                if data[..n] != want[..n] {
+                    StreamMatch::Mismatch
+                } else if data.len() < want.len() {
+                    StreamMatch::NeedMore
+                } else if matches!(self, Expectation::Exact(_)) {
+                    StreamMatch::Matched(want.len())
+                } else {
+                    StreamMatch::Matched(data.len())
+                }
+            }
+            Expectation::Contains(want) => find(data, want)
+                .map_or(StreamMatch::NeedMore, |at| StreamMatch::Matched(at + want.len())),
+            Expectation::Regex(regex) => regex
+                .find(data)
+                .map_or(StreamMatch::NeedMore, |m| StreamMatch::Matched(m.end())),
+        }
+    }
+
+    /// On a whole datagram.
+    pub fn on_datagram(&self, data: &[u8]) -> bool {
+        match self {
+            Expectation::Exact(want) => data == want.as_slice(),
+            Expectation::Prefix(want) => data.starts_with(want),
+            Expectation::Contains(want) => find(data, want).is_some(),
+            Expectation::Regex(regex) => regex.is_match(data),
+        }
+    }
+
+    /// What would pass, for the report.
+    pub fn describe(&self) -> String {
+        match self {
+            Expectation::Exact(want) => super::show::quoted(want),
+            Expectation::Prefix(want) => format!("starting with {}", super::show::quoted(want)),
+            Expectation::Contains(want) => format!("containing {}", super::show::quoted(want)),
+            Expectation::Regex(regex) => format!("matching /{}/", regex.as_str()),
+        }
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return Some(0);
+    }
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_waits_then_matches_or_mismatches() {
+        let want = Expectation::Exact(b"HELLO".to_vec());
+        assert_eq!(want.on_stream(b"HEL"), StreamMatch::NeedMore);
+        assert_eq!(want.on_stream(b"HELLO world"), StreamMatch::Matched(5));
+        assert_eq!(want.on_stream(b"hel"), StreamMatch::Mismatch);
+    }
+
+    #[test]
+    fn prefix_takes_everything_that_arrived() {
+        let want = Expectation::Prefix(b"HE".to_vec());
+        assert_eq!(want.on_stream(b"HELLO"), StreamMatch::Matched(5));
+    }
+
+    #[test]
+    fn contains_and_regex_consume_through_the_match() {
+        let contains = Expectation::Contains(b"hi".to_vec());
+        assert_eq!(contains.on_stream(b"reply: hi\n"), StreamMatch::Matched(9));
+        let regex = Regex::new("rec[a-z]+").expect("valid");
+        assert_eq!(Expectation::Regex(&regex).on_stream(b"> received"), StreamMatch::Matched(10));
+        assert_eq!(Expectation::Regex(&regex).on_stream(b"> nothing"), StreamMatch::NeedMore);
+    }
+
+    #[test]
+    fn datagrams_match_whole() {
+        let want = Expectation::Exact(b"HELLO".to_vec());
+        assert!(want.on_datagram(b"HELLO"));
+        assert!(!want.on_datagram(b"HELLOHELLO"));
+    }
+}

@@ -1,0 +1,110 @@
+//! What the engine tells reporters: one enum of events, and the outcome of
+//! each case with all the evidence a student needs.
+
+use super::transcript::Entry;
+use crate::target::OutputSnapshot;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The target behaved as the case demands.
+    Pass,
+    /// The target misbehaved.
+    Fail,
+    /// The harness or the spec is at fault, or the target could not be
+    /// started at all: says nothing about the target's correctness.
+    Error,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::Error => "error",
+        }
+    }
+}
+
+/// The step where a case failed and what went wrong there.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    /// 1-based index of the step within the case; 0 when the case failed
+    /// before its first step (the target did not start).
+    pub step: usize,
+    /// Line of the step in the spec file.
+    pub line: usize,
+    /// The step as written, in short: `recv on a: text "HELLO"`.
+    pub action: String,
+    /// What would have passed.
+    pub expected: String,
+    /// What arrived instead, if anything did.
+    pub actual: Option<Vec<u8>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CaseOutcome {
+    pub spec: String,
+    pub case: String,
+    /// The requirement the case checks.
+    pub about: String,
+    pub hint: Option<String>,
+    pub verdict: Verdict,
+    pub points: u32,
+    pub max_points: u32,
+    pub duration: Duration,
+    /// One sentence: what happened, in the student's terms. Empty on pass.
+    pub message: String,
+    pub failure: Option<Failure>,
+    /// The exchange as it happened, on every channel.
+    pub transcript: Vec<Entry>,
+    pub stdout: OutputSnapshot,
+    pub stderr: OutputSnapshot,
+}
+
+/// Totals of a run.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    pub passed: usize,
+    pub failed: usize,
+    pub errors: usize,
+    pub points: u32,
+    pub max_points: u32,
+    pub duration: Duration,
+    /// The run was cut short (global deadline or interrupt).
+    pub interrupted: bool,
+}
+
+impl Summary {
+    pub fn add(&mut self, outcome: &CaseOutcome) {
+        match outcome.verdict {
+            Verdict::Pass => self.passed += 1,
+            Verdict::Fail => self.failed += 1,
+            Verdict::Error => self.errors += 1,
+        }
+        self.points += outcome.points;
+        self.max_points += outcome.max_points;
+    }
+
+    pub fn total(&self) -> usize {
+        self.passed + self.failed + self.errors
+    }
+}
+
+/// Everything reporters hear about, in order.
+#[derive(Debug)]
+pub enum Event<'a> {
+    RunStarted {
+        specs: usize,
+        cases: usize,
+    },
+    SpecStarted {
+        spec: &'a str,
+        title: &'a str,
+        /// What is under test: `reference upper-server`, or the command.
+        target: &'a str,
+        cases: usize,
+    },
+    CaseFinished(&'a CaseOutcome),
+    RunFinished(&'a Summary),
+}

@@ -1,0 +1,162 @@
+//! A started target and the runner's own sockets that go with it: where
+//! it serves, or where the runner listens for it.
+
+use crate::net::Datagrams;
+use crate::spec::{Role, Spec, Transport};
+use crate::target::{
+    wait_until_serving, OutputSnapshot, Process, SocketKind, StartFailure, TargetCommand,
+};
+use std::time::{Duration, Instant};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
+
+/// Where the target is to serve (or connect to).
+#[derive(Debug, Clone, Copy)]
+pub enum AddressPlan {
+    /// `--addr`: the program hard-codes this address.
+    Fixed(SocketAddr),
+    /// A free loopback port, passed in through `{host}` / `{port}`.
+    Fresh,
+    /// The program hard-codes an address we were not told: watch which
+    /// socket it opens.
+    Discover,
+}
+
+pub struct Running {
+    pub process: Process,
+    /// Where the target serves (server role) or where the runner listens
+    /// for it (client role).
+    pub addr: SocketAddr,
+    /// Client role, TCP: the runner's listening socket.
+    pub listener: Option<TcpListener>,
+    /// Client role, UDP: the runner's socket the client sends to.
+    pub service: Option<Datagrams>,
+    /// Client role, UDP: who sent the last datagram, to reply to.
+    pub last_sender: Option<SocketAddr>,
+    /// How much of stdout / stderr earlier steps have consumed.
+    pub stdout_from: usize,
+    pub stderr_from: usize,
+}
+
+/// Why a start failed, and whose fault it is.
+pub enum StartError {
+    /// The runner could not set up (e.g. its listening port is taken).
+    Harness(String),
+    /// The target failed to start properly; what it printed tells why.
+    Target {
+        failure: StartFailure,
+        stdout: OutputSnapshot,
+        stderr: OutputSnapshot,
+    },
+}
+
+impl Running {
+    pub fn start(
+        spec: &Spec,
+        command: &TargetCommand,
+        plan: AddressPlan,
+    ) -> Result<Running, StartError> {
+        match spec.target.role {
+            Role::Server => Self::start_server(spec, command, plan),
+            Role::Client => Self::start_client(spec, command, plan),
+        }
+    }
+
+    fn start_server(
+        spec: &Spec,
+        command: &TargetCommand,
+        plan: AddressPlan,
+    ) -> Result<Running, StartError> {
+        let expected = match plan {
+            AddressPlan::Fixed(addr) => Some(addr),
+            AddressPlan::Fresh => Some(free_port(spec.target.transport).map_err(StartError::Harness)?),
+            AddressPlan::Discover => None,
+        };
+        let mut process = Process::spawn(&command.argv_for(expected)).map_err(spawn_failed)?;
+        let kind = match spec.target.transport {
+            Transport::Tcp => SocketKind::TcpListening,
+            Transport::Udp => SocketKind::UdpBound,
+        };
+        let addr = match wait_until_serving(&mut process, kind, expected, spec.target.start_timeout) {
+            Ok(addr) => addr,
+            Err(failure) => {
+                // Let the pumps collect the last words of a program that
+                // died (its traceback), without waiting on one that did not.
+                let settle = Instant::now() + Duration::from_millis(500);
+                if matches!(failure, StartFailure::Exited { .. }) {
+                    process.stderr.wait_closed(settle);
+                    process.stdout.wait_closed(settle);
+                }
+                return Err(StartError::Target {
+                    failure,
+                    stdout: process.stdout.snapshot(),
+                    stderr: process.stderr.snapshot(),
+                });
+            }
+        };
+        Ok(Running::new(process, addr))
+    }
+
+    fn start_client(
+        spec: &Spec,
+        command: &TargetCommand,
+        plan: AddressPlan,
+    ) -> Result<Running, StartError> {
+        let bind_at = match plan {
+            AddressPlan::Fixed(addr) => addr,
+            AddressPlan::Fresh => SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            AddressPlan::Discover => {
+                return Err(StartError::Harness(String::from(
+                    "a client target must be told where to connect: put {host} and {port} in the command, or give --addr",
+                )))
+            }
+        };
+        let cannot = |e: std::io::Error| StartError::Harness(format!("the runner cannot listen on {bind_at}: {e}"));
+        let (listener, service, addr) = match spec.target.transport {
+            Transport::Tcp => {
+                let listener = TcpListener::bind(bind_at).map_err(cannot)?;
+                let addr = listener.local_addr().map_err(cannot)?;
+                (Some(listener), None, addr)
+            }
+            Transport::Udp => {
+                let socket = Datagrams::bind(bind_at).map_err(cannot)?;
+                let addr = socket.local_addr().map_err(cannot)?;
+                (None, Some(socket), addr)
+            }
+        };
+        let process = Process::spawn(&command.argv_for(Some(addr))).map_err(spawn_failed)?;
+        let mut running = Running::new(process, addr);
+        running.listener = listener;
+        running.service = service;
+        Ok(running)
+    }
+
+    fn new(process: Process, addr: SocketAddr) -> Running {
+        Running {
+            process,
+            addr,
+            listener: None,
+            service: None,
+            last_sender: None,
+            stdout_from: 0,
+            stderr_from: 0,
+        }
+    }
+}
+
+fn spawn_failed(error: std::io::Error) -> StartError {
+    StartError::Target {
+        failure: StartFailure::Spawn(error),
+        stdout: OutputSnapshot::default(),
+        stderr: OutputSnapshot::default(),
+    }
+}
+
+/// A loopback port that nothing is bound to right now.
+fn free_port(transport: Transport) -> Result<SocketAddr, String> {
+    let any = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+    let found = match transport {
+        Transport::Tcp => TcpListener::bind(any).and_then(|l| l.local_addr()),
+        Transport::Udp => UdpSocket::bind(any).and_then(|s| s.local_addr()),
+    };
+    found.map_err(|e| format!("the runner found no free loopback port: {e}"))
+}

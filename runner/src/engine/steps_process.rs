@@ -1,0 +1,167 @@
+//! Steps about the target process itself: its stdin, its output streams,
+//! its exit, and whether it is alive and idle.
+
+use super::case::{CaseRun, Problem, StepResult};
+use super::matching::{render, Expectation, StreamMatch};
+use super::transcript::Direction;
+use crate::spec::{Matcher, Payload, Stream};
+use crate::target::{describe_status, Output};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// While watching both streams, how long to wait on one before looking at
+/// the other.
+const ALTERNATE: Duration = Duration::from_millis(10);
+
+impl CaseRun<'_> {
+    pub(super) fn write_stdin(&mut self, payload: &Payload) -> StepResult {
+        let bytes = render(payload, &self.captures);
+        let noun = self.noun;
+        self.running.process.write_stdin(&bytes).map_err(|e| {
+            Problem::new(
+                "to write to standard input",
+                format!("could not type into the {noun}: it closed its standard input or exited ({e})"),
+            )
+        })?;
+        self.transcript.record("stdin", Direction::Sent, &bytes);
+        Ok(())
+    }
+
+    pub(super) fn expect_output(
+        &mut self,
+        stream: Stream,
+        matcher: &Matcher,
+        capture: Option<&str>,
+        deadline: Instant,
+        timeout: Duration,
+    ) -> StepResult {
+        let expectation = Expectation::new(matcher, &self.captures);
+        let watched: Vec<(Stream, Arc<Output>, usize)> = [
+            (Stream::Stdout, &self.running.process.stdout, self.running.stdout_from),
+            (Stream::Stderr, &self.running.process.stderr, self.running.stderr_from),
+        ]
+        .into_iter()
+        .filter(|(s, _, _)| stream == Stream::Output || stream == *s)
+        .map(|(s, output, from)| (s, Arc::clone(output), from))
+        .collect();
+        let wait = if watched.len() > 1 { ALTERNATE } else { timeout };
+        loop {
+            let mut all_closed = true;
+            let mut seen = Vec::new();
+            for (which, output, from) in &watched {
+                let until = deadline.min(Instant::now() + wait);
+                let (data, closed) =
+                    output.wait_for(*from, until, |d| expectation.on_stream(d) != StreamMatch::NeedMore);
+                all_closed &= closed;
+                match expectation.on_stream(&data) {
+                    StreamMatch::Matched(n) => {
+                        self.transcript.record(which.name(), Direction::Received, &data[..n]);
+                        match which {
+                            Stream::Stderr => self.running.stderr_from = from + n,
+                            _ => self.running.stdout_from = from + n,
+                        }
+                        if let Some(capture) = capture {
+                            self.captures.insert(capture.to_string(), data[..n].to_vec());
+                        }
+                        return Ok(());
+                    }
+                    StreamMatch::Mismatch => return Err(self.output_problem(stream, &expectation, &data, None)),
+                    StreamMatch::NeedMore => seen.extend_from_slice(&data),
+                }
+            }
+            if all_closed {
+                let status = self.running.process.exit_status();
+                let why = match status {
+                    Some(status) => format!("the {} {}", self.noun, describe_status(status)),
+                    None => format!("the {} closed its {}", self.noun, stream.name()),
+                };
+                return Err(self.output_problem(stream, &expectation, &seen, Some(why)));
+            }
+            if Instant::now() >= deadline {
+                return Err(self.output_problem(stream, &expectation, &seen, None));
+            }
+        }
+    }
+
+    fn output_problem(
+        &self,
+        stream: Stream,
+        expectation: &Expectation,
+        seen: &[u8],
+        ended: Option<String>,
+    ) -> Problem {
+        let expected = expectation.describe();
+        let printed = if seen.is_empty() {
+            String::from("it printed nothing more")
+        } else {
+            format!("it printed {}", Self::arrived(seen))
+        };
+        let message = match ended {
+            Some(why) => format!("expected the {} to print {expected} on {}, but {why}; {printed}", self.noun, stream.name()),
+            None => format!("expected the {} to print {expected} on {} in time; {printed}", self.noun, stream.name()),
+        };
+        Problem::new(expected, message).with_actual(seen)
+    }
+
+    pub(super) fn exit(&mut self, code: Option<i32>, deadline: Instant, timeout: Duration) -> StepResult {
+        let expected = match code {
+            Some(code) => format!("exit with code {code}"),
+            None => String::from("exit"),
+        };
+        let Some(status) = self.running.process.wait_exit(deadline) else {
+            return Err(Problem::new(
+                &expected,
+                format!(
+                    "expected the {} to {expected} within {}, but it is still running",
+                    self.noun,
+                    humantime::format_duration(timeout)
+                ),
+            ));
+        };
+        self.transcript.note("target", describe_status(status));
+        match code {
+            Some(code) if status.code() != Some(code) => Err(Problem::new(
+                &expected,
+                format!("expected the {} to {expected}, but it {}", self.noun, describe_status(status)),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    pub(super) fn alive(&mut self) -> StepResult {
+        match self.running.process.exit_status() {
+            None => Ok(()),
+            Some(status) => Err(Problem::new(
+                "still running",
+                format!("expected the {} to keep running, but it {}", self.noun, describe_status(status)),
+            )),
+        }
+    }
+
+    /// Measures the CPU time the target's process tree uses over `window`:
+    /// a program spinning on empty reads uses a whole core.
+    pub(super) fn idle(&mut self, window: Duration, max_cpu: f64) -> StepResult {
+        let before = self.running.process.cpu_time();
+        let started = Instant::now();
+        std::thread::sleep(window);
+        let used = self.running.process.cpu_time().saturating_sub(before);
+        let share = used.as_secs_f64() / started.elapsed().as_secs_f64();
+        self.transcript.note(
+            "target",
+            format!("used {:.0}% CPU over {}", share * 100.0, humantime::format_duration(window)),
+        );
+        if share > max_cpu {
+            return Err(Problem::new(
+                format!("at most {:.0}% CPU", max_cpu * 100.0),
+                format!(
+                    "the {} used {:.0}% CPU for {} while it should have been waiting (at most {:.0}% expected): it is busy-looping",
+                    self.noun,
+                    share * 100.0,
+                    humantime::format_duration(window),
+                    max_cpu * 100.0
+                ),
+            ));
+        }
+        Ok(())
+    }
+}

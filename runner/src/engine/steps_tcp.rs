@@ -1,0 +1,293 @@
+//! TCP steps: connect, accept, send, recv, eof, quiet, shutdown, close, reset.
+
+use super::case::{CaseRun, Problem, StepResult};
+use super::matching::{render, Expectation, StreamMatch};
+use super::show::quoted;
+use super::transcript::Direction;
+use crate::net::{Connection, ReadEvent};
+use crate::spec::{Matcher, Payload};
+use crate::target::{describe_status, POLL};
+use std::io::ErrorKind;
+use std::time::{Duration, Instant};
+
+fn took(timeout: Duration) -> String {
+    humantime::format_duration(timeout).to_string()
+}
+
+impl CaseRun<'_> {
+    fn connection(&mut self, name: &str) -> Result<&mut Connection, Problem> {
+        // The loader checked that every name is opened before use; a
+        // connection is missing only if its opening step failed, which ends
+        // the case first.
+        self.connections
+            .get_mut(name)
+            .ok_or_else(|| Problem::new(format!("connection {name}"), format!("connection `{name}` is not open")))
+    }
+
+    pub(super) fn connect(&mut self, name: &str, deadline: Instant) -> StepResult {
+        let addr = self.running.addr;
+        loop {
+            match Connection::connect(addr, deadline) {
+                Ok(connection) => {
+                    let from = connection.local_addr().map(|a| a.to_string()).unwrap_or_default();
+                    self.transcript.note(name, format!("connected to {addr} from {from}"));
+                    self.connections.insert(name.to_string(), connection);
+                    return Ok(());
+                }
+                // A server that closed its listening socket, or has not
+                // re-opened it yet, refuses: wait while it is alive.
+                Err(e) if e.kind() == ErrorKind::ConnectionRefused && Instant::now() < deadline => {
+                    if let Some(status) = self.running.process.exit_status() {
+                        return Err(Problem::new(
+                            format!("a connection to {addr}"),
+                            format!("the {} {} instead of accepting a connection", self.noun, describe_status(status)),
+                        ));
+                    }
+                    std::thread::sleep(POLL);
+                }
+                Err(e) => {
+                    return Err(Problem::new(
+                        format!("a connection to {addr}"),
+                        format!("could not connect to the {} at {addr}: {e}", self.noun),
+                    ))
+                }
+            }
+        }
+    }
+
+    pub(super) fn accept(&mut self, name: &str, deadline: Instant) -> StepResult {
+        let addr = self.running.addr;
+        let expected = format!("a connection to the runner at {addr}");
+        let Some(listener) = &self.running.listener else {
+            return Err(Problem::new(expected, "the runner has no listening socket"));
+        };
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| Problem::new(&expected, format!("the runner's listener failed: {e}")))?;
+        loop {
+            match listener.accept() {
+                Ok((stream, peer)) => {
+                    let _ = stream.set_nonblocking(false);
+                    self.transcript.note(name, format!("accepted a connection from {peer}"));
+                    self.connections.insert(name.to_string(), Connection::new(stream));
+                    return Ok(());
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                Err(e) => return Err(Problem::new(expected, format!("accepting failed: {e}"))),
+            }
+            if let Some(status) = self.running.process.exit_status() {
+                return Err(Problem::new(
+                    expected,
+                    format!("the {} {} without connecting to {addr}", self.noun, describe_status(status)),
+                ));
+            }
+            if Instant::now() >= deadline {
+                return Err(Problem::new(
+                    expected,
+                    format!("the {} did not connect to {addr} in time", self.noun),
+                ));
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
+    pub(super) fn send(
+        &mut self,
+        name: &str,
+        payload: &Payload,
+        chunks: &[usize],
+        pause: Duration,
+    ) -> StepResult {
+        let bytes = render(payload, &self.captures);
+        let mut pieces = Vec::new();
+        let mut rest = bytes.as_slice();
+        for size in chunks {
+            if rest.is_empty() {
+                break;
+            }
+            let (piece, tail) = rest.split_at((*size).min(rest.len()));
+            pieces.push(piece);
+            rest = tail;
+        }
+        if !rest.is_empty() {
+            pieces.push(rest);
+        }
+        let noun = self.noun;
+        for (index, piece) in pieces.iter().enumerate() {
+            if index > 0 && !pause.is_zero() {
+                // The pause is what the spec asks for: the pieces must
+                // arrive as separate segments.
+                std::thread::sleep(pause);
+            }
+            let connection = self.connection(name)?;
+            if let Err(e) = connection.send(piece) {
+                return Err(Problem::new(
+                    format!("to send {}", quoted(piece)),
+                    format!("could not send: the {noun} has closed or reset the connection ({e})"),
+                ));
+            }
+            self.transcript.record(name, Direction::Sent, piece);
+        }
+        Ok(())
+    }
+
+    /// Reads once and records what came, or fails with what it means.
+    fn read_into_transcript(&mut self, name: &str, deadline: Instant) -> ReadEvent {
+        let event = match self.connection(name) {
+            Ok(connection) => connection.read_some(deadline),
+            Err(problem) => return ReadEvent::Failed(std::io::Error::other(problem.message)),
+        };
+        match &event {
+            ReadEvent::Data(data) if !data.is_empty() => {
+                self.transcript.record(name, Direction::Received, data)
+            }
+            ReadEvent::Closed => self.transcript.note(name, format!("closed by the {}", self.noun)),
+            ReadEvent::Reset => self.transcript.note(name, format!("reset by the {}", self.noun)),
+            _ => {}
+        }
+        event
+    }
+
+    pub(super) fn recv(
+        &mut self,
+        name: &str,
+        matcher: &Matcher,
+        capture: Option<&str>,
+        deadline: Instant,
+        timeout: Duration,
+    ) -> StepResult {
+        let expectation = Expectation::new(matcher, &self.captures);
+        let expected = expectation.describe();
+        let noun = self.noun;
+        loop {
+            let pending = self.connection(name)?.pending.clone();
+            match expectation.on_stream(&pending) {
+                StreamMatch::Matched(n) => {
+                    let taken = self.connection(name)?.consume(n);
+                    if let Some(capture) = capture {
+                        self.captures.insert(capture.to_string(), taken);
+                    }
+                    return Ok(());
+                }
+                StreamMatch::Mismatch => {
+                    return Err(Problem::new(
+                        &expected,
+                        format!("expected {expected}, but the {noun} sent {}", Self::arrived(&pending)),
+                    )
+                    .with_actual(&pending))
+                }
+                StreamMatch::NeedMore => {}
+            }
+            let so_far = Self::arrived(&pending);
+            let problem = match self.read_into_transcript(name, deadline) {
+                ReadEvent::Data(_) => continue,
+                ReadEvent::Closed if pending.is_empty() => format!(
+                    "expected {expected}, but the {noun} closed the connection without sending anything"
+                ),
+                ReadEvent::Closed => format!(
+                    "expected {expected}, but the {noun} closed the connection after sending only {so_far}"
+                ),
+                ReadEvent::Reset => format!(
+                    "expected {expected}, but the {noun} reset the connection (it crashed, or closed it with data unread) after sending {so_far}"
+                ),
+                ReadEvent::TimedOut if pending.is_empty() => format!(
+                    "expected {expected} within {}, but nothing arrived", took(timeout)
+                ),
+                ReadEvent::TimedOut => format!(
+                    "expected {expected} within {}, but only {so_far} arrived", took(timeout)
+                ),
+                ReadEvent::Failed(e) => format!("expected {expected}, but reading failed: {e}"),
+            };
+            return Err(Problem::new(expected, problem).with_actual(&pending));
+        }
+    }
+
+    pub(super) fn eof(&mut self, name: &str, deadline: Instant, timeout: Duration) -> StepResult {
+        let noun = self.noun;
+        let expected = format!("the {noun} to close the connection");
+        loop {
+            let pending = self.connection(name)?.pending.clone();
+            if !pending.is_empty() {
+                return Err(Problem::new(
+                    &expected,
+                    format!(
+                        "expected the {noun} to close the connection, but it sent more: {}",
+                        Self::arrived(&pending)
+                    ),
+                )
+                .with_actual(&pending));
+            }
+            match self.read_into_transcript(name, deadline) {
+                ReadEvent::Data(_) => continue,
+                ReadEvent::Closed | ReadEvent::Reset => return Ok(()),
+                ReadEvent::TimedOut => {
+                    return Err(Problem::new(
+                        expected,
+                        format!(
+                            "expected the {noun} to close the connection within {}, but it kept it open",
+                            took(timeout)
+                        ),
+                    ))
+                }
+                ReadEvent::Failed(e) => {
+                    return Err(Problem::new(expected, format!("reading failed: {e}")))
+                }
+            }
+        }
+    }
+
+    pub(super) fn quiet(&mut self, name: &str, window: Duration) -> StepResult {
+        let deadline = Instant::now() + window;
+        let expected = format!("no data for {}", took(window));
+        loop {
+            let pending = self.connection(name)?.pending.clone();
+            if !pending.is_empty() {
+                return Err(Problem::new(
+                    &expected,
+                    format!("expected {expected}, but the {} sent {}", self.noun, Self::arrived(&pending)),
+                )
+                .with_actual(&pending));
+            }
+            match self.read_into_transcript(name, deadline) {
+                ReadEvent::Data(_) => continue,
+                ReadEvent::Closed | ReadEvent::Reset | ReadEvent::TimedOut => return Ok(()),
+                ReadEvent::Failed(e) => {
+                    return Err(Problem::new(expected, format!("reading failed: {e}")))
+                }
+            }
+        }
+    }
+
+    pub(super) fn shutdown(&mut self, name: &str) -> StepResult {
+        let result = self.connection(name)?.shutdown_write();
+        match result {
+            Ok(()) => {
+                self.transcript.note(name, "runner shut down its sending side (FIN)");
+                Ok(())
+            }
+            Err(e) => Err(Problem::new("a half-close", format!("shutdown failed: {e}"))),
+        }
+    }
+
+    pub(super) fn close(&mut self, name: &str) -> StepResult {
+        let mut connection = self.connections.remove(name).ok_or_else(|| {
+            Problem::new(format!("connection {name}"), format!("connection `{name}` is not open"))
+        })?;
+        let late = connection.drain();
+        if !late.is_empty() {
+            self.transcript.record(name, Direction::Received, &late);
+        }
+        connection.close();
+        self.transcript.note(name, "closed by the runner (FIN)");
+        Ok(())
+    }
+
+    pub(super) fn reset(&mut self, name: &str) -> StepResult {
+        let connection = self.connections.remove(name).ok_or_else(|| {
+            Problem::new(format!("connection {name}"), format!("connection `{name}` is not open"))
+        })?;
+        connection.reset();
+        self.transcript.note(name, "reset by the runner (RST)");
+        Ok(())
+    }
+}

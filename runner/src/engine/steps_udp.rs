@@ -1,0 +1,108 @@
+//! Datagram steps: sendto and recvfrom. A datagram is judged whole: its
+//! boundaries are part of the check.
+
+use super::case::{CaseRun, Problem, StepResult};
+use super::matching::{render, Expectation};
+use super::transcript::Direction;
+use crate::net::Datagrams;
+use crate::spec::{Matcher, Payload};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+/// The name the loader gives the runner's one socket in client role.
+const SERVICE: &str = "service";
+
+impl CaseRun<'_> {
+    /// The runner's socket `name` (server role), bound on first use to a
+    /// fresh loopback port of the target's address family.
+    fn socket(&mut self, name: &str) -> Result<&Datagrams, Problem> {
+        if name == SERVICE && self.running.service.is_some() {
+            return self
+                .running
+                .service
+                .as_ref()
+                .ok_or_else(|| Problem::new("a socket", "the runner has no socket"));
+        }
+        if !self.sockets.contains_key(name) {
+            let local = if self.running.addr.is_ipv4() {
+                SocketAddr::from((Ipv4Addr::LOCALHOST, 0))
+            } else {
+                SocketAddr::from((Ipv6Addr::LOCALHOST, 0))
+            };
+            let socket = Datagrams::bind(local)
+                .map_err(|e| Problem::new("a datagram socket", format!("the runner cannot bind a socket: {e}")))?;
+            if let Ok(addr) = socket.local_addr() {
+                self.transcript.note(name, format!("runner socket bound to {addr}"));
+            }
+            self.sockets.insert(name.to_string(), socket);
+        }
+        self.sockets
+            .get(name)
+            .ok_or_else(|| Problem::new("a socket", "the runner has no socket"))
+    }
+
+    pub(super) fn send_to(&mut self, name: &str, payload: &Payload) -> StepResult {
+        let bytes = render(payload, &self.captures);
+        let to = if name == SERVICE {
+            self.running.last_sender.ok_or_else(|| {
+                Problem::new(
+                    "an address to reply to",
+                    format!("the {} has not sent a datagram yet, so there is no address to reply to", self.noun),
+                )
+            })?
+        } else {
+            self.running.addr
+        };
+        let noun = self.noun;
+        self.socket(name)?.send_to(&bytes, to).map_err(|e| {
+            Problem::new(format!("to send a datagram to {to}"), format!("sending to the {noun} failed: {e}"))
+        })?;
+        self.transcript.record(name, Direction::Sent, &bytes);
+        Ok(())
+    }
+
+    pub(super) fn recv_from(
+        &mut self,
+        name: &str,
+        matcher: &Matcher,
+        capture: Option<&str>,
+        deadline: Instant,
+        timeout: Duration,
+    ) -> StepResult {
+        let expectation = Expectation::new(matcher, &self.captures);
+        let expected = format!("a datagram {}", expectation.describe());
+        let noun = self.noun;
+        let socket = self.socket(name)?;
+        let local = socket.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        let received = socket
+            .recv_from(deadline)
+            .map_err(|e| Problem::new(&expected, format!("receiving failed: {e}")))?;
+        let Some((data, from)) = received else {
+            let message = if name == SERVICE {
+                format!("expected {expected} from the {noun} within {}, but none arrived", humantime::format_duration(timeout))
+            } else {
+                format!(
+                    "expected {expected} back at the runner's address {local} within {}, but none arrived (the {noun} must reply to the address the request came from)",
+                    humantime::format_duration(timeout)
+                )
+            };
+            return Err(Problem::new(expected, message));
+        };
+        self.transcript
+            .record(&format!("{name} <- {from}"), Direction::Received, &data);
+        if name == SERVICE {
+            self.running.last_sender = Some(from);
+        }
+        if !expectation.on_datagram(&data) {
+            return Err(Problem::new(
+                &expected,
+                format!("expected {expected}, but the {noun} sent the datagram {}", Self::arrived(&data)),
+            )
+            .with_actual(&data));
+        }
+        if let Some(capture) = capture {
+            self.captures.insert(capture.to_string(), data);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,58 @@
+//! The exchange as it happened, for the report: every byte sent and
+//! received on every channel, with its time.
+
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// From the runner to the target.
+    Sent,
+    /// From the target to the runner.
+    Received,
+    /// Something that happened: connected, closed, reset, exited.
+    Note,
+}
+
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// Since the case started.
+    pub at: Duration,
+    /// Connection or socket name, `stdin`, `stdout`, `stderr` or `target`.
+    pub channel: String,
+    pub direction: Direction,
+    pub bytes: Vec<u8>,
+}
+
+pub struct Transcript {
+    started: Instant,
+    pub entries: Vec<Entry>,
+}
+
+/// Entries past this are counted, not kept: a flooding target must not
+/// fill the runner's memory.
+const MAX_ENTRIES: usize = 2000;
+
+impl Transcript {
+    pub fn new() -> Transcript {
+        Transcript {
+            started: Instant::now(),
+            entries: Vec::new(),
+        }
+    }
+
+    pub fn record(&mut self, channel: &str, direction: Direction, bytes: &[u8]) {
+        if self.entries.len() >= MAX_ENTRIES {
+            return;
+        }
+        self.entries.push(Entry {
+            at: self.started.elapsed(),
+            channel: channel.to_string(),
+            direction,
+            bytes: bytes.to_vec(),
+        });
+    }
+
+    pub fn note(&mut self, channel: &str, text: impl Into<String>) {
+        self.record(channel, Direction::Note, text.into().as_bytes());
+    }
+}

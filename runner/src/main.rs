@@ -1,0 +1,33 @@
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some(runner::REFERENCE_SUBCOMMAND) {
+        return run_reference(&args[2..]);
+    }
+    runner::cli::main()
+}
+
+/// `runner __reference NAME HOST PORT`: the bundled reference programs
+/// ship inside the runner, so it works after `cargo install`.
+fn run_reference(args: &[String]) -> ExitCode {
+    let [name, host, port] = args else {
+        eprintln!("usage: runner {} NAME HOST PORT", runner::REFERENCE_SUBCOMMAND);
+        return ExitCode::from(2);
+    };
+    let Ok(port) = port.parse::<u16>() else {
+        eprintln!("invalid port `{port}`");
+        return ExitCode::from(2);
+    };
+    match fixtures::run_reference(name, host, port) {
+        None => {
+            eprintln!("unknown reference `{name}`: {}", fixtures::REFERENCES.join(", "));
+            ExitCode::from(2)
+        }
+        Some(Ok(())) => ExitCode::SUCCESS,
+        Some(Err(error)) => {
+            eprintln!("Error: {error}");
+            ExitCode::from(1)
+        }
+    }
+}

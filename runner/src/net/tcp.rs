@@ -1,0 +1,129 @@
+//! One TCP connection as the engine sees it: what has arrived but not yet
+//! been matched, and whether the peer closed or reset.
+
+use super::remaining;
+use socket2::SockRef;
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+pub struct Connection {
+    stream: TcpStream,
+    /// Received and not yet consumed by a step.
+    pub pending: Vec<u8>,
+    /// The peer closed its side (a read returned 0).
+    pub peer_closed: bool,
+    /// The peer reset the connection.
+    pub peer_reset: bool,
+}
+
+/// What one read brought.
+#[derive(Debug)]
+pub enum ReadEvent {
+    Data(Vec<u8>),
+    Closed,
+    Reset,
+    TimedOut,
+    Failed(io::Error),
+}
+
+impl Connection {
+    pub fn new(stream: TcpStream) -> Connection {
+        // Chunks written with a pause between them must leave as separate
+        // segments, not wait for Nagle's algorithm.
+        let _ = stream.set_nodelay(true);
+        Connection {
+            stream,
+            pending: Vec::new(),
+            peer_closed: false,
+            peer_reset: false,
+        }
+    }
+
+    /// One connection attempt, bounded by `deadline`.
+    pub fn connect(addr: SocketAddr, deadline: Instant) -> io::Result<Connection> {
+        let timeout = remaining(deadline).ok_or_else(|| io::Error::from(ErrorKind::TimedOut))?;
+        TcpStream::connect_timeout(&addr, timeout).map(Connection::new)
+    }
+
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.stream.local_addr().ok()
+    }
+
+    pub fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.stream.write_all(bytes)
+    }
+
+    /// Reads once, waiting until `deadline` at most. Data is appended to
+    /// `pending` as well as returned.
+    pub fn read_some(&mut self, deadline: Instant) -> ReadEvent {
+        if self.peer_reset {
+            return ReadEvent::Reset;
+        }
+        if self.peer_closed {
+            return ReadEvent::Closed;
+        }
+        let Some(timeout) = remaining(deadline) else {
+            return ReadEvent::TimedOut;
+        };
+        if let Err(error) = self.stream.set_read_timeout(Some(timeout)) {
+            return ReadEvent::Failed(error);
+        }
+        let mut buffer = [0u8; 16 * 1024];
+        match self.stream.read(&mut buffer) {
+            Ok(0) => {
+                self.peer_closed = true;
+                ReadEvent::Closed
+            }
+            Ok(n) => {
+                self.pending.extend_from_slice(&buffer[..n]);
+                ReadEvent::Data(buffer[..n].to_vec())
+            }
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                ReadEvent::TimedOut
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => ReadEvent::Data(Vec::new()),
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => {
+                self.peer_reset = true;
+                ReadEvent::Reset
+            }
+            Err(e) => ReadEvent::Failed(e),
+        }
+    }
+
+    /// Takes the first `n` pending bytes.
+    pub fn consume(&mut self, n: usize) -> Vec<u8> {
+        self.pending.drain(..n.min(self.pending.len())).collect()
+    }
+
+    /// Half-close: the peer's next read returns 0; we can still read.
+    pub fn shutdown_write(&mut self) -> io::Result<()> {
+        self.stream.shutdown(Shutdown::Write)
+    }
+
+    /// Reads whatever has already arrived, without waiting. Closing a
+    /// socket with unread data sends RST instead of FIN, so a graceful close
+    /// drains first.
+    pub fn drain(&mut self) -> Vec<u8> {
+        let mut drained = Vec::new();
+        let deadline = Instant::now() + Duration::from_millis(1);
+        while let ReadEvent::Data(data) = self.read_some(deadline) {
+            if data.is_empty() {
+                break;
+            }
+            drained.extend_from_slice(&data);
+        }
+        drained
+    }
+
+    /// Graceful close (FIN).
+    pub fn close(self) {
+        let _ = self.stream.shutdown(Shutdown::Both);
+    }
+
+    /// Abortive close (RST): SO_LINGER on with a zero timeout, then close.
+    /// Also leaves no TIME_WAIT behind on either side.
+    pub fn reset(self) {
+        let _ = SockRef::from(&self.stream).set_linger(Some(Duration::ZERO));
+    }
+}

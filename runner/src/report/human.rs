@@ -1,0 +1,165 @@
+//! The report for people at a terminal: a line per case, and for each
+//! failure the requirement, the step, expected and actual bytes, the
+//! transcript and the tail of the target's output.
+
+use super::tail;
+use crate::engine::show::{hex, is_printable, quoted_short};
+use crate::engine::{CaseOutcome, Direction, Event, Summary, Verdict};
+use std::io::Write;
+use std::time::Duration;
+
+pub struct Human<W: Write> {
+    out: W,
+    color: bool,
+}
+
+const GREEN: &str = "\x1b[32m";
+const RED: &str = "\x1b[31m";
+const YELLOW: &str = "\x1b[33m";
+const BOLD: &str = "\x1b[1m";
+const DIM: &str = "\x1b[2m";
+const RESET: &str = "\x1b[0m";
+
+impl<W: Write> Human<W> {
+    pub fn new(out: W, color: bool) -> Human<W> {
+        Human { out, color }
+    }
+
+    fn paint(&self, style: &str, text: &str) -> String {
+        if self.color {
+            format!("{style}{text}{RESET}")
+        } else {
+            text.to_string()
+        }
+    }
+
+    /// Writes what `event` says. A closed output (a pipe to `head`) is not
+    /// the run's problem, so write errors are ignored.
+    pub fn event(&mut self, event: &Event) {
+        let _ = self.write_event(event);
+    }
+
+    fn write_event(&mut self, event: &Event) -> std::io::Result<()> {
+        match event {
+            Event::RunStarted { cases: 0, .. } => {
+                writeln!(self.out, "no cases selected: check --case and --tag")?
+            }
+            Event::RunStarted { .. } => {}
+            Event::SpecStarted {
+                spec,
+                title,
+                target,
+                cases,
+            } => {
+                let heading = self.paint(BOLD, spec);
+                let plural = if *cases == 1 { "case" } else { "cases" };
+                writeln!(self.out, "\n{heading}: {title}")?;
+                writeln!(self.out, "  target: {target}, {cases} {plural}")?;
+            }
+            Event::CaseFinished(outcome) => self.case(outcome)?,
+            Event::RunFinished(summary) => self.summary(summary)?,
+        }
+        self.out.flush()
+    }
+
+    fn case(&mut self, outcome: &CaseOutcome) -> std::io::Result<()> {
+        let label = match outcome.verdict {
+            Verdict::Pass => self.paint(GREEN, "PASS "),
+            Verdict::Fail => self.paint(RED, "FAIL "),
+            Verdict::Error => self.paint(YELLOW, "ERROR"),
+        };
+        let time = self.paint(DIM, &duration(outcome.duration));
+        writeln!(
+            self.out,
+            "  {label} {:<32} {}/{} {time}",
+            outcome.case, outcome.points, outcome.max_points
+        )?;
+        if outcome.verdict == Verdict::Pass {
+            return Ok(());
+        }
+        let pad = "         ";
+        writeln!(self.out, "{pad}requirement: {}", outcome.about)?;
+        if let Some(failure) = &outcome.failure {
+            writeln!(
+                self.out,
+                "{pad}failed at step {} (line {}): {}",
+                failure.step, failure.line, failure.action
+            )?;
+        }
+        for (index, line) in outcome.message.lines().enumerate() {
+            let lead = if index == 0 { "" } else { "  " };
+            writeln!(self.out, "{pad}{lead}{}", self.paint(BOLD, line))?;
+        }
+        if let Some(failure) = &outcome.failure {
+            writeln!(self.out, "{pad}expected: {}", failure.expected)?;
+            if let Some(actual) = &failure.actual {
+                let mut shown = format!("{pad}received: {}", quoted_short(actual, 300));
+                if !is_printable(actual) {
+                    shown.push_str(&format!("\n{pad}     hex: {}", hex(actual, 64)));
+                }
+                writeln!(self.out, "{shown}")?;
+            }
+        }
+        if let Some(hint) = &outcome.hint {
+            writeln!(self.out, "{pad}hint: {hint}")?;
+        }
+        if !outcome.transcript.is_empty() {
+            writeln!(self.out, "{pad}transcript:")?;
+            for entry in &outcome.transcript {
+                let arrow = match entry.direction {
+                    Direction::Sent => "->",
+                    Direction::Received => "<-",
+                    Direction::Note => "--",
+                };
+                let body = match entry.direction {
+                    Direction::Note => String::from_utf8_lossy(&entry.bytes).into_owned(),
+                    _ => quoted_short(&entry.bytes, 160),
+                };
+                writeln!(
+                    self.out,
+                    "{pad}  {} {:<8} {arrow} {body}",
+                    self.paint(DIM, &format!("{:>8.3}s", entry.at.as_secs_f64())),
+                    entry.channel
+                )?;
+            }
+        }
+        for (name, snapshot) in [("stdout", &outcome.stdout), ("stderr", &outcome.stderr)] {
+            if let Some(text) = tail(snapshot, 10) {
+                writeln!(self.out, "{pad}{name} (last lines):")?;
+                for line in text.lines() {
+                    writeln!(self.out, "{pad}  | {line}")?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn summary(&mut self, summary: &Summary) -> std::io::Result<()> {
+        let verdict = if summary.failed + summary.errors == 0 && summary.total() > 0 {
+            self.paint(GREEN, "all passed")
+        } else if summary.total() == 0 {
+            self.paint(YELLOW, "nothing ran")
+        } else {
+            self.paint(RED, "some cases did not pass")
+        };
+        let interrupted = if summary.interrupted { " (interrupted)" } else { "" };
+        writeln!(
+            self.out,
+            "\n{verdict}{interrupted}: {} passed, {} failed, {} errors; {}/{} points; {}",
+            summary.passed,
+            summary.failed,
+            summary.errors,
+            summary.points,
+            summary.max_points,
+            duration(summary.duration)
+        )
+    }
+}
+
+fn duration(duration: Duration) -> String {
+    if duration < Duration::from_secs(1) {
+        format!("{} ms", duration.as_millis())
+    } else {
+        format!("{:.2} s", duration.as_secs_f64())
+    }
+}

@@ -1,0 +1,35 @@
+//! TAP version 14 (<https://testanything.org/tap-version-14-specification.html>):
+//! one test point per case, with a YAML diagnostic block on failure.
+
+use super::Collected;
+use crate::engine::Verdict;
+
+pub fn render(collected: &Collected) -> String {
+    let mut out = String::from("TAP version 14\n");
+    out.push_str(&format!("1..{}\n", collected.outcomes.len()));
+    for (index, outcome) in collected.outcomes.iter().enumerate() {
+        let status = if outcome.verdict == Verdict::Pass { "ok" } else { "not ok" };
+        out.push_str(&format!(
+            "{status} {} - {}/{}\n",
+            index + 1,
+            outcome.spec,
+            outcome.case
+        ));
+        if outcome.verdict != Verdict::Pass {
+            out.push_str("  ---\n");
+            out.push_str(&format!("  verdict: {}\n", outcome.verdict.as_str()));
+            out.push_str(&format!("  message: {}\n", yaml_string(&outcome.message)));
+            out.push_str(&format!("  requirement: {}\n", yaml_string(&outcome.about)));
+            if let Some(failure) = &outcome.failure {
+                out.push_str(&format!("  step: {}\n  line: {}\n", failure.step, failure.line));
+            }
+            out.push_str("  ...\n");
+        }
+    }
+    out
+}
+
+/// A double-quoted YAML scalar (JSON strings are valid YAML).
+fn yaml_string(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_default()
+}

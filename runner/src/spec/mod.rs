@@ -1,0 +1,12 @@
+//! Specs: the YAML language teachers write, loaded into a checked model.
+
+mod bundled;
+mod load;
+mod locate;
+mod model;
+mod raw;
+mod suggest;
+
+pub use bundled::{bundled, bundled_named, bundled_names};
+pub use load::{load_file, parse, SpecError};
+pub use model::*;

@@ -1,0 +1,202 @@
+//! The typed model of a spec, as the engine consumes it. It is built from the
+//! raw YAML form (`raw.rs`) by the loader, which has already checked every
+//! cross-reference, so the engine can trust it.
+
+use regex::bytes::Regex;
+use std::time::Duration;
+
+/// One spec file: one program of the assignment family and its cases.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    /// Short machine name, e.g. `tcp-upper-server`.
+    pub name: String,
+    pub title: String,
+    /// Where the spec came from: a path, or `bundled:NAME`.
+    pub source: String,
+    pub target: TargetSpec,
+    pub cases: Vec<Case>,
+}
+
+/// The side the program under test plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The target listens; the runner connects (or sends datagrams) to it.
+    Server,
+    /// The runner listens; the target connects (or sends datagrams) to it.
+    Client,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Tcp,
+    Udp,
+}
+
+/// When a fresh target process is started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Restart {
+    /// A new process for every case: cases cannot disturb each other.
+    PerCase,
+    /// One process for the whole spec (restarted only if it died).
+    Once,
+}
+
+#[derive(Debug, Clone)]
+pub struct TargetSpec {
+    pub role: Role,
+    pub transport: Transport,
+    /// Name of the bundled reference program used when no `--target` is given.
+    pub reference: Option<String>,
+    pub restart: Restart,
+    /// How long a server may take to start listening.
+    pub start_timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub id: String,
+    pub points: u32,
+    /// The requirement the case checks, in the assignment's words.
+    pub about: String,
+    /// Advice shown to the student when the case fails.
+    pub hint: Option<String>,
+    /// Cases with tags run only when one of their tags is selected.
+    pub tags: Vec<String>,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub action: Action,
+    /// The deadline for whatever the step waits for.
+    pub timeout: Duration,
+    /// 1-based line of the step in its spec file, for reports.
+    pub line: usize,
+}
+
+/// Which of the target's output streams a step reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+    /// Either stream: for messages a program may print to stdout or stderr.
+    Output,
+}
+
+impl Stream {
+    pub fn name(self) -> &'static str {
+        match self {
+            Stream::Stdout => "stdout",
+            Stream::Stderr => "stderr",
+            Stream::Output => "stdout or stderr",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// Open TCP connection `conn` to the target.
+    Connect { conn: String },
+    /// Wait for the target to connect to the runner's listener.
+    Accept { conn: String },
+    /// Write bytes, optionally in chunks with a pause between them.
+    Send {
+        conn: String,
+        payload: Payload,
+        chunks: Vec<usize>,
+        pause: Duration,
+    },
+    /// Read from the stream until `matcher` is satisfied.
+    Recv {
+        conn: String,
+        matcher: Matcher,
+        capture: Option<String>,
+    },
+    /// The target closed its side: a read returns 0 with nothing before it.
+    Eof { conn: String },
+    /// No data arrives for `window`.
+    Quiet { conn: String, window: Duration },
+    /// Half-close: the runner stops writing (the target reads 0 bytes).
+    Shutdown { conn: String },
+    /// Graceful close (FIN), after draining what is unread.
+    Close { conn: String },
+    /// Abortive close (RST).
+    Reset { conn: String },
+    /// Send one datagram to the target (server role) or to the last sender
+    /// (client role).
+    SendTo { socket: String, payload: Payload },
+    /// Receive one datagram; its content must match as a whole.
+    RecvFrom {
+        socket: String,
+        matcher: Matcher,
+        capture: Option<String>,
+    },
+    /// Write to the target's standard input.
+    WriteStdin { payload: Payload },
+    CloseStdin,
+    /// Read the target's output until `matcher` is satisfied.
+    Expect {
+        stream: Stream,
+        matcher: Matcher,
+        capture: Option<String>,
+    },
+    /// The target exits within the step's timeout, with `code` if given.
+    Exit { code: Option<i32> },
+    /// The target is still running.
+    Alive,
+    /// Over `window`, the target's process tree uses at most `max_cpu`
+    /// (a fraction of one core).
+    Idle { window: Duration, max_cpu: f64 },
+}
+
+/// Bytes to send, possibly built from earlier captures.
+#[derive(Debug, Clone)]
+pub struct Payload {
+    pub parts: Vec<Part>,
+    /// The parts are repeated this many times (at least once).
+    pub repeat: usize,
+}
+
+#[derive(Debug, Clone)]
+pub enum Part {
+    Literal(Vec<u8>),
+    /// `{name}` or `{name|transform}`: what an earlier step captured.
+    Capture {
+        name: String,
+        transform: Transform,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transform {
+    None,
+    /// ASCII letters upper-cased, every other byte unchanged.
+    Upper,
+    Lower,
+    /// Surrounding whitespace removed.
+    Trim,
+}
+
+impl Transform {
+    pub fn apply(self, bytes: &[u8]) -> Vec<u8> {
+        match self {
+            Transform::None => bytes.to_vec(),
+            Transform::Upper => bytes.to_ascii_uppercase(),
+            Transform::Lower => bytes.to_ascii_lowercase(),
+            Transform::Trim => bytes.trim_ascii().to_vec(),
+        }
+    }
+}
+
+/// How received bytes are judged.
+#[derive(Debug, Clone)]
+pub enum Matcher {
+    /// The next bytes are exactly these.
+    Exact(Payload),
+    /// The next bytes start with these; the step takes all that has arrived.
+    Prefix(Payload),
+    /// The bytes up to and including the first occurrence.
+    Contains(Payload),
+    /// The bytes up to and including the first match.
+    Regex(Regex),
+}
