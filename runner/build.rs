@@ -22,10 +22,17 @@ fn main() {
     let mut code = String::from("/// (file name, content) of every bundled spec.\npub const BUNDLED: &[(&str, &str)] = &[\n");
     for path in &files {
         println!("cargo:rerun-if-changed={}", path.display());
-        let name = path.file_name().and_then(|n| n.to_str()).expect("spec names are UTF-8");
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("spec names are UTF-8");
         let absolute = fs::canonicalize(path).expect("listed files exist");
-        writeln!(code, "    ({name:?}, include_str!({:?})),", absolute.display().to_string())
-            .expect("writing to a String");
+        writeln!(
+            code,
+            "    ({name:?}, include_str!({:?})),",
+            absolute.display().to_string()
+        )
+        .expect("writing to a String");
     }
     code.push_str("];\n");
     let out = PathBuf::from(env::var("OUT_DIR").expect("set by cargo")).join("bundled_specs.rs");

@@ -176,12 +176,18 @@ fn run(args: &Args) -> Result<u8, UsageError> {
     if let Some(text) = rendered {
         match &args.output {
             Some(path) => std::fs::write(path, text).map_err(|e| {
-                UsageError::Other(format!("cannot write the report to {}: {e}", path.display()))
+                UsageError::Other(format!(
+                    "cannot write the report to {}: {e}",
+                    path.display()
+                ))
             })?,
             None => println!("{text}"),
         }
     }
-    let all_passed = collected.outcomes.iter().all(|o| o.verdict == Verdict::Pass);
+    let all_passed = collected
+        .outcomes
+        .iter()
+        .all(|o| o.verdict == Verdict::Pass);
     Ok(if all_passed && summary.total() > 0 {
         EXIT_PASSED
     } else {
@@ -201,11 +207,16 @@ fn load_specs(args: &[String]) -> Result<Vec<Spec>, UsageError> {
             let mut files: Vec<PathBuf> = std::fs::read_dir(path)
                 .map_err(|e| UsageError::Other(format!("{arg}: cannot read the folder: {e}")))?
                 .filter_map(|entry| entry.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|ext| ext == "yaml" || ext == "yml"))
+                .filter(|p| {
+                    p.extension()
+                        .is_some_and(|ext| ext == "yaml" || ext == "yml")
+                })
                 .collect();
             files.sort();
             if files.is_empty() {
-                return Err(UsageError::Other(format!("{arg}: the folder holds no .yaml specs")));
+                return Err(UsageError::Other(format!(
+                    "{arg}: the folder holds no .yaml specs"
+                )));
             }
             for file in files {
                 specs.push(spec::load_file(&file)?);
@@ -237,7 +248,9 @@ fn loopback_addr(text: &str) -> Result<SocketAddr, UsageError> {
         )));
     };
     if addr.port() == 0 {
-        return Err(UsageError::Other(format!("--addr {text}: the port must not be 0")));
+        return Err(UsageError::Other(format!(
+            "--addr {text}: the port must not be 0"
+        )));
     }
     Ok(*addr)
 }

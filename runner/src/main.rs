@@ -12,7 +12,10 @@ fn main() -> ExitCode {
 /// ship inside the runner, so it works after `cargo install`.
 fn run_reference(args: &[String]) -> ExitCode {
     let [name, host, port] = args else {
-        eprintln!("usage: runner {} NAME HOST PORT", runner::REFERENCE_SUBCOMMAND);
+        eprintln!(
+            "usage: runner {} NAME HOST PORT",
+            runner::REFERENCE_SUBCOMMAND
+        );
         return ExitCode::from(2);
     };
     let Ok(port) = port.parse::<u16>() else {
@@ -21,7 +24,10 @@ fn run_reference(args: &[String]) -> ExitCode {
     };
     match fixtures::run_reference(name, host, port) {
         None => {
-            eprintln!("unknown reference `{name}`: {}", fixtures::REFERENCES.join(", "));
+            eprintln!(
+                "unknown reference `{name}`: {}",
+                fixtures::REFERENCES.join(", ")
+            );
             ExitCode::from(2)
         }
         Some(Ok(())) => ExitCode::SUCCESS,

@@ -87,7 +87,11 @@ pub fn run_case(spec: &Spec, case: &Case, running: &mut Running) -> CaseOutcome 
         about: case.about.clone(),
         hint: case.hint.clone(),
         verdict,
-        points: if verdict == Verdict::Pass { case.points } else { 0 },
+        points: if verdict == Verdict::Pass {
+            case.points
+        } else {
+            0
+        },
         max_points: case.points,
         duration: started.elapsed(),
         message,
@@ -152,13 +156,26 @@ impl CaseRun<'_> {
 
     /// Adds to a failure message what the target's exit tells, if it died.
     fn explain(&mut self, mut message: String) -> String {
-        if let Some(status) = self.running.process.exit_status() {
+        // A peer that closed or reset is often a target that is dying:
+        // give it a moment, so the report can say how it ended.
+        let hung_up = self
+            .connections
+            .values()
+            .any(|c| c.peer_closed || c.peer_reset);
+        let settle = Instant::now() + std::time::Duration::from_millis(200);
+        let status = if hung_up {
+            self.running.process.wait_exit(settle)
+        } else {
+            self.running.process.exit_status()
+        };
+        if let Some(status) = status {
+            self.running.process.stderr.wait_closed(settle);
             if !message.contains("exited") && !message.contains("killed") {
                 message.push_str(&format!("; the {} {}", self.noun, describe_status(status)));
             }
-            let tail = self.running.process.stderr.snapshot().last_lines(3);
+            let tail = self.running.process.stderr.snapshot().last_lines(5);
             if !tail.trim().is_empty() && !status.success() {
-                message.push_str(&format!("; its stderr ends with: {}", tail.trim()));
+                message.push_str(&format!("; its stderr ends with:\n{}", tail.trim_end()));
             }
         }
         message
@@ -175,8 +192,11 @@ impl CaseRun<'_> {
                 Restart::Once => {
                     let late = connection.drain();
                     if !late.is_empty() {
-                        self.transcript
-                            .record(&name, super::transcript::Direction::Received, &late);
+                        self.transcript.record(
+                            &name,
+                            super::transcript::Direction::Received,
+                            &late,
+                        );
                     }
                     connection.close();
                 }
@@ -210,21 +230,30 @@ pub fn describe_action(step: &Step) -> String {
         Action::Connect { conn } => format!("connect {conn}"),
         Action::Accept { conn } => format!("accept {conn}"),
         Action::Send { conn, .. } => format!("send on {conn}"),
-        Action::Recv { conn, matcher: m, .. } => format!("recv on {conn} ({})", matcher(m)),
+        Action::Recv {
+            conn, matcher: m, ..
+        } => format!("recv on {conn} ({})", matcher(m)),
         Action::Eof { conn } => format!("eof on {conn}"),
         Action::Quiet { conn, window } => {
-            format!("quiet on {conn} for {}", humantime::format_duration(*window))
+            format!(
+                "quiet on {conn} for {}",
+                humantime::format_duration(*window)
+            )
         }
         Action::Shutdown { conn } => format!("shutdown {conn}"),
         Action::Close { conn } => format!("close {conn}"),
         Action::Reset { conn } => format!("reset {conn}"),
         Action::SendTo { socket, .. } => format!("sendto from {socket}"),
-        Action::RecvFrom { socket, matcher: m, .. } => {
+        Action::RecvFrom {
+            socket, matcher: m, ..
+        } => {
             format!("recvfrom on {socket} ({})", matcher(m))
         }
         Action::WriteStdin { .. } => String::from("stdin"),
         Action::CloseStdin => String::from("close-stdin"),
-        Action::Expect { stream, matcher: m, .. } => format!("{} ({})", stream.name(), matcher(m)),
+        Action::Expect {
+            stream, matcher: m, ..
+        } => format!("{} ({})", stream.name(), matcher(m)),
         Action::Exit { code } => match code {
             Some(code) => format!("exit with code {code}"),
             None => String::from("exit"),

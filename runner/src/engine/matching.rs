@@ -1,6 +1,7 @@
 //! Judging received bytes against a matcher, on a stream (bytes keep
 //! arriving) or on a datagram (the whole message is there).
 
+use super::show::quoted_short;
 use crate::spec::{Matcher, Part, Payload};
 use regex::bytes::Regex;
 use std::collections::HashMap;
@@ -65,8 +66,9 @@ impl<'a> Expectation<'a> {
                     StreamMatch::Matched(data.len())
                 }
             }
-            Expectation::Contains(want) => find(data, want)
-                .map_or(StreamMatch::NeedMore, |at| StreamMatch::Matched(at + want.len())),
+            Expectation::Contains(want) => find(data, want).map_or(StreamMatch::NeedMore, |at| {
+                StreamMatch::Matched(at + want.len())
+            }),
             Expectation::Regex(regex) => regex
                 .find(data)
                 .map_or(StreamMatch::NeedMore, |m| StreamMatch::Matched(m.end())),
@@ -86,9 +88,9 @@ impl<'a> Expectation<'a> {
     /// What would pass, for the report.
     pub fn describe(&self) -> String {
         match self {
-            Expectation::Exact(want) => super::show::quoted(want),
-            Expectation::Prefix(want) => format!("starting with {}", super::show::quoted(want)),
-            Expectation::Contains(want) => format!("containing {}", super::show::quoted(want)),
+            Expectation::Exact(want) => quoted_short(want, 120),
+            Expectation::Prefix(want) => format!("starting with {}", quoted_short(want, 120)),
+            Expectation::Contains(want) => format!("containing {}", quoted_short(want, 120)),
             Expectation::Regex(regex) => format!("matching /{}/", regex.as_str()),
         }
     }
@@ -124,8 +126,14 @@ mod tests {
         let contains = Expectation::Contains(b"hi".to_vec());
         assert_eq!(contains.on_stream(b"reply: hi\n"), StreamMatch::Matched(9));
         let regex = Regex::new("rec[a-z]+").expect("valid");
-        assert_eq!(Expectation::Regex(&regex).on_stream(b"> received"), StreamMatch::Matched(10));
-        assert_eq!(Expectation::Regex(&regex).on_stream(b"> nothing"), StreamMatch::NeedMore);
+        assert_eq!(
+            Expectation::Regex(&regex).on_stream(b"> received"),
+            StreamMatch::Matched(10)
+        );
+        assert_eq!(
+            Expectation::Regex(&regex).on_stream(b"> nothing"),
+            StreamMatch::NeedMore
+        );
     }
 
     #[test]

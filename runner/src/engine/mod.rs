@@ -47,7 +47,8 @@ impl Selection {
                 .iter()
                 .any(|tag| self.tags.iter().any(|on| on == tag || on == "all"));
         let named = self.pattern.as_deref().is_none_or(|pattern| {
-            glob_match(pattern, &case.id) || glob_match(pattern, &format!("{}/{}", spec.name, case.id))
+            glob_match(pattern, &case.id)
+                || glob_match(pattern, &format!("{}/{}", spec.name, case.id))
         });
         tags_on && named
     }
@@ -79,7 +80,11 @@ pub fn run(specs: &[Spec], options: &RunOptions, report: &mut dyn FnMut(&Event))
     let selected: Vec<(&Spec, Vec<&Case>)> = specs
         .iter()
         .map(|spec| {
-            let cases = spec.cases.iter().filter(|c| options.selection.includes(spec, c)).collect();
+            let cases = spec
+                .cases
+                .iter()
+                .filter(|c| options.selection.includes(spec, c))
+                .collect();
             (spec, cases)
         })
         .filter(|(_, cases): &(&Spec, Vec<&Case>)| !cases.is_empty())
@@ -125,7 +130,9 @@ fn run_spec(
     for case in cases {
         let started = Instant::now();
         let reuse = spec.target.restart == Restart::Once
-            && running.as_mut().is_some_and(|r| r.process.exit_status().is_none());
+            && running
+                .as_mut()
+                .is_some_and(|r| r.process.exit_status().is_none());
         if !reuse {
             // Stop the old target before starting a new one: a program
             // with a hard-coded address needs its port back.
@@ -140,7 +147,9 @@ fn run_spec(
                 }
             }
         }
-        let Some(target) = running.as_mut() else { continue };
+        let Some(target) = running.as_mut() else {
+            continue;
+        };
         let mut outcome = run_case(spec, case, target);
         // A case's time includes starting its target.
         outcome.duration = started.elapsed();
@@ -156,12 +165,18 @@ fn run_spec(
 fn start_failed(spec: &Spec, case: &Case, error: StartError, duration: Duration) -> CaseOutcome {
     let noun = noun(spec.target.role);
     let (verdict, message, stdout, stderr) = match error {
-        StartError::Harness(message) => (Verdict::Error, message, Default::default(), Default::default()),
-        StartError::Target {
-            failure,
-            stdout,
-            stderr,
-        } => {
+        StartError::Harness(message) => (
+            Verdict::Error,
+            message,
+            Default::default(),
+            Default::default(),
+        ),
+        StartError::Target(started) => {
+            let running::TargetStartError {
+                failure,
+                stdout,
+                stderr,
+            } = *started;
             let verdict = match failure {
                 crate::target::StartFailure::Spawn(_) => Verdict::Error,
                 _ => Verdict::Fail,

@@ -6,8 +6,8 @@ use crate::spec::{Role, Spec, Transport};
 use crate::target::{
     wait_until_serving, OutputSnapshot, Process, SocketKind, StartFailure, TargetCommand,
 };
-use std::time::{Duration, Instant};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
+use std::time::{Duration, Instant};
 
 /// Where the target is to serve (or connect to).
 #[derive(Debug, Clone, Copy)]
@@ -37,16 +37,19 @@ pub struct Running {
     pub stderr_from: usize,
 }
 
+/// A target that failed to start properly, and what it printed (why).
+pub struct TargetStartError {
+    pub failure: StartFailure,
+    pub stdout: OutputSnapshot,
+    pub stderr: OutputSnapshot,
+}
+
 /// Why a start failed, and whose fault it is.
 pub enum StartError {
     /// The runner could not set up (e.g. its listening port is taken).
     Harness(String),
     /// The target failed to start properly; what it printed tells why.
-    Target {
-        failure: StartFailure,
-        stdout: OutputSnapshot,
-        stderr: OutputSnapshot,
-    },
+    Target(Box<TargetStartError>),
 }
 
 impl Running {
@@ -68,7 +71,9 @@ impl Running {
     ) -> Result<Running, StartError> {
         let expected = match plan {
             AddressPlan::Fixed(addr) => Some(addr),
-            AddressPlan::Fresh => Some(free_port(spec.target.transport).map_err(StartError::Harness)?),
+            AddressPlan::Fresh => {
+                Some(free_port(spec.target.transport).map_err(StartError::Harness)?)
+            }
             AddressPlan::Discover => None,
         };
         let mut process = Process::spawn(&command.argv_for(expected)).map_err(spawn_failed)?;
@@ -76,7 +81,8 @@ impl Running {
             Transport::Tcp => SocketKind::TcpListening,
             Transport::Udp => SocketKind::UdpBound,
         };
-        let addr = match wait_until_serving(&mut process, kind, expected, spec.target.start_timeout) {
+        let addr = match wait_until_serving(&mut process, kind, expected, spec.target.start_timeout)
+        {
             Ok(addr) => addr,
             Err(failure) => {
                 // Let the pumps collect the last words of a program that
@@ -86,11 +92,11 @@ impl Running {
                     process.stderr.wait_closed(settle);
                     process.stdout.wait_closed(settle);
                 }
-                return Err(StartError::Target {
+                return Err(StartError::Target(Box::new(TargetStartError {
                     failure,
                     stdout: process.stdout.snapshot(),
                     stderr: process.stderr.snapshot(),
-                });
+                })));
             }
         };
         Ok(Running::new(process, addr))
@@ -110,7 +116,9 @@ impl Running {
                 )))
             }
         };
-        let cannot = |e: std::io::Error| StartError::Harness(format!("the runner cannot listen on {bind_at}: {e}"));
+        let cannot = |e: std::io::Error| {
+            StartError::Harness(format!("the runner cannot listen on {bind_at}: {e}"))
+        };
         let (listener, service, addr) = match spec.target.transport {
             Transport::Tcp => {
                 let listener = TcpListener::bind(bind_at).map_err(cannot)?;
@@ -144,11 +152,11 @@ impl Running {
 }
 
 fn spawn_failed(error: std::io::Error) -> StartError {
-    StartError::Target {
+    StartError::Target(Box::new(TargetStartError {
         failure: StartFailure::Spawn(error),
         stdout: OutputSnapshot::default(),
         stderr: OutputSnapshot::default(),
-    }
+    }))
 }
 
 /// A loopback port that nothing is bound to right now.

@@ -41,13 +41,19 @@ pub fn quoted_short(bytes: &[u8], limit: usize) -> String {
 
 /// True when the bytes are printable UTF-8 text (newlines and tabs allowed).
 pub fn is_printable(bytes: &[u8]) -> bool {
-    std::str::from_utf8(bytes)
-        .is_ok_and(|text| text.chars().all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t')))
+    std::str::from_utf8(bytes).is_ok_and(|text| {
+        text.chars()
+            .all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'))
+    })
 }
 
 /// `68 65 6c 6c 6f`, cut after `limit` bytes.
 pub fn hex(bytes: &[u8], limit: usize) -> String {
-    let mut out: Vec<String> = bytes.iter().take(limit).map(|b| format!("{b:02x}")).collect();
+    let mut out: Vec<String> = bytes
+        .iter()
+        .take(limit)
+        .map(|b| format!("{b:02x}"))
+        .collect();
     if bytes.len() > limit {
         out.push(format!("... ({} bytes in all)", bytes.len()));
     }

@@ -20,7 +20,9 @@ impl CaseRun<'_> {
         self.running.process.write_stdin(&bytes).map_err(|e| {
             Problem::new(
                 "to write to standard input",
-                format!("could not type into the {noun}: it closed its standard input or exited ({e})"),
+                format!(
+                    "could not type into the {noun}: it closed its standard input or exited ({e})"
+                ),
             )
         })?;
         self.transcript.record("stdin", Direction::Sent, &bytes);
@@ -37,35 +39,52 @@ impl CaseRun<'_> {
     ) -> StepResult {
         let expectation = Expectation::new(matcher, &self.captures);
         let watched: Vec<(Stream, Arc<Output>, usize)> = [
-            (Stream::Stdout, &self.running.process.stdout, self.running.stdout_from),
-            (Stream::Stderr, &self.running.process.stderr, self.running.stderr_from),
+            (
+                Stream::Stdout,
+                &self.running.process.stdout,
+                self.running.stdout_from,
+            ),
+            (
+                Stream::Stderr,
+                &self.running.process.stderr,
+                self.running.stderr_from,
+            ),
         ]
         .into_iter()
         .filter(|(s, _, _)| stream == Stream::Output || stream == *s)
         .map(|(s, output, from)| (s, Arc::clone(output), from))
         .collect();
-        let wait = if watched.len() > 1 { ALTERNATE } else { timeout };
+        let wait = if watched.len() > 1 {
+            ALTERNATE
+        } else {
+            timeout
+        };
         loop {
             let mut all_closed = true;
             let mut seen = Vec::new();
             for (which, output, from) in &watched {
                 let until = deadline.min(Instant::now() + wait);
-                let (data, closed) =
-                    output.wait_for(*from, until, |d| expectation.on_stream(d) != StreamMatch::NeedMore);
+                let (data, closed) = output.wait_for(*from, until, |d| {
+                    expectation.on_stream(d) != StreamMatch::NeedMore
+                });
                 all_closed &= closed;
                 match expectation.on_stream(&data) {
                     StreamMatch::Matched(n) => {
-                        self.transcript.record(which.name(), Direction::Received, &data[..n]);
+                        self.transcript
+                            .record(which.name(), Direction::Received, &data[..n]);
                         match which {
                             Stream::Stderr => self.running.stderr_from = from + n,
                             _ => self.running.stdout_from = from + n,
                         }
                         if let Some(capture) = capture {
-                            self.captures.insert(capture.to_string(), data[..n].to_vec());
+                            self.captures
+                                .insert(capture.to_string(), data[..n].to_vec());
                         }
                         return Ok(());
                     }
-                    StreamMatch::Mismatch => return Err(self.output_problem(stream, &expectation, &data, None)),
+                    StreamMatch::Mismatch => {
+                        return Err(self.output_problem(stream, &expectation, &data, None))
+                    }
                     StreamMatch::NeedMore => seen.extend_from_slice(&data),
                 }
             }
@@ -97,13 +116,26 @@ impl CaseRun<'_> {
             format!("it printed {}", Self::arrived(seen))
         };
         let message = match ended {
-            Some(why) => format!("expected the {} to print {expected} on {}, but {why}; {printed}", self.noun, stream.name()),
-            None => format!("expected the {} to print {expected} on {} in time; {printed}", self.noun, stream.name()),
+            Some(why) => format!(
+                "expected the {} to print {expected} on {}, but {why}; {printed}",
+                self.noun,
+                stream.name()
+            ),
+            None => format!(
+                "expected the {} to print {expected} on {} in time; {printed}",
+                self.noun,
+                stream.name()
+            ),
         };
         Problem::new(expected, message).with_actual(seen)
     }
 
-    pub(super) fn exit(&mut self, code: Option<i32>, deadline: Instant, timeout: Duration) -> StepResult {
+    pub(super) fn exit(
+        &mut self,
+        code: Option<i32>,
+        deadline: Instant,
+        timeout: Duration,
+    ) -> StepResult {
         let expected = match code {
             Some(code) => format!("exit with code {code}"),
             None => String::from("exit"),
@@ -122,7 +154,11 @@ impl CaseRun<'_> {
         match code {
             Some(code) if status.code() != Some(code) => Err(Problem::new(
                 &expected,
-                format!("expected the {} to {expected}, but it {}", self.noun, describe_status(status)),
+                format!(
+                    "expected the {} to {expected}, but it {}",
+                    self.noun,
+                    describe_status(status)
+                ),
             )),
             _ => Ok(()),
         }
@@ -133,7 +169,11 @@ impl CaseRun<'_> {
             None => Ok(()),
             Some(status) => Err(Problem::new(
                 "still running",
-                format!("expected the {} to keep running, but it {}", self.noun, describe_status(status)),
+                format!(
+                    "expected the {} to keep running, but it {}",
+                    self.noun,
+                    describe_status(status)
+                ),
             )),
         }
     }
@@ -148,7 +188,11 @@ impl CaseRun<'_> {
         let share = used.as_secs_f64() / started.elapsed().as_secs_f64();
         self.transcript.note(
             "target",
-            format!("used {:.0}% CPU over {}", share * 100.0, humantime::format_duration(window)),
+            format!(
+                "used {:.0}% CPU over {}",
+                share * 100.0,
+                humantime::format_duration(window)
+            ),
         );
         if share > max_cpu {
             return Err(Problem::new(

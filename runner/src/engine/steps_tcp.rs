@@ -19,9 +19,12 @@ impl CaseRun<'_> {
         // The loader checked that every name is opened before use; a
         // connection is missing only if its opening step failed, which ends
         // the case first.
-        self.connections
-            .get_mut(name)
-            .ok_or_else(|| Problem::new(format!("connection {name}"), format!("connection `{name}` is not open")))
+        self.connections.get_mut(name).ok_or_else(|| {
+            Problem::new(
+                format!("connection {name}"),
+                format!("connection `{name}` is not open"),
+            )
+        })
     }
 
     pub(super) fn connect(&mut self, name: &str, deadline: Instant) -> StepResult {
@@ -29,8 +32,12 @@ impl CaseRun<'_> {
         loop {
             match Connection::connect(addr, deadline) {
                 Ok(connection) => {
-                    let from = connection.local_addr().map(|a| a.to_string()).unwrap_or_default();
-                    self.transcript.note(name, format!("connected to {addr} from {from}"));
+                    let from = connection
+                        .local_addr()
+                        .map(|a| a.to_string())
+                        .unwrap_or_default();
+                    self.transcript
+                        .note(name, format!("connected to {addr} from {from}"));
                     self.connections.insert(name.to_string(), connection);
                     return Ok(());
                 }
@@ -40,7 +47,11 @@ impl CaseRun<'_> {
                     if let Some(status) = self.running.process.exit_status() {
                         return Err(Problem::new(
                             format!("a connection to {addr}"),
-                            format!("the {} {} instead of accepting a connection", self.noun, describe_status(status)),
+                            format!(
+                                "the {} {} instead of accepting a connection",
+                                self.noun,
+                                describe_status(status)
+                            ),
                         ));
                     }
                     std::thread::sleep(POLL);
@@ -68,8 +79,10 @@ impl CaseRun<'_> {
             match listener.accept() {
                 Ok((stream, peer)) => {
                     let _ = stream.set_nonblocking(false);
-                    self.transcript.note(name, format!("accepted a connection from {peer}"));
-                    self.connections.insert(name.to_string(), Connection::new(stream));
+                    self.transcript
+                        .note(name, format!("accepted a connection from {peer}"));
+                    self.connections
+                        .insert(name.to_string(), Connection::new(stream));
                     return Ok(());
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {}
@@ -78,7 +91,11 @@ impl CaseRun<'_> {
             if let Some(status) = self.running.process.exit_status() {
                 return Err(Problem::new(
                     expected,
-                    format!("the {} {} without connecting to {addr}", self.noun, describe_status(status)),
+                    format!(
+                        "the {} {} without connecting to {addr}",
+                        self.noun,
+                        describe_status(status)
+                    ),
                 ));
             }
             if Instant::now() >= deadline {
@@ -141,8 +158,12 @@ impl CaseRun<'_> {
             ReadEvent::Data(data) if !data.is_empty() => {
                 self.transcript.record(name, Direction::Received, data)
             }
-            ReadEvent::Closed => self.transcript.note(name, format!("closed by the {}", self.noun)),
-            ReadEvent::Reset => self.transcript.note(name, format!("reset by the {}", self.noun)),
+            ReadEvent::Closed => self
+                .transcript
+                .note(name, format!("closed by the {}", self.noun)),
+            ReadEvent::Reset => self
+                .transcript
+                .note(name, format!("reset by the {}", self.noun)),
             _ => {}
         }
         event
@@ -172,7 +193,10 @@ impl CaseRun<'_> {
                 StreamMatch::Mismatch => {
                     return Err(Problem::new(
                         &expected,
-                        format!("expected {expected}, but the {noun} sent {}", Self::arrived(&pending)),
+                        format!(
+                            "expected {expected}, but the {noun} sent {}",
+                            Self::arrived(&pending)
+                        ),
                     )
                     .with_actual(&pending))
                 }
@@ -244,7 +268,11 @@ impl CaseRun<'_> {
             if !pending.is_empty() {
                 return Err(Problem::new(
                     &expected,
-                    format!("expected {expected}, but the {} sent {}", self.noun, Self::arrived(&pending)),
+                    format!(
+                        "expected {expected}, but the {} sent {}",
+                        self.noun,
+                        Self::arrived(&pending)
+                    ),
                 )
                 .with_actual(&pending));
             }
@@ -262,16 +290,35 @@ impl CaseRun<'_> {
         let result = self.connection(name)?.shutdown_write();
         match result {
             Ok(()) => {
-                self.transcript.note(name, "runner shut down its sending side (FIN)");
+                self.transcript
+                    .note(name, "runner shut down its sending side (FIN)");
                 Ok(())
             }
-            Err(e) => Err(Problem::new("a half-close", format!("shutdown failed: {e}"))),
+            // The peer already reset the connection: there is nothing left
+            // to half-close, and the next step will say what that means.
+            Err(e) if e.kind() == ErrorKind::NotConnected => {
+                self.transcript.note(
+                    name,
+                    format!(
+                        "could not shut down: the {} already reset the connection",
+                        self.noun
+                    ),
+                );
+                Ok(())
+            }
+            Err(e) => Err(Problem::new(
+                "a half-close",
+                format!("shutdown failed: {e}"),
+            )),
         }
     }
 
     pub(super) fn close(&mut self, name: &str) -> StepResult {
         let mut connection = self.connections.remove(name).ok_or_else(|| {
-            Problem::new(format!("connection {name}"), format!("connection `{name}` is not open"))
+            Problem::new(
+                format!("connection {name}"),
+                format!("connection `{name}` is not open"),
+            )
         })?;
         let late = connection.drain();
         if !late.is_empty() {
@@ -284,7 +331,10 @@ impl CaseRun<'_> {
 
     pub(super) fn reset(&mut self, name: &str) -> StepResult {
         let connection = self.connections.remove(name).ok_or_else(|| {
-            Problem::new(format!("connection {name}"), format!("connection `{name}` is not open"))
+            Problem::new(
+                format!("connection {name}"),
+                format!("connection `{name}` is not open"),
+            )
         })?;
         connection.reset();
         self.transcript.note(name, "reset by the runner (RST)");

@@ -29,10 +29,15 @@ impl CaseRun<'_> {
             } else {
                 SocketAddr::from((Ipv6Addr::LOCALHOST, 0))
             };
-            let socket = Datagrams::bind(local)
-                .map_err(|e| Problem::new("a datagram socket", format!("the runner cannot bind a socket: {e}")))?;
+            let socket = Datagrams::bind(local).map_err(|e| {
+                Problem::new(
+                    "a datagram socket",
+                    format!("the runner cannot bind a socket: {e}"),
+                )
+            })?;
             if let Ok(addr) = socket.local_addr() {
-                self.transcript.note(name, format!("runner socket bound to {addr}"));
+                self.transcript
+                    .note(name, format!("runner socket bound to {addr}"));
             }
             self.sockets.insert(name.to_string(), socket);
         }
@@ -47,7 +52,10 @@ impl CaseRun<'_> {
             self.running.last_sender.ok_or_else(|| {
                 Problem::new(
                     "an address to reply to",
-                    format!("the {} has not sent a datagram yet, so there is no address to reply to", self.noun),
+                    format!(
+                        "the {} has not sent a datagram yet, so there is no address to reply to",
+                        self.noun
+                    ),
                 )
             })?
         } else {
@@ -55,7 +63,10 @@ impl CaseRun<'_> {
         };
         let noun = self.noun;
         self.socket(name)?.send_to(&bytes, to).map_err(|e| {
-            Problem::new(format!("to send a datagram to {to}"), format!("sending to the {noun} failed: {e}"))
+            Problem::new(
+                format!("to send a datagram to {to}"),
+                format!("sending to the {noun} failed: {e}"),
+            )
         })?;
         self.transcript.record(name, Direction::Sent, &bytes);
         Ok(())
@@ -73,13 +84,19 @@ impl CaseRun<'_> {
         let expected = format!("a datagram {}", expectation.describe());
         let noun = self.noun;
         let socket = self.socket(name)?;
-        let local = socket.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        let local = socket
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
         let received = socket
             .recv_from(deadline)
             .map_err(|e| Problem::new(&expected, format!("receiving failed: {e}")))?;
         let Some((data, from)) = received else {
             let message = if name == SERVICE {
-                format!("expected {expected} from the {noun} within {}, but none arrived", humantime::format_duration(timeout))
+                format!(
+                    "expected {expected} from the {noun} within {}, but none arrived",
+                    humantime::format_duration(timeout)
+                )
             } else {
                 format!(
                     "expected {expected} back at the runner's address {local} within {}, but none arrived (the {noun} must reply to the address the request came from)",
@@ -96,7 +113,10 @@ impl CaseRun<'_> {
         if !expectation.on_datagram(&data) {
             return Err(Problem::new(
                 &expected,
-                format!("expected {expected}, but the {noun} sent the datagram {}", Self::arrived(&data)),
+                format!(
+                    "expected {expected}, but the {noun} sent the datagram {}",
+                    Self::arrived(&data)
+                ),
             )
             .with_actual(&data));
         }

@@ -21,7 +21,7 @@ impl Datagrams {
     pub fn send_to(&self, bytes: &[u8], to: SocketAddr) -> io::Result<()> {
         let sent = self.socket.send_to(bytes, to)?;
         if sent != bytes.len() {
-            return Err(io::Error::new(ErrorKind::Other, "datagram truncated on send"));
+            return Err(io::Error::other("datagram truncated on send"));
         }
         Ok(())
     }
@@ -45,7 +45,11 @@ impl Datagrams {
                 }
                 // An ICMP "port unreachable" from an earlier send surfaces
                 // here on Linux; it says nothing about this datagram.
-                Err(e) if matches!(e.kind(), ErrorKind::ConnectionRefused | ErrorKind::Interrupted) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::ConnectionRefused | ErrorKind::Interrupted
+                    ) => {}
                 Err(e) => return Err(e),
             }
         }

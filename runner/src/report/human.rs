@@ -142,7 +142,11 @@ impl<W: Write> Human<W> {
         } else {
             self.paint(RED, "some cases did not pass")
         };
-        let interrupted = if summary.interrupted { " (interrupted)" } else { "" };
+        let interrupted = if summary.interrupted {
+            " (interrupted)"
+        } else {
+            ""
+        };
         writeln!(
             self.out,
             "\n{verdict}{interrupted}: {} passed, {} failed, {} errors; {}/{} points; {}",

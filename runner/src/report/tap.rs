@@ -8,7 +8,11 @@ pub fn render(collected: &Collected) -> String {
     let mut out = String::from("TAP version 14\n");
     out.push_str(&format!("1..{}\n", collected.outcomes.len()));
     for (index, outcome) in collected.outcomes.iter().enumerate() {
-        let status = if outcome.verdict == Verdict::Pass { "ok" } else { "not ok" };
+        let status = if outcome.verdict == Verdict::Pass {
+            "ok"
+        } else {
+            "not ok"
+        };
         out.push_str(&format!(
             "{status} {} - {}/{}\n",
             index + 1,
@@ -21,7 +25,10 @@ pub fn render(collected: &Collected) -> String {
             out.push_str(&format!("  message: {}\n", yaml_string(&outcome.message)));
             out.push_str(&format!("  requirement: {}\n", yaml_string(&outcome.about)));
             if let Some(failure) = &outcome.failure {
-                out.push_str(&format!("  step: {}\n  line: {}\n", failure.step, failure.line));
+                out.push_str(&format!(
+                    "  step: {}\n  line: {}\n",
+                    failure.step, failure.line
+                ));
             }
             out.push_str("  ...\n");
         }

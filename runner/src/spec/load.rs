@@ -63,17 +63,38 @@ fn serde_error(
     if let Some(suggestion) = did_you_mean(&message) {
         message = format!("{message} (did you mean `{suggestion}`?)");
     }
+    if let Some(rest) = message.strip_prefix("unknown variant") {
+        let is_step = rest.contains("`connect`, `accept`");
+        let what = if is_step {
+            "unknown step"
+        } else {
+            "unknown value"
+        };
+        message = format!("{what}{rest}");
+    }
     if message.starts_with("missing field") {
-        message = format!("{message} in `{}`", if path.is_empty() { "the spec" } else { &path });
+        message = format!(
+            "{message} in `{}`",
+            if path.is_empty() { "the spec" } else { &path }
+        );
     }
     // serde_yaml marks a missing field (and a few others) at 1:1; trust its
     // location only when it says something more precise.
+    let duplicate = message
+        .strip_prefix("duplicate field `")
+        .and_then(|rest| rest.split('`').next())
+        .map(|field| child_key(&path, field));
     let position = match inner.location() {
+        _ if duplicate.is_some() => duplicate
+            .and_then(|key| locator.key(&key, 1))
+            .unwrap_or(Position { line: 1, column: 1 }),
         Some(location) if !(location.line() == 1 && location.column() == 1) => Position {
             line: location.line(),
             column: location.column(),
         },
-        _ => locator.value(&path).unwrap_or(Position { line: 1, column: 1 }),
+        _ => locator
+            .value(&path)
+            .unwrap_or(Position { line: 1, column: 1 }),
     };
     SpecError::Invalid {
         file: file.to_string(),
@@ -219,10 +240,7 @@ impl Checker<'_> {
         {
             return Err(self.error(
                 &format!("{path}.id"),
-                format!(
-                    "case id `{}` must be letters, digits, `-` or `_`",
-                    raw.id
-                ),
+                format!("case id `{}` must be letters, digits, `-` or `_`", raw.id),
             ));
         }
         if raw.steps.is_empty() {
@@ -336,14 +354,12 @@ impl Checker<'_> {
             RawStep::Stdin(ShortForm(stdin)) => {
                 let payload = match (&stdin.line, &stdin.text) {
                     (Some(line), None) => {
-                        let mut payload = self.template(&body, line, scope)?;
+                        let mut payload = self.template(&child_key(&body, "line"), line, scope)?;
                         payload.parts.push(Part::Literal(b"\n".to_vec()));
                         payload
                     }
-                    (None, Some(text)) => self.template(&body, text, scope)?,
-                    _ => {
-                        return Err(self.error(&body, "`stdin` takes either `line` or `text`"))
-                    }
+                    (None, Some(text)) => self.template(&child_key(&body, "text"), text, scope)?,
+                    _ => return Err(self.error(&body, "`stdin` takes either `line` or `text`")),
                 };
                 Action::WriteStdin { payload }
             }
@@ -388,7 +404,12 @@ impl Checker<'_> {
     }
 
     /// Rejects steps that make no sense for the target's role and transport.
-    fn check_fits_target(&self, path: &str, name: &str, target: &TargetSpec) -> Result<(), SpecError> {
+    fn check_fits_target(
+        &self,
+        path: &str,
+        name: &str,
+        target: &TargetSpec,
+    ) -> Result<(), SpecError> {
         let problem = match (name, target.transport, target.role) {
             ("connect", Transport::Tcp, Role::Client) => {
                 Some("`connect` is for server targets; a client target connects to the runner: use `accept`")
@@ -423,7 +444,8 @@ impl Checker<'_> {
             return Ok(on.clone());
         }
         let opened: Vec<&str> = scope.connections.iter().map(String::as_str).collect();
-        let mut message = format!("unknown connection `{on}`: open it with `connect` or `accept` first");
+        let mut message =
+            format!("unknown connection `{on}`: open it with `connect` or `accept` first");
         if let Some(close) = super::suggest::closest(on, &opened) {
             message.push_str(&format!(" (did you mean `{close}`?)"));
         }
@@ -460,7 +482,7 @@ impl Checker<'_> {
         scope: &Scope,
     ) -> Result<(Payload, Vec<usize>, Duration), SpecError> {
         let mut payload = match (&send.text, &send.hex) {
-            (Some(text), None) => self.template(path, text, scope)?,
+            (Some(text), None) => self.template(&child_key(path, "text"), text, scope)?,
             (None, Some(hex)) => self.hex(&child_key(path, "hex"), hex)?,
             _ => return Err(self.error(path, "give exactly one of `text` or `hex`")),
         };
@@ -499,18 +521,27 @@ impl Checker<'_> {
             payload
         };
         Ok(if let Some(text) = &raw.text {
-            Matcher::Exact(with_repeat(self.template(path, text, scope)?))
+            Matcher::Exact(with_repeat(self.template(
+                &child_key(path, "text"),
+                text,
+                scope,
+            )?))
         } else if let Some(hex) = &raw.hex {
             Matcher::Exact(with_repeat(self.hex(&child_key(path, "hex"), hex)?))
         } else if let Some(text) = &raw.prefix {
-            Matcher::Prefix(self.template(path, text, scope)?)
+            Matcher::Prefix(self.template(&child_key(path, "prefix"), text, scope)?)
         } else if let Some(text) = &raw.contains {
-            Matcher::Contains(self.template(path, text, scope)?)
+            Matcher::Contains(self.template(&child_key(path, "contains"), text, scope)?)
         } else {
             let pattern = raw.regex.as_deref().unwrap_or_default();
             let regex = Regex::new(pattern).map_err(|error| {
                 let detail = error.to_string();
-                let last = detail.lines().last().unwrap_or("invalid").trim().to_string();
+                let last = detail
+                    .lines()
+                    .last()
+                    .unwrap_or("invalid")
+                    .trim()
+                    .to_string();
                 self.error(
                     &child_key(path, "regex"),
                     format!("invalid regex `{pattern}`: {last}"),
@@ -549,10 +580,15 @@ impl Checker<'_> {
                 continue;
             }
             if tail.starts_with('}') {
-                return Err(self.error(path, "unmatched `}` in text: write `}}` for a literal brace"));
+                return Err(self.error(
+                    path,
+                    "unmatched `}` in text: write `}}` for a literal brace",
+                ));
             }
             let Some(end) = tail.find('}') else {
-                return Err(self.error(path, "unclosed `{` in text: write `{{` for a literal brace"));
+                return Err(
+                    self.error(path, "unclosed `{` in text: write `{{` for a literal brace")
+                );
             };
             let reference = &tail[1..end];
             let (name, transform) = match reference.split_once('|') {
@@ -595,7 +631,7 @@ impl Checker<'_> {
 
     fn hex(&self, path: &str, hex: &str) -> Result<Payload, SpecError> {
         let digits: Vec<u8> = hex.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-        if digits.len() % 2 != 0 {
+        if !digits.len().is_multiple_of(2) {
             return Err(self.error(path, "hex needs an even number of digits"));
         }
         let bytes = digits
@@ -651,7 +687,10 @@ impl Checker<'_> {
         };
         match number {
             Some(n) if (0.0..=100.0).contains(&n) => Ok(n / 100.0),
-            _ => Err(self.error(path, "`max-cpu` is a percentage of one core, from 0% to 100%")),
+            _ => Err(self.error(
+                path,
+                "`max-cpu` is a percentage of one core, from 0% to 100%",
+            )),
         }
     }
 }

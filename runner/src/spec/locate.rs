@@ -22,7 +22,8 @@ pub struct Position {
 #[derive(Debug, Default)]
 pub struct Locator {
     nodes: HashMap<String, Position>,
-    keys: HashMap<String, Position>,
+    /// Every place a key is written: a duplicate key has several.
+    keys: HashMap<String, Vec<Position>>,
 }
 
 impl Locator {
@@ -48,10 +49,14 @@ impl Locator {
         }
     }
 
-    /// Where the key of the mapping entry at `path` is written, falling back
-    /// to the value's position.
-    pub fn key(&self, path: &str) -> Option<Position> {
-        self.keys.get(path).copied().or_else(|| self.value(path))
+    /// Where the key of the mapping entry at `path` is written for the
+    /// `nth` time (0 for the first), falling back to the value's position.
+    pub fn key(&self, path: &str, nth: usize) -> Option<Position> {
+        self.keys
+            .get(path)
+            .and_then(|places| places.get(nth))
+            .copied()
+            .or_else(|| self.value(path))
     }
 }
 
@@ -118,7 +123,11 @@ impl Builder {
                     // occur in specs; they get an unmatchable name.
                     let name = scalar.unwrap_or("?").to_string();
                     let key_path = child_key(path, &name);
-                    self.locator.keys.entry(key_path).or_insert(position);
+                    self.locator
+                        .keys
+                        .entry(key_path)
+                        .or_default()
+                        .push(position);
                     *key = Some(name);
                     return None;
                 }
@@ -164,14 +173,23 @@ mod tests {
     fn finds_nested_values_and_keys() {
         let locator = Locator::new(DOC);
         assert_eq!(locator.value("spec"), Some(Position { line: 1, column: 7 }));
-        assert_eq!(locator.key("cases[0].id"), Some(Position { line: 3, column: 5 }));
+        assert_eq!(
+            locator.key("cases[0].id", 0),
+            Some(Position { line: 3, column: 5 })
+        );
         assert_eq!(
             locator.value("cases[0].steps[0].send.on"),
-            Some(Position { line: 5, column: 21 })
+            Some(Position {
+                line: 5,
+                column: 21
+            })
         );
         assert_eq!(
             locator.value("cases[0].steps[1].eof"),
-            Some(Position { line: 6, column: 14 })
+            Some(Position {
+                line: 6,
+                column: 14
+            })
         );
     }
 
@@ -180,8 +198,17 @@ mod tests {
         let locator = Locator::new(DOC);
         assert_eq!(
             locator.value("cases[0].steps[1].eof.timeout"),
-            Some(Position { line: 6, column: 14 })
+            Some(Position {
+                line: 6,
+                column: 14
+            })
         );
+    }
+
+    #[test]
+    fn finds_the_second_place_of_a_duplicate_key() {
+        let locator = Locator::new("a: 1\nb: 2\na: 3\n");
+        assert_eq!(locator.key("a", 1), Some(Position { line: 3, column: 1 }));
     }
 
     #[test]

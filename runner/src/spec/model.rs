@@ -96,9 +96,13 @@ impl Stream {
 #[derive(Debug, Clone)]
 pub enum Action {
     /// Open TCP connection `conn` to the target.
-    Connect { conn: String },
+    Connect {
+        conn: String,
+    },
     /// Wait for the target to connect to the runner's listener.
-    Accept { conn: String },
+    Accept {
+        conn: String,
+    },
     /// Write bytes, optionally in chunks with a pause between them.
     Send {
         conn: String,
@@ -113,18 +117,32 @@ pub enum Action {
         capture: Option<String>,
     },
     /// The target closed its side: a read returns 0 with nothing before it.
-    Eof { conn: String },
+    Eof {
+        conn: String,
+    },
     /// No data arrives for `window`.
-    Quiet { conn: String, window: Duration },
+    Quiet {
+        conn: String,
+        window: Duration,
+    },
     /// Half-close: the runner stops writing (the target reads 0 bytes).
-    Shutdown { conn: String },
+    Shutdown {
+        conn: String,
+    },
     /// Graceful close (FIN), after draining what is unread.
-    Close { conn: String },
+    Close {
+        conn: String,
+    },
     /// Abortive close (RST).
-    Reset { conn: String },
+    Reset {
+        conn: String,
+    },
     /// Send one datagram to the target (server role) or to the last sender
     /// (client role).
-    SendTo { socket: String, payload: Payload },
+    SendTo {
+        socket: String,
+        payload: Payload,
+    },
     /// Receive one datagram; its content must match as a whole.
     RecvFrom {
         socket: String,
@@ -132,7 +150,9 @@ pub enum Action {
         capture: Option<String>,
     },
     /// Write to the target's standard input.
-    WriteStdin { payload: Payload },
+    WriteStdin {
+        payload: Payload,
+    },
     CloseStdin,
     /// Read the target's output until `matcher` is satisfied.
     Expect {
@@ -141,12 +161,17 @@ pub enum Action {
         capture: Option<String>,
     },
     /// The target exits within the step's timeout, with `code` if given.
-    Exit { code: Option<i32> },
+    Exit {
+        code: Option<i32>,
+    },
     /// The target is still running.
     Alive,
     /// Over `window`, the target's process tree uses at most `max_cpu`
     /// (a fraction of one core).
-    Idle { window: Duration, max_cpu: f64 },
+    Idle {
+        window: Duration,
+        max_cpu: f64,
+    },
 }
 
 /// Bytes to send, possibly built from earlier captures.

@@ -132,29 +132,6 @@ impl RawStep {
     }
 }
 
-/// Every step name, for "did you mean" suggestions.
-pub const STEP_NAMES: &[&str] = &[
-    "connect",
-    "accept",
-    "send",
-    "recv",
-    "eof",
-    "quiet",
-    "shutdown",
-    "close",
-    "reset",
-    "sendto",
-    "recvfrom",
-    "stdin",
-    "close-stdin",
-    "stdout",
-    "stderr",
-    "output",
-    "exit",
-    "alive",
-    "idle",
-];
-
 /// A step that names a connection: `eof: a` or `eof: { on: a, timeout: 1s }`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

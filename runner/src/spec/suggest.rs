@@ -1,18 +1,28 @@
 //! "Did you mean" suggestions for misspelt keys and step names.
 
-/// Edit distance between two short strings.
+/// Edit distance between two short strings, where swapping two adjacent
+/// letters (the commonest typo) counts as one edit.
 fn distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous[j] + usize::from(ca != *cb);
-            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
-        }
-        previous = current;
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
     }
-    previous[b.len()]
+    d[0] = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 /// The candidate closest to `word`, if it is close enough to be a typo.
@@ -20,7 +30,9 @@ pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
         .iter()
         .map(|c| (distance(word, c), *c))
-        .filter(|(d, c)| *d > 0 && *d <= (c.len().max(word.len()) / 3).max(1))
+        .filter(|(d, c)| {
+            *d > 0 && *d < word.chars().count() && *d <= (c.len().max(word.len()) / 3).max(1)
+        })
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }
@@ -45,6 +57,11 @@ mod tests {
     fn suggests_the_nearest_expected_name() {
         let message = "unknown field `tetx`, expected one of `on`, `text`, `hex`";
         assert_eq!(did_you_mean(message), Some("text"));
+    }
+
+    #[test]
+    fn a_swap_of_two_letters_is_one_edit() {
+        assert_eq!(closest("sedn", &["send", "recv"]), Some("send"));
     }
 
     #[test]

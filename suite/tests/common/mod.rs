@@ -1,0 +1,115 @@
+//! Helpers shared by the end-to-end tests: the real `runner` and `fixture`
+//! binaries, JSON reports, and student programs on private addresses.
+
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// The workspace root (specs/, fixtures/ live here).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("suite/ is inside the workspace")
+        .to_path_buf()
+}
+
+pub fn spec(name: &str) -> String {
+    root()
+        .join("specs")
+        .join(format!("{name}.yaml"))
+        .display()
+        .to_string()
+}
+
+/// The `runner` binary built by `cargo test --workspace`.
+pub fn runner() -> Command {
+    let mut command =
+        Command::cargo_bin("runner").expect("run `cargo test --workspace` so the runner is built");
+    command.timeout(std::time::Duration::from_secs(120));
+    command
+}
+
+/// A command line running the mutant (or reference) `name` of the
+/// `fixture` binary on the runner's chosen address.
+pub fn fixture_target(name: &str) -> String {
+    let binary = assert_cmd::cargo::cargo_bin("fixture");
+    assert!(
+        binary.exists(),
+        "run `cargo test --workspace` so the fixtures are built"
+    );
+    format!("{} {name} {{host}} {{port}}", binary.display())
+}
+
+/// Runs `args` with `--format json` and returns the exit code and report.
+pub fn run_json(args: &[&str]) -> (i32, Value) {
+    let output = runner()
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .expect("runner runs");
+    let code = output.status.code().expect("runner exits normally");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "no JSON report ({e}); stdout: {stdout}\nstderr: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    (code, report)
+}
+
+/// case id -> (verdict, message) of a JSON report.
+pub fn verdicts(report: &Value) -> BTreeMap<String, (String, String)> {
+    report["results"]
+        .as_array()
+        .expect("results is an array")
+        .iter()
+        .map(|r| {
+            (
+                r["case"].as_str().expect("case").to_string(),
+                (
+                    r["verdict"].as_str().expect("verdict").to_string(),
+                    r["message"].as_str().expect("message").to_string(),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// The ids of the cases that did not pass.
+pub fn failing(report: &Value) -> Vec<String> {
+    verdicts(report)
+        .into_iter()
+        .filter(|(_, (verdict, _))| verdict != "pass")
+        .map(|(case, _)| case)
+        .collect()
+}
+
+/// A loopback address no other test of this run uses, so tests that run
+/// hard-coded-address programs can run in parallel.
+pub fn private_loopback_ip() -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(1);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let pid = std::process::id();
+    format!(
+        "127.{}.{}.{}",
+        100 + pid % 100,
+        (pid / 100) % 250 + 1,
+        n % 250 + 1
+    )
+}
+
+/// Copies the student-style program `fixtures/python/NAME` into `dir`,
+/// moving its hard-coded IP `from_ip` to `to_ip`; returns its path.
+pub fn student_program(name: &str, dir: &Path, from_ip: &str, to_ip: &str) -> PathBuf {
+    let text =
+        std::fs::read_to_string(root().join("fixtures/python").join(name)).expect("fixture exists");
+    assert!(text.contains(from_ip), "{name} hard-codes {from_ip}");
+    let path = dir.join(name);
+    std::fs::write(&path, text.replace(from_ip, to_ip)).expect("temp dir is writable");
+    path
+}

@@ -1,0 +1,120 @@
+//! The TCP upper-case server spec against the reference, the mutants and
+//! student-style Python programs.
+
+mod common;
+
+use common::*;
+use rstest::rstest;
+
+const SPEC: &str = "tcp-upper-server";
+const ALL: &[&str] = &[
+    "closes-after-reply",
+    "fresh-start",
+    "full-buffer",
+    "greeting",
+    "mixed-text",
+    "utf8-text",
+];
+
+#[test]
+fn the_reference_passes_every_default_case() {
+    let (code, report) = run_json(&[&spec(SPEC)]);
+    assert_eq!(failing(&report), Vec::<String>::new());
+    assert_eq!(verdicts(&report).len(), ALL.len());
+    assert_eq!(code, 0);
+}
+
+/// Mutant, the cases it must fail (all others pass), and a case whose
+/// message must name the symptom.
+#[rstest]
+#[case::no_upper(
+    "upper-server-no-upper",
+    ALL,
+    "greeting",
+    "but the server sent \"hello\""
+)]
+#[case::replies_twice(
+    "upper-server-replies-twice",
+    &["closes-after-reply"],
+    "closes-after-reply",
+    "it sent more: \"BYE\""
+)]
+#[case::never_closes(
+    "upper-server-never-closes",
+    &["closes-after-reply"],
+    "closes-after-reply",
+    "but it kept it open"
+)]
+#[case::crash_on_connect("upper-server-crash-on-connect", ALL, "greeting", "exited with code 1")]
+fn each_mutant_fails_exactly_its_cases(
+    #[case] mutant: &str,
+    #[case] expected_failures: &[&str],
+    #[case] symptom_case: &str,
+    #[case] symptom: &str,
+) {
+    let (code, report) = run_json(&[&spec(SPEC), "--target", &fixture_target(mutant)]);
+    assert_eq!(failing(&report), expected_failures, "{mutant}: {report:#}");
+    assert_eq!(code, 1);
+    let (_, message) = &verdicts(&report)[symptom_case];
+    assert!(
+        message.contains(symptom),
+        "{mutant}/{symptom_case}: message {message:?} lacks {symptom:?}"
+    );
+}
+
+#[test]
+fn the_split_message_case_is_off_by_default_and_bites_a_one_shot_recv() {
+    let (code, report) = run_json(&[&spec(SPEC), "--tag", "beyond-handout"]);
+    assert_eq!(failing(&report), ["split-message"]);
+    assert_eq!(code, 1);
+    let (_, message) = &verdicts(&report)["split-message"];
+    assert!(message.contains("\"SPLIT\""), "{message}");
+}
+
+#[test]
+fn a_student_python_server_with_a_hard_coded_address_passes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ip = private_loopback_ip();
+    let program = student_program("upper_server.py", dir.path(), "127.1.1.1", &ip);
+    let target = format!("python3 {}", program.display());
+    let addr = format!("{ip}:8900");
+    let (code, report) = run_json(&[&spec(SPEC), "--target", &target, "--addr", &addr]);
+    assert_eq!(failing(&report), Vec::<String>::new(), "{report:#}");
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn a_wrong_student_python_server_fails_with_what_it_sent() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ip = private_loopback_ip();
+    let program = student_program("upper_server_wrong.py", dir.path(), "127.1.1.1", &ip);
+    let addr = format!("{ip}:8900");
+    let (code, report) = run_json(&[
+        &spec(SPEC),
+        "--target",
+        &program.display().to_string(),
+        "--addr",
+        &addr,
+    ]);
+    assert_eq!(code, 1);
+    // capitalize() lower-cases the rest of the text: every reply is wrong.
+    assert_eq!(failing(&report), ALL);
+    let (_, message) = &verdicts(&report)["greeting"];
+    assert!(message.contains("sent \"Hello\""), "{message}");
+}
+
+#[test]
+fn a_server_that_hard_codes_its_address_is_found_without_addr() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ip = private_loopback_ip();
+    let program = student_program("upper_server.py", dir.path(), "127.1.1.1", &ip);
+    let (code, report) = run_json(&[
+        &spec(SPEC),
+        "--target",
+        &program.display().to_string(),
+        "--case",
+        "greeting",
+    ]);
+    assert_eq!(failing(&report), Vec::<String>::new(), "{report:#}");
+    assert_eq!(code, 0);
+}
