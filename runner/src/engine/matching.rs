@@ -89,9 +89,9 @@ impl<'a> Expectation<'a> {
     pub fn describe(&self) -> String {
         match self {
             Expectation::Exact(want) => quoted_short(want, 120),
-            Expectation::Prefix(want) => format!("starting with {}", quoted_short(want, 120)),
-            Expectation::Contains(want) => format!("containing {}", quoted_short(want, 120)),
-            Expectation::Regex(regex) => format!("matching /{}/", regex.as_str()),
+            Expectation::Prefix(want) => format!("text starting with {}", quoted_short(want, 120)),
+            Expectation::Contains(want) => format!("text containing {}", quoted_short(want, 120)),
+            Expectation::Regex(regex) => format!("text matching /{}/", regex.as_str()),
         }
     }
 }

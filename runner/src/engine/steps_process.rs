@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 /// the other.
 const ALTERNATE: Duration = Duration::from_millis(10);
 
+/// How long `alive` watches the target.
+pub const ALIVE_WINDOW: Duration = Duration::from_millis(250);
+
 impl CaseRun<'_> {
     pub(super) fn write_stdin(&mut self, payload: &Payload) -> StepResult {
         let bytes = render(payload, &self.captures);
@@ -83,7 +86,7 @@ impl CaseRun<'_> {
                         return Ok(());
                     }
                     StreamMatch::Mismatch => {
-                        return Err(self.output_problem(stream, &expectation, &data, None))
+                        return Err(self.output_problem(stream, &expectation, &data, None, timeout))
                     }
                     StreamMatch::NeedMore => seen.extend_from_slice(&data),
                 }
@@ -94,10 +97,10 @@ impl CaseRun<'_> {
                     Some(status) => format!("the {} {}", self.noun, describe_status(status)),
                     None => format!("the {} closed its {}", self.noun, stream.name()),
                 };
-                return Err(self.output_problem(stream, &expectation, &seen, Some(why)));
+                return Err(self.output_problem(stream, &expectation, &seen, Some(why), timeout));
             }
             if Instant::now() >= deadline {
-                return Err(self.output_problem(stream, &expectation, &seen, None));
+                return Err(self.output_problem(stream, &expectation, &seen, None, timeout));
             }
         }
     }
@@ -108,6 +111,7 @@ impl CaseRun<'_> {
         expectation: &Expectation,
         seen: &[u8],
         ended: Option<String>,
+        timeout: Duration,
     ) -> Problem {
         let expected = expectation.describe();
         let printed = if seen.is_empty() {
@@ -164,16 +168,16 @@ impl CaseRun<'_> {
         }
     }
 
+    /// The target keeps running for ALIVE_WINDOW: a program that is just
+    /// about to exit (the classic one-shot loop) is caught, not missed by a
+    /// check that comes a microsecond too early.
     pub(super) fn alive(&mut self) -> StepResult {
-        match self.running.process.exit_status() {
+        let deadline = Instant::now() + ALIVE_WINDOW;
+        match self.running.process.wait_exit(deadline) {
             None => Ok(()),
             Some(status) => Err(Problem::new(
                 "still running",
-                format!(
-                    "expected the {} to keep running, but it {}",
-                    self.noun,
-                    describe_status(status)
-                ),
+                format!("expected the {} to keep running, but it {}", self.noun, describe_status(status)),
             )),
         }
     }
