@@ -19,6 +19,9 @@ pub struct Problem {
     pub actual: Option<Vec<u8>>,
     /// The symptom, in the student's terms.
     pub message: String,
+    /// The target hung up (closed, reset, broken pipe): it may be exiting,
+    /// and the report should say how it ended.
+    pub hung_up: bool,
 }
 
 impl Problem {
@@ -27,7 +30,13 @@ impl Problem {
             expected: expected.into(),
             actual: None,
             message: message.into(),
+            hung_up: false,
         }
+    }
+
+    pub fn hung_up(mut self) -> Problem {
+        self.hung_up = true;
+        self
     }
 
     pub fn with_actual(mut self, actual: &[u8]) -> Problem {
@@ -64,7 +73,7 @@ pub fn run_case(spec: &Spec, case: &Case, running: &mut Running) -> CaseOutcome 
     let mut message = String::new();
     for (index, step) in case.steps.iter().enumerate() {
         if let Err(problem) = run.step(step) {
-            message = run.explain(problem.message.clone());
+            message = run.explain(problem.message.clone(), problem.hung_up);
             failure = Some(Failure {
                 step: index + 1,
                 line: step.line,
@@ -155,13 +164,14 @@ impl CaseRun<'_> {
     }
 
     /// Adds to a failure message what the target's exit tells, if it died.
-    fn explain(&mut self, mut message: String) -> String {
+    fn explain(&mut self, mut message: String, hung_up: bool) -> String {
         // A peer that closed or reset is often a target that is dying:
         // give it a moment, so the report can say how it ended.
-        let hung_up = self
-            .connections
-            .values()
-            .any(|c| c.peer_closed || c.peer_reset);
+        let hung_up = hung_up
+            || self
+                .connections
+                .values()
+                .any(|c| c.peer_closed || c.peer_reset);
         let settle = Instant::now() + std::time::Duration::from_millis(200);
         let status = if hung_up {
             self.running.process.wait_exit(settle)

@@ -177,7 +177,11 @@ impl CaseRun<'_> {
             None => Ok(()),
             Some(status) => Err(Problem::new(
                 "still running",
-                format!("expected the {} to keep running, but it {}", self.noun, describe_status(status)),
+                format!(
+                    "expected the {} to keep running, but it {}",
+                    self.noun,
+                    describe_status(status)
+                ),
             )),
         }
     }

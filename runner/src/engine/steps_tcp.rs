@@ -141,7 +141,8 @@ impl CaseRun<'_> {
                 return Err(Problem::new(
                     format!("to send {}", quoted(piece)),
                     format!("could not send: the {noun} has closed or reset the connection ({e})"),
-                ));
+                )
+                .hung_up());
             }
             self.transcript.record(name, Direction::Sent, piece);
         }

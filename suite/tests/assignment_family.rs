@@ -1,0 +1,161 @@
+//! Every spec of the assignment family against its reference, its
+//! student-style Python program, and its mutants. The table below is the
+//! promise that each case bites: every mutant fails exactly the cases listed
+//! for it and passes all others.
+
+mod common;
+
+use common::*;
+use rstest::rstest;
+
+#[rstest]
+#[case("tcp-upper-server")]
+#[case("tcp-upper-client")]
+#[case("tcp-chat-server")]
+#[case("tcp-chat-client")]
+#[case("udp-upper-server")]
+#[case("udp-upper-server-loop")]
+#[case("udp-upper-client")]
+#[case("udp-upper-client-loop")]
+fn the_reference_passes_every_case(#[case] spec_name: &str) {
+    let (code, report) = run_json(&[&spec(spec_name)]);
+    assert_eq!(failing(&report), Vec::<String>::new(), "{report:#}");
+    assert!(!verdicts(&report).is_empty());
+    assert_eq!(code, 0);
+}
+
+/// Spec, student program in fixtures/python, the address it hard-codes.
+#[rstest]
+#[case("tcp-upper-server", "upper_server.py", "127.1.1.1", 8900)]
+#[case("tcp-upper-client", "upper_client.py", "127.1.1.1", 8900)]
+#[case("tcp-chat-server", "chat_server.py", "127.1.1.1", 8900)]
+#[case("tcp-chat-client", "chat_client.py", "127.1.1.1", 8900)]
+#[case("udp-upper-server", "udp_server.py", "127.0.0.1", 8090)]
+#[case("udp-upper-server-loop", "udp_server_loop.py", "127.0.0.1", 8090)]
+#[case("udp-upper-client", "udp_client.py", "127.0.0.1", 8090)]
+#[case("udp-upper-client-loop", "udp_client_loop.py", "127.0.0.1", 8090)]
+fn the_student_style_python_program_passes(
+    #[case] spec_name: &str,
+    #[case] program: &str,
+    #[case] hard_coded_ip: &str,
+    #[case] port: u16,
+) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ip = private_loopback_ip();
+    let path = student_program(program, dir.path(), hard_coded_ip, &ip);
+    let addr = format!("{ip}:{port}");
+    let (code, report) = run_json(&[
+        &spec(spec_name),
+        "--target",
+        &path.display().to_string(),
+        "--addr",
+        &addr,
+    ]);
+    assert_eq!(
+        failing(&report),
+        Vec::<String>::new(),
+        "{program}: {report:#}"
+    );
+    assert_eq!(code, 0);
+}
+
+/// Spec, program (a mutant, or a reference of a sibling program that
+/// breaks one promise of this spec), the cases it must fail, and a
+/// fragment of the message of the first of them.
+#[rstest]
+// tcp-upper-client
+#[case("tcp-upper-client", "upper-client-no-print", &["prints-reply"], "print text containing \"HELLO\"")]
+#[case("tcp-upper-client", "upper-client-never-closes", &["closes-and-exits"], "kept it open")]
+// tcp-chat-server
+#[case(
+    "tcp-chat-server",
+    "chat-server-spin-on-empty",
+    &["closes-on-disconnect", "next-client-after-disconnect", "no-spin-after-disconnect", "clients-one-after-another"],
+    "kept it open"
+)]
+#[case(
+    "tcp-chat-server",
+    "chat-server-no-empty-check",
+    &["closes-on-disconnect", "next-client-after-disconnect", "clients-one-after-another", "survives-reset"],
+    "kept it open"
+)]
+#[case("tcp-chat-server", "chat-server-no-reset-handling", &["survives-reset"], "ConnectionResetError")]
+#[case(
+    "tcp-chat-server",
+    "chat-server-one-client",
+    &["next-client-after-disconnect", "clients-one-after-another"],
+    "exited with code 0"
+)]
+#[case("tcp-chat-server", "chat-server-no-print", &["prints-received"], "\"hello server\"")]
+#[case("tcp-chat-server", "chat-server-never-closes", &["closes-on-disconnect"], "kept it open")]
+// tcp-chat-client
+#[case("tcp-chat-client", "chat-client-no-quit", &["quits-on-star"], "kept it open")]
+#[case("tcp-chat-client", "chat-client-hangs-on-reset", &["reports-reset"], "/(?i)reset|errno 104/")]
+#[case("tcp-chat-client", "chat-client-no-print", &["prints-reply", "several-exchanges"], "\"HI THERE\"")]
+// udp-upper-server
+#[case(
+    "udp-upper-server",
+    "udp-server-fixed-reply-address",
+    &["greeting", "utf8-text", "full-datagram", "exits-after-reply"],
+    "must reply to the address the request came from"
+)]
+#[case(
+    "udp-upper-server",
+    "udp-server-no-upper",
+    &["greeting", "utf8-text", "full-datagram", "exits-after-reply"],
+    "sent the datagram \"hello\""
+)]
+#[case("udp-upper-server", "udp-upper-server-loop", &["exits-after-reply"], "still running")]
+// udp-upper-server-loop
+#[case(
+    "udp-upper-server-loop",
+    "udp-server-loop-one-shot",
+    &["many-datagrams", "several-clients", "keeps-running"],
+    "\"TWO\""
+)]
+#[case(
+    "udp-upper-server-loop",
+    "udp-server-no-upper",
+    &["many-datagrams", "several-clients", "utf8-text", "keeps-running"],
+    "sent the datagram \"one\""
+)]
+// udp-upper-client
+#[case("udp-upper-client", "udp-client-sends-newline", &["sends-typed-line"], "sent the datagram \"hello\\n\"")]
+#[case("udp-upper-client", "udp-client-no-print", &["prints-reply"], "\"HELLO 你好\"")]
+#[case("udp-upper-client", "udp-upper-client-loop", &["exits-after-reply"], "still running")]
+// udp-upper-client-loop
+#[case(
+    "udp-upper-client-loop",
+    "udp-client-loop-one-shot",
+    &["several-lines", "keeps-going"],
+    "\"two\""
+)]
+#[case(
+    "udp-upper-client-loop",
+    "udp-client-sends-newline",
+    &["sends-typed-line", "several-lines", "keeps-going"],
+    "\"hello\\n\""
+)]
+fn each_mutant_fails_exactly_its_cases(
+    #[case] spec_name: &str,
+    #[case] program: &str,
+    #[case] expected_failures: &[&str],
+    #[case] symptom: &str,
+) {
+    let (code, report) = run_json(&[&spec(spec_name), "--target", &fixture_target(program)]);
+    let mut expected: Vec<String> = expected_failures.iter().map(ToString::to_string).collect();
+    expected.sort();
+    assert_eq!(
+        failing(&report),
+        expected,
+        "{spec_name} x {program}: {report:#}"
+    );
+    assert_eq!(code, 1);
+    let first = expected_failures[0];
+    let (verdict, message) = &verdicts(&report)[first];
+    assert_eq!(verdict, "fail");
+    assert!(
+        message.contains(symptom),
+        "{program}/{first}: {message:?} lacks {symptom:?}"
+    );
+}
