@@ -180,7 +180,7 @@ impl CaseRun<'_> {
         };
         if let Some(status) = status {
             self.running.process.stderr.wait_closed(settle);
-            if !message.contains("exited") && !message.contains("killed") {
+            if !message.contains(" exited with code") && !message.contains(" was killed by") {
                 message.push_str(&format!("; the {} {}", self.noun, describe_status(status)));
             }
             let tail = self.running.process.stderr.snapshot().last_lines(5);
