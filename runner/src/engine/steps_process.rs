@@ -126,9 +126,10 @@ impl CaseRun<'_> {
                 stream.name()
             ),
             None => format!(
-                "expected the {} to print {expected} on {} in time; {printed}",
+                "expected the {} to print {expected} on {} within {}; {printed}",
                 self.noun,
-                stream.name()
+                stream.name(),
+                humantime::format_duration(timeout)
             ),
         };
         Problem::new(expected, message).with_actual(seen)
