@@ -121,14 +121,6 @@ fn run(args: &Args) -> Result<u8, UsageError> {
         }
         None => None,
     };
-    if target.is_none() {
-        if let Some(spec) = specs.iter().find(|s| s.target.reference.is_none()) {
-            return Err(UsageError::Other(format!(
-                "{}: the spec names no reference program, so it needs --target",
-                spec.source
-            )));
-        }
-    }
     let addr = args.addr.as_deref().map(loopback_addr).transpose()?;
     let selection = Selection {
         pattern: args.case.clone(),
@@ -138,6 +130,15 @@ fn run(args: &Args) -> Result<u8, UsageError> {
         list(&specs, &selection);
         return Ok(EXIT_PASSED);
     }
+    if target.is_none() {
+        if let Some(spec) = specs.iter().find(|s| s.target.reference.is_none()) {
+            return Err(UsageError::Other(format!(
+                "{}: the spec names no reference program, so it needs --target",
+                spec.source
+            )));
+        }
+    }
+
     let selected = specs
         .iter()
         .map(|s| s.cases.iter().filter(|c| selection.includes(s, c)).count())

@@ -42,7 +42,7 @@ fn the_student_style_python_program_passes(
 ) {
     let dir = tempfile::tempdir().expect("temp dir");
     let ip = private_loopback_ip();
-    let path = student_program(program, dir.path(), hard_coded_ip, &ip);
+    let path = student_program(&format!("python/{program}"), dir.path(), hard_coded_ip, &ip);
     let addr = format!("{ip}:{port}");
     let (code, report) = run_json(&[
         &spec(spec_name),

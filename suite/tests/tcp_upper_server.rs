@@ -75,7 +75,7 @@ fn the_split_message_case_is_off_by_default_and_bites_a_one_shot_recv() {
 fn a_student_python_server_with_a_hard_coded_address_passes() {
     let dir = tempfile::tempdir().expect("temp dir");
     let ip = private_loopback_ip();
-    let program = student_program("upper_server.py", dir.path(), "127.1.1.1", &ip);
+    let program = student_program("python/upper_server.py", dir.path(), "127.1.1.1", &ip);
     let target = format!("python3 {}", program.display());
     let addr = format!("{ip}:8900");
     let (code, report) = run_json(&[&spec(SPEC), "--target", &target, "--addr", &addr]);
@@ -87,7 +87,7 @@ fn a_student_python_server_with_a_hard_coded_address_passes() {
 fn a_wrong_student_python_server_fails_with_what_it_sent() {
     let dir = tempfile::tempdir().expect("temp dir");
     let ip = private_loopback_ip();
-    let program = student_program("upper_server_wrong.py", dir.path(), "127.1.1.1", &ip);
+    let program = student_program("python/upper_server_wrong.py", dir.path(), "127.1.1.1", &ip);
     let addr = format!("{ip}:8900");
     let (code, report) = run_json(&[
         &spec(SPEC),
@@ -107,7 +107,7 @@ fn a_wrong_student_python_server_fails_with_what_it_sent() {
 fn a_server_that_hard_codes_its_address_is_found_without_addr() {
     let dir = tempfile::tempdir().expect("temp dir");
     let ip = private_loopback_ip();
-    let program = student_program("upper_server.py", dir.path(), "127.1.1.1", &ip);
+    let program = student_program("python/upper_server.py", dir.path(), "127.1.1.1", &ip);
     let (code, report) = run_json(&[
         &spec(SPEC),
         "--target",

@@ -129,7 +129,7 @@ impl CaseRun<'_> {
                 payload,
                 chunks,
                 pause,
-            } => self.send(conn, payload, chunks, *pause),
+            } => self.send(conn, payload, chunks, *pause, step.timeout),
             Action::Recv {
                 conn,
                 matcher,
@@ -146,7 +146,7 @@ impl CaseRun<'_> {
                 matcher,
                 capture,
             } => self.recv_from(socket, matcher, capture.as_deref(), deadline, step.timeout),
-            Action::WriteStdin { payload } => self.write_stdin(payload),
+            Action::WriteStdin { payload } => self.write_stdin(payload, deadline),
             Action::CloseStdin => {
                 self.running.process.close_stdin();
                 self.transcript.note("stdin", "closed by the runner");

@@ -17,17 +17,28 @@ const ALTERNATE: Duration = Duration::from_millis(10);
 pub const ALIVE_WINDOW: Duration = Duration::from_millis(250);
 
 impl CaseRun<'_> {
-    pub(super) fn write_stdin(&mut self, payload: &Payload) -> StepResult {
+    pub(super) fn write_stdin(&mut self, payload: &Payload, deadline: Instant) -> StepResult {
         let bytes = render(payload, &self.captures);
         let noun = self.noun;
-        self.running.process.write_stdin(&bytes).map_err(|e| {
-            Problem::new(
-                "to write to standard input",
-                format!(
+        self.running
+            .process
+            .write_stdin(&bytes, deadline)
+            .map_err(|e| {
+                if e.kind() == std::io::ErrorKind::TimedOut {
+                    return Problem::new(
+                        "to write to standard input",
+                        format!(
+                            "could not type into the {noun}: it is not reading its standard input"
+                        ),
+                    );
+                }
+                Problem::new(
+                    "to write to standard input",
+                    format!(
                     "could not type into the {noun}: it closed its standard input or exited ({e})"
                 ),
-            )
-        })?;
+                )
+            })?;
         self.transcript.record("stdin", Direction::Sent, &bytes);
         Ok(())
     }

@@ -114,7 +114,9 @@ impl CaseRun<'_> {
         payload: &Payload,
         chunks: &[usize],
         pause: Duration,
+        timeout: Duration,
     ) -> StepResult {
+        let deadline = Instant::now() + timeout;
         let bytes = render(payload, &self.captures);
         let mut pieces = Vec::new();
         let mut rest = bytes.as_slice();
@@ -137,7 +139,19 @@ impl CaseRun<'_> {
                 std::thread::sleep(pause);
             }
             let connection = self.connection(name)?;
-            if let Err(e) = connection.send(piece) {
+            let result = connection.send(piece, deadline);
+            if let Err(e) = &result {
+                if e.kind() == ErrorKind::TimedOut {
+                    return Err(Problem::new(
+                        format!("to send {}", quoted(piece)),
+                        format!(
+                            "could not send within {}: the {noun} is not reading what it is sent",
+                            took(timeout)
+                        ),
+                    ));
+                }
+            }
+            if let Err(e) = result {
                 return Err(Problem::new(
                     format!("to send {}", quoted(piece)),
                     format!("could not send: the {noun} has closed or reset the connection ({e})"),

@@ -50,8 +50,15 @@ impl Connection {
         self.stream.local_addr().ok()
     }
 
-    pub fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.stream.write_all(bytes)
+    /// Writes all of `bytes`, failing with TimedOut if the peer stops
+    /// reading and the buffers stay full until `deadline`.
+    pub fn send(&mut self, bytes: &[u8], deadline: Instant) -> io::Result<()> {
+        let timeout = remaining(deadline).ok_or_else(|| io::Error::from(ErrorKind::TimedOut))?;
+        self.stream.set_write_timeout(Some(timeout))?;
+        self.stream.write_all(bytes).map_err(|e| match e.kind() {
+            ErrorKind::WouldBlock => io::Error::from(ErrorKind::TimedOut),
+            _ => e,
+        })
     }
 
     /// Reads once, waiting until `deadline` at most. Data is appended to

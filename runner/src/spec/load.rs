@@ -140,8 +140,13 @@ struct Checker<'a> {
 #[derive(Default)]
 struct Scope {
     connections: HashSet<String>,
+    /// Connections a `close` or `reset` step ended.
+    ended: HashSet<String>,
     sockets: HashSet<String>,
     captures: HashSet<String>,
+    /// Client role, UDP: a datagram has come in, so there is an address
+    /// to reply to.
+    heard_from_client: bool,
 }
 
 impl Checker<'_> {
@@ -284,6 +289,7 @@ impl Checker<'_> {
                         format!("connection `{}` is already open in this case", conn.on),
                     ));
                 }
+                scope.ended.remove(&conn.on);
                 if name == "connect" {
                     Action::Connect { conn: conn.on }
                 } else {
@@ -315,13 +321,27 @@ impl Checker<'_> {
             | RawStep::Shutdown(ShortForm(c))
             | RawStep::Close(ShortForm(c))
             | RawStep::Reset(ShortForm(c)) => {
+                if name != "eof" && c.timeout.is_some() {
+                    return Err(self.error(
+                        &child_key(&body, "timeout"),
+                        format!("`{name}` does not wait, so it takes no `timeout`"),
+                    ));
+                }
                 timeout = self.timeout_or(&body, &c.timeout, timeout)?;
                 let conn = self.known_connection(&body, &Some(c.on), scope)?;
                 match name {
                     "eof" => Action::Eof { conn },
                     "shutdown" => Action::Shutdown { conn },
-                    "close" => Action::Close { conn },
-                    _ => Action::Reset { conn },
+                    "close" => {
+                        scope.connections.remove(&conn);
+                        scope.ended.insert(conn.clone());
+                        Action::Close { conn }
+                    }
+                    _ => {
+                        scope.connections.remove(&conn);
+                        scope.ended.insert(conn.clone());
+                        Action::Reset { conn }
+                    }
                 }
             }
             RawStep::Quiet(quiet) => {
@@ -331,6 +351,12 @@ impl Checker<'_> {
             }
             RawStep::Sendto(send) => {
                 let socket = self.datagram_socket(&body, &send.on, target, scope)?;
+                if target.role == Role::Client && !scope.heard_from_client {
+                    return Err(self.error(
+                        &body,
+                        "`sendto` replies to the client's last datagram: a `recvfrom` must come first",
+                    ));
+                }
                 if send.chunks.is_some() || send.pause.is_some() {
                     return Err(self.error(
                         &body,
@@ -342,6 +368,7 @@ impl Checker<'_> {
             }
             RawStep::Recvfrom(raw) => {
                 let socket = self.datagram_socket(&body, &raw.on, target, scope)?;
+                scope.heard_from_client = true;
                 timeout = self.timeout_or(&body, &raw.timeout, timeout)?;
                 let matcher = self.matcher(&body, &raw, scope)?;
                 let capture = self.capture(&raw, scope);
@@ -383,6 +410,12 @@ impl Checker<'_> {
                 }
             }
             RawStep::Exit(exit) => {
+                if exit.code.is_some_and(|code| !(0..=255).contains(&code)) {
+                    return Err(self.error(
+                        &child_key(&body, "code"),
+                        "an exit code is between 0 and 255",
+                    ));
+                }
                 timeout = self.timeout_or(&body, &exit.within, timeout)?;
                 Action::Exit { code: exit.code }
             }
@@ -442,6 +475,12 @@ impl Checker<'_> {
         };
         if scope.connections.contains(on) {
             return Ok(on.clone());
+        }
+        if scope.ended.contains(on) {
+            return Err(self.error(
+                &child_key(path, "on"),
+                format!("connection `{on}` was closed by an earlier step: open a new one with another name"),
+            ));
         }
         let opened: Vec<&str> = scope.connections.iter().map(String::as_str).collect();
         let mut message =

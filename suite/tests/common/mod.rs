@@ -103,13 +103,14 @@ pub fn private_loopback_ip() -> String {
     )
 }
 
-/// Copies the student-style program `fixtures/python/NAME` into `dir`,
-/// moving its hard-coded IP `from_ip` to `to_ip`; returns its path.
-pub fn student_program(name: &str, dir: &Path, from_ip: &str, to_ip: &str) -> PathBuf {
-    let text =
-        std::fs::read_to_string(root().join("fixtures/python").join(name)).expect("fixture exists");
-    assert!(text.contains(from_ip), "{name} hard-codes {from_ip}");
-    let path = dir.join(name);
+/// Copies the student-style program `fixtures/RELATIVE` (e.g.
+/// `python/upper_server.py`) into `dir`, moving its hard-coded IP `from_ip`
+/// to `to_ip`; returns the copy's path.
+pub fn student_program(relative: &str, dir: &Path, from_ip: &str, to_ip: &str) -> PathBuf {
+    let source = root().join("fixtures").join(relative);
+    let text = std::fs::read_to_string(&source).expect("fixture exists");
+    assert!(text.contains(from_ip), "{relative} hard-codes {from_ip}");
+    let path = dir.join(source.file_name().expect("a file"));
     std::fs::write(&path, text.replace(from_ip, to_ip)).expect("temp dir is writable");
     path
 }
