@@ -2,18 +2,21 @@
 
 use crate::engine::{self, RunOptions, Selection, Verdict};
 use crate::report::{self, human::Human, Collected};
-use crate::spec::{self, Spec};
+use crate::spec::{self, LimitSettings, Spec, Transport};
 use crate::target::TargetCommand;
 use clap::{Parser, ValueEnum};
 use std::io::IsTerminal;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 /// Exit codes: the contract graders script against.
 pub const EXIT_PASSED: u8 = 0;
 pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
+/// The run was stopped by a signal (Ctrl-C): 128 + SIGINT, as shells do.
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// Runs socket-programming conformance specs against a program over real
 /// loopback sockets, and reports pass/fail per case with evidence.
@@ -63,6 +66,41 @@ pub struct Args {
     /// Colour in the human report.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
+
+    /// CPU time per target process [default: 10s, or the spec's].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Limits")]
+    pub max_cpu: Option<Duration>,
+
+    /// Memory (address space) per target process, e.g. 512MiB [default: 1GiB].
+    #[arg(long, value_name = "SIZE", value_parser = parse_memory, help_heading = "Limits")]
+    pub max_memory: Option<u64>,
+
+    /// Processes the target's user may have [default: 64].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Limits")]
+    pub max_procs: Option<u64>,
+
+    /// Wall time for one case, target start included [default: 60s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Limits")]
+    pub max_case_time: Option<Duration>,
+
+    /// Wall time for the whole run; cases not reached are not run.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Limits")]
+    pub deadline: Option<Duration>,
+
+    /// When the runner is root, the unprivileged user targets run as.
+    #[arg(long, value_name = "NAME", default_value = "nobody", help_heading = "Limits")]
+    pub user: String,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(duration) if !duration.is_zero() => Ok(duration),
+        _ => Err(format!("`{text}` is not a positive duration such as 10s or 500ms")),
+    }
+}
+
+fn parse_memory(text: &str) -> Result<u64, String> {
+    crate::target::parse_size(text).ok_or_else(|| format!("`{text}` is not a size such as 512MiB or 1GiB"))
 }
 
 const AFTER_HELP: &str = "Examples:
@@ -148,11 +186,26 @@ fn run(args: &Args) -> Result<u8, UsageError> {
             "no case matches --case/--tag; `runner --list` shows the cases",
         )));
     }
+    if let Some(addr) = addr {
+        check_addr_free(addr, &specs)?;
+    }
+    let sandbox = crate::target::Sandbox::for_this_run(&args.user)
+        .map_err(|e| UsageError::Other(e.to_string()))?;
+    let started = Instant::now();
     let options = RunOptions {
         target,
         addr,
         selection,
+        limits: LimitSettings {
+            cpu: args.max_cpu,
+            memory: args.max_memory,
+            processes: args.max_procs,
+            case_time: args.max_case_time,
+        },
+        sandbox,
+        deadline: args.deadline.map(|d| started + d),
     };
+    crate::signals::stop_on_signals();
     let color = match args.color {
         Color::Always => true,
         Color::Never => false,
@@ -254,6 +307,28 @@ fn loopback_addr(text: &str) -> Result<SocketAddr, UsageError> {
         )));
     }
     Ok(*addr)
+}
+
+/// `--addr` must be free before a target is started there: a program
+/// already holding it would make every case fail for a reason that is not
+/// the submission's.
+fn check_addr_free(addr: SocketAddr, specs: &[Spec]) -> Result<(), UsageError> {
+    for transport in [Transport::Tcp, Transport::Udp] {
+        if !specs.iter().any(|s| s.target.transport == transport) {
+            continue;
+        }
+        let bound = match transport {
+            Transport::Tcp => std::net::TcpListener::bind(addr).map(drop),
+            Transport::Udp => std::net::UdpSocket::bind(addr).map(drop),
+        };
+        if let Err(e) = bound {
+            let name = if transport == Transport::Tcp { "TCP" } else { "UDP" };
+            return Err(UsageError::Other(format!(
+                "--addr {addr}: the {name} port is already in use ({e}); stop the program holding it or choose another address"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn list(specs: &[Spec], selection: &Selection) {

@@ -8,6 +8,8 @@ pub mod cli;
 pub mod engine;
 pub mod net;
 pub mod report;
+pub mod signals;
+pub mod stop;
 pub mod spec;
 pub mod target;
 

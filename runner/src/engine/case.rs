@@ -4,6 +4,7 @@
 use super::outcome::{CaseOutcome, Failure, Verdict};
 use super::running::Running;
 use super::show;
+use crate::stop;
 use super::transcript::Transcript;
 use crate::net::{Connection, Datagrams};
 use crate::spec::{Action, Case, Restart, Role, Spec, Step};
@@ -56,10 +57,17 @@ pub struct CaseRun<'r> {
     pub sockets: HashMap<String, Datagrams>,
     pub captures: HashMap<String, Vec<u8>>,
     pub transcript: Transcript,
+    /// No step of the case waits past this.
+    pub case_deadline: Instant,
 }
 
 /// Runs `case` on `running` and reports what happened.
-pub fn run_case(spec: &Spec, case: &Case, running: &mut Running) -> CaseOutcome {
+pub fn run_case(
+    spec: &Spec,
+    case: &Case,
+    running: &mut Running,
+    case_deadline: Instant,
+) -> CaseOutcome {
     let started = Instant::now();
     let mut run = CaseRun {
         noun: noun(spec.target.role),
@@ -68,12 +76,23 @@ pub fn run_case(spec: &Spec, case: &Case, running: &mut Running) -> CaseOutcome 
         sockets: HashMap::new(),
         captures: HashMap::new(),
         transcript: Transcript::new(),
+        case_deadline,
     };
     let mut failure = None;
     let mut message = String::new();
+    let mut interrupted = false;
     for (index, step) in case.steps.iter().enumerate() {
+        if stop::requested() {
+            interrupted = true;
+            break;
+        }
         if let Err(problem) = run.step(step) {
             message = run.explain(problem.message.clone(), problem.hung_up);
+            if stop::requested() {
+                interrupted = true;
+            } else if Instant::now() >= case_deadline {
+                message = format!("the case reached its wall-time limit: {message}");
+            }
             failure = Some(Failure {
                 step: index + 1,
                 line: step.line,
@@ -85,7 +104,10 @@ pub fn run_case(spec: &Spec, case: &Case, running: &mut Running) -> CaseOutcome 
         }
     }
     run.finish(spec.target.restart);
-    let verdict = if failure.is_some() {
+    let verdict = if interrupted {
+        message = String::from("interrupted: the run was stopped before this case finished");
+        Verdict::Error
+    } else if failure.is_some() {
         Verdict::Fail
     } else {
         Verdict::Pass
@@ -120,7 +142,7 @@ pub fn noun(role: Role) -> &'static str {
 
 impl CaseRun<'_> {
     fn step(&mut self, step: &Step) -> StepResult {
-        let deadline = Instant::now() + step.timeout;
+        let deadline = (Instant::now() + step.timeout).min(self.case_deadline);
         match &step.action {
             Action::Connect { conn } => self.connect(conn, deadline),
             Action::Accept { conn } => self.accept(conn, deadline),

@@ -14,8 +14,8 @@ pub use outcome::{CaseOutcome, Event, Failure, Summary, Verdict};
 pub use running::AddressPlan;
 pub use transcript::{Direction, Entry};
 
-use crate::spec::{Case, Restart, Spec};
-use crate::target::TargetCommand;
+use crate::spec::{Case, LimitSettings, Restart, Spec};
+use crate::target::{Confinement, Limits, Sandbox, TargetCommand};
 use case::{noun, run_case};
 use running::{Running, StartError};
 use std::time::{Duration, Instant};
@@ -27,6 +27,35 @@ pub struct RunOptions {
     /// `--addr`: where a target that hard-codes its address serves.
     pub addr: Option<std::net::SocketAddr>,
     pub selection: Selection,
+    /// Limits from the command line; they override the spec's.
+    pub limits: LimitSettings,
+    /// Set when the runner is root: whom targets run as.
+    pub sandbox: Option<Sandbox>,
+    /// When the whole run must end.
+    pub deadline: Option<Instant>,
+}
+
+/// Wall time for one case when neither the spec nor the command line
+/// sets one.
+pub const DEFAULT_CASE_TIME: Duration = Duration::from_secs(60);
+
+impl RunOptions {
+    /// The limits in force for `spec`: command line, else spec, else default.
+    pub fn limits_for(&self, spec: &Spec) -> (Limits, Duration) {
+        let settings = self.limits.or(spec.target.limits);
+        let default = Limits::default();
+        let limits = Limits {
+            cpu: settings.cpu.unwrap_or(default.cpu),
+            memory: settings.memory.unwrap_or(default.memory),
+            processes: settings.processes.unwrap_or(default.processes),
+            file_size: default.file_size,
+        };
+        (limits, settings.case_time.unwrap_or(DEFAULT_CASE_TIME))
+    }
+
+    fn out_of_time(&self) -> bool {
+        crate::stop::requested() || self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
 }
 
 /// Which cases run: a name pattern and the optional tags turned on.
@@ -96,6 +125,10 @@ pub fn run(specs: &[Spec], options: &RunOptions, report: &mut dyn FnMut(&Event))
     let mut summary = Summary::default();
     for (spec, cases) in selected {
         run_spec(spec, &cases, options, &mut summary, report);
+        if options.out_of_time() {
+            summary.interrupted = true;
+            break;
+        }
     }
     summary.duration = started.elapsed();
     report(&Event::RunFinished(&summary));
@@ -126,9 +159,22 @@ fn run_spec(
         target: &command.label,
         cases: cases.len(),
     });
+    let (limits, case_time) = options.limits_for(spec);
+    let confinement = Confinement {
+        limits,
+        sandbox: options.sandbox.as_ref(),
+    };
     let mut running: Option<Running> = None;
     for case in cases {
+        if options.out_of_time() {
+            summary.interrupted = true;
+            return;
+        }
         let started = Instant::now();
+        let mut case_deadline = started + case_time;
+        if let Some(deadline) = options.deadline {
+            case_deadline = case_deadline.min(deadline);
+        }
         let reuse = spec.target.restart == Restart::Once
             && running
                 .as_mut()
@@ -137,7 +183,7 @@ fn run_spec(
             // Stop the old target before starting a new one: a program
             // with a hard-coded address needs its port back.
             running = None;
-            match Running::start(spec, &command, plan) {
+            match Running::start(spec, &command, plan, &confinement) {
                 Ok(started) => running = Some(started),
                 Err(error) => {
                     let outcome = start_failed(spec, case, error, started.elapsed());
@@ -150,7 +196,7 @@ fn run_spec(
         let Some(target) = running.as_mut() else {
             continue;
         };
-        let mut outcome = run_case(spec, case, target);
+        let mut outcome = run_case(spec, case, target, case_deadline);
         // A case's time includes starting its target.
         outcome.duration = started.elapsed();
         if spec.target.restart == Restart::PerCase {

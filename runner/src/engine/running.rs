@@ -4,7 +4,7 @@
 use crate::net::Datagrams;
 use crate::spec::{Role, Spec, Transport};
 use crate::target::{
-    wait_until_serving, OutputSnapshot, Process, SocketKind, StartFailure, TargetCommand,
+    wait_until_serving, Confinement, OutputSnapshot, Process, SocketKind, StartFailure, TargetCommand,
 };
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 use std::time::{Duration, Instant};
@@ -57,10 +57,11 @@ impl Running {
         spec: &Spec,
         command: &TargetCommand,
         plan: AddressPlan,
+        confinement: &Confinement,
     ) -> Result<Running, StartError> {
         match spec.target.role {
-            Role::Server => Self::start_server(spec, command, plan),
-            Role::Client => Self::start_client(spec, command, plan),
+            Role::Server => Self::start_server(spec, command, plan, confinement),
+            Role::Client => Self::start_client(spec, command, plan, confinement),
         }
     }
 
@@ -68,6 +69,7 @@ impl Running {
         spec: &Spec,
         command: &TargetCommand,
         plan: AddressPlan,
+        confinement: &Confinement,
     ) -> Result<Running, StartError> {
         let expected = match plan {
             AddressPlan::Fixed(addr) => Some(addr),
@@ -76,7 +78,7 @@ impl Running {
             }
             AddressPlan::Discover => None,
         };
-        let mut process = Process::spawn(&command.argv_for(expected)).map_err(spawn_failed)?;
+        let mut process = Process::spawn(&command.argv_for(expected), confinement).map_err(spawn_failed)?;
         let kind = match spec.target.transport {
             Transport::Tcp => SocketKind::TcpListening,
             Transport::Udp => SocketKind::UdpBound,
@@ -106,6 +108,7 @@ impl Running {
         spec: &Spec,
         command: &TargetCommand,
         plan: AddressPlan,
+        confinement: &Confinement,
     ) -> Result<Running, StartError> {
         let bind_at = match plan {
             AddressPlan::Fixed(addr) => addr,
@@ -131,7 +134,7 @@ impl Running {
                 (None, Some(socket), addr)
             }
         };
-        let process = Process::spawn(&command.argv_for(Some(addr))).map_err(spawn_failed)?;
+        let process = Process::spawn(&command.argv_for(Some(addr)), confinement).map_err(spawn_failed)?;
         let mut running = Running::new(process, addr);
         running.listener = listener;
         running.service = service;

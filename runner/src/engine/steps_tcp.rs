@@ -10,6 +10,10 @@ use crate::target::{describe_status, POLL};
 use std::io::ErrorKind;
 use std::time::{Duration, Instant};
 
+/// Unmatched bytes the runner holds per connection: a target flooding the
+/// socket fails the step here instead of filling the runner's memory.
+const MAX_PENDING: usize = 8 << 20;
+
 fn took(timeout: Duration) -> String {
     humantime::format_duration(timeout).to_string()
 }
@@ -43,7 +47,11 @@ impl CaseRun<'_> {
                 }
                 // A server that closed its listening socket, or has not
                 // re-opened it yet, refuses: wait while it is alive.
-                Err(e) if e.kind() == ErrorKind::ConnectionRefused && Instant::now() < deadline => {
+                Err(e)
+                    if e.kind() == ErrorKind::ConnectionRefused
+                        && Instant::now() < deadline
+                        && !crate::stop::requested() =>
+                {
                     if let Some(status) = self.running.process.exit_status() {
                         return Err(Problem::new(
                             format!("a connection to {addr}"),
@@ -98,7 +106,7 @@ impl CaseRun<'_> {
                     ),
                 ));
             }
-            if Instant::now() >= deadline {
+            if Instant::now() >= deadline || crate::stop::requested() {
                 return Err(Problem::new(
                     expected,
                     format!("the {} did not connect to {addr} in time", self.noun),
@@ -165,6 +173,9 @@ impl CaseRun<'_> {
 
     /// Reads once and records what came, or fails with what it means.
     fn read_into_transcript(&mut self, name: &str, deadline: Instant) -> ReadEvent {
+        if crate::stop::requested() {
+            return ReadEvent::Failed(std::io::Error::from(ErrorKind::Interrupted));
+        }
         let event = match self.connection(name) {
             Ok(connection) => connection.read_some(deadline),
             Err(problem) => return ReadEvent::Failed(std::io::Error::other(problem.message)),
@@ -216,6 +227,16 @@ impl CaseRun<'_> {
                     .with_actual(&pending))
                 }
                 StreamMatch::NeedMore => {}
+            }
+            if pending.len() > MAX_PENDING {
+                return Err(Problem::new(
+                    &expected,
+                    format!(
+                        "expected {expected}, but the {noun} sent more than {} MiB without it",
+                        MAX_PENDING >> 20
+                    ),
+                )
+                .with_actual(&pending[..4096]));
             }
             let so_far = Self::arrived(&pending);
             let problem = match self.read_into_transcript(name, deadline) {

@@ -26,24 +26,41 @@ pub struct Entry {
 pub struct Transcript {
     started: Instant,
     pub entries: Vec<Entry>,
+    /// Bytes kept in entries so far.
+    kept: usize,
+    /// Bytes left out once the transcript was full.
+    dropped: usize,
 }
 
-/// Entries past this are counted, not kept: a flooding target must not
-/// fill the runner's memory.
+/// Entries and bytes past these are counted, not kept: a flooding target
+/// must not fill the runner's memory, and a report must stay readable.
 const MAX_ENTRIES: usize = 2000;
+const MAX_BYTES: usize = 256 << 10;
 
 impl Transcript {
     pub fn new() -> Transcript {
         Transcript {
             started: Instant::now(),
             entries: Vec::new(),
+            kept: 0,
+            dropped: 0,
         }
     }
 
     pub fn record(&mut self, channel: &str, direction: Direction, bytes: &[u8]) {
-        if self.entries.len() >= MAX_ENTRIES {
+        if self.entries.len() >= MAX_ENTRIES || self.kept + bytes.len() > MAX_BYTES {
+            if self.dropped == 0 {
+                self.entries.push(Entry {
+                    at: self.started.elapsed(),
+                    channel: channel.to_string(),
+                    direction: Direction::Note,
+                    bytes: b"transcript full: later traffic is not shown".to_vec(),
+                });
+            }
+            self.dropped += bytes.len().max(1);
             return;
         }
+        self.kept += bytes.len();
         self.entries.push(Entry {
             at: self.started.elapsed(),
             channel: channel.to_string(),

@@ -222,11 +222,45 @@ impl Checker<'_> {
                 RawTransport::Udp => Transport::Udp,
             },
             reference: raw.reference.clone(),
+            limits: match &raw.limits {
+                Some(limits) => self.limits(limits)?,
+                None => LimitSettings::default(),
+            },
             restart: match raw.restart {
                 Some(RawRestart::Once) => Restart::Once,
                 Some(RawRestart::PerCase) | None => Restart::PerCase,
             },
             start_timeout,
+        })
+    }
+
+    fn limits(&self, raw: &RawLimits) -> Result<LimitSettings, SpecError> {
+        let path = "target.limits";
+        let memory = match &raw.memory {
+            Some(text) => Some(crate::target::parse_size(text).ok_or_else(|| {
+                self.error(
+                    &child_key(path, "memory"),
+                    format!("`{text}` is not a size: write it like 512MiB or 1GiB"),
+                )
+            })?),
+            None => None,
+        };
+        if raw.processes == Some(0) {
+            return Err(self.error(&child_key(path, "processes"), "`processes` must be at least 1"));
+        }
+        Ok(LimitSettings {
+            cpu: raw
+                .cpu
+                .as_ref()
+                .map(|t| self.positive_duration(&child_key(path, "cpu"), t))
+                .transpose()?,
+            memory,
+            processes: raw.processes,
+            case_time: raw
+                .case_time
+                .as_ref()
+                .map(|t| self.positive_duration(&child_key(path, "case-time"), t))
+                .transpose()?,
         })
     }
 

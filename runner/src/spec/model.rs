@@ -50,6 +50,30 @@ pub struct TargetSpec {
     pub restart: Restart,
     /// How long a server may take to start listening.
     pub start_timeout: Duration,
+    /// Limits the spec sets; the command line can override each.
+    pub limits: LimitSettings,
+}
+
+/// Limits given by a spec or on the command line; unset ones fall back.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LimitSettings {
+    pub cpu: Option<Duration>,
+    pub memory: Option<u64>,
+    pub processes: Option<u64>,
+    /// Wall time for one case, target start included.
+    pub case_time: Option<Duration>,
+}
+
+impl LimitSettings {
+    /// Each setting of `self`, or of `fallback` where `self` has none.
+    pub fn or(self, fallback: LimitSettings) -> LimitSettings {
+        LimitSettings {
+            cpu: self.cpu.or(fallback.cpu),
+            memory: self.memory.or(fallback.memory),
+            processes: self.processes.or(fallback.processes),
+            case_time: self.case_time.or(fallback.case_time),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

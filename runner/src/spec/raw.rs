@@ -33,6 +33,22 @@ pub struct RawTarget {
     pub restart: Option<RawRestart>,
     #[serde(default)]
     pub start_timeout: Option<String>,
+    #[serde(default)]
+    pub limits: Option<RawLimits>,
+}
+
+/// Limits on the target, overriding the runner's defaults.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawLimits {
+    #[serde(default)]
+    pub cpu: Option<String>,
+    #[serde(default)]
+    pub memory: Option<String>,
+    #[serde(default)]
+    pub processes: Option<u64>,
+    #[serde(default)]
+    pub case_time: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
