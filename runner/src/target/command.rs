@@ -1,0 +1,187 @@
+//! What to start as the target: a bundled reference, or a submission given
+//! as a path, a `.py` file or a command line with `{host}` / `{port}`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// The program under test, before an address is chosen.
+#[derive(Debug, Clone)]
+pub struct TargetCommand {
+    /// Program and arguments; arguments may hold `{host}` and `{port}`.
+    argv: Vec<String>,
+    /// How the target is named in reports.
+    pub label: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("the target command is empty")]
+    Empty,
+    #[error("cannot parse the target command `{0}`: {1}")]
+    Syntax(String, String),
+    #[error("target `{0}` not found: no such file, and no program of that name on PATH")]
+    NotFound(String),
+    #[error("target `{0}` is not executable: run `chmod +x {0}`, or give the interpreter, e.g. --target 'python3 {0}'")]
+    NotExecutable(String),
+    #[error("target `{0}` is a directory, not a program")]
+    Directory(String),
+    #[error("cannot find python3 to run `{0}`")]
+    NoPython(String),
+}
+
+impl TargetCommand {
+    /// The bundled reference program `name`, run by this very binary.
+    pub fn reference(name: &str) -> TargetCommand {
+        let exe = std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| String::from("runner"));
+        TargetCommand {
+            argv: vec![
+                exe,
+                String::from(crate::REFERENCE_SUBCOMMAND),
+                name.to_string(),
+                String::from("{host}"),
+                String::from("{port}"),
+            ],
+            label: format!("reference {name}"),
+        }
+    }
+
+    /// Parses what the user gave to `--target`.
+    pub fn parse(text: &str) -> Result<TargetCommand, CommandError> {
+        let words = if Path::new(text).exists() {
+            vec![text.to_string()]
+        } else {
+            shell_words::split(text)
+                .map_err(|e| CommandError::Syntax(text.to_string(), e.to_string()))?
+        };
+        let Some((program, args)) = words.split_first() else {
+            return Err(CommandError::Empty);
+        };
+        let mut argv = Vec::with_capacity(words.len() + 1);
+        if program.ends_with(".py") && Path::new(program).is_file() {
+            argv.push(python(program)?);
+            argv.push(program.clone());
+        } else if is_python(program) {
+            argv.push(python(program)?);
+        } else {
+            argv.push(resolve_program(program)?);
+        }
+        argv.extend(args.iter().cloned());
+        Ok(TargetCommand {
+            argv,
+            label: text.to_string(),
+        })
+    }
+
+    /// Whether the command says where to serve or connect (`{port}`).
+    pub fn has_placeholders(&self) -> bool {
+        self.argv.iter().any(|arg| arg.contains("{port}"))
+    }
+
+    /// The argument vector for a target serving or reaching `addr`.
+    pub fn argv_for(&self, addr: Option<SocketAddr>) -> Vec<String> {
+        self.argv
+            .iter()
+            .map(|arg| match addr {
+                Some(addr) => arg
+                    .replace("{host}", &addr.ip().to_string())
+                    .replace("{port}", &addr.port().to_string()),
+                None => arg.clone(),
+            })
+            .collect()
+    }
+}
+
+fn is_python(program: &str) -> bool {
+    matches!(program, "python" | "python3")
+}
+
+/// A program path that exists and is executable, or a name found on PATH.
+fn resolve_program(program: &str) -> Result<String, CommandError> {
+    let path = Path::new(program);
+    if program.contains('/') {
+        return check_executable(path).map(|_| program.to_string());
+    }
+    let found = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+        .map(|dir| dir.join(program))
+        .find(|candidate| check_executable(candidate).is_ok());
+    match found {
+        Some(_) => Ok(program.to_string()),
+        None if path.exists() => check_executable(path).map(|_| format!("./{program}")),
+        None => Err(CommandError::NotFound(program.to_string())),
+    }
+}
+
+fn check_executable(path: &Path) -> Result<(), CommandError> {
+    use std::os::unix::fs::PermissionsExt;
+    let shown = path.display().to_string();
+    let metadata = std::fs::metadata(path).map_err(|_| CommandError::NotFound(shown.clone()))?;
+    if metadata.is_dir() {
+        return Err(CommandError::Directory(shown));
+    }
+    if metadata.permissions().mode() & 0o111 == 0 {
+        return Err(CommandError::NotExecutable(shown));
+    }
+    Ok(())
+}
+
+/// The real interpreter behind `python3`, found once per run: on many
+/// machines `python3` is a version-manager shim that costs 0.1 s per start.
+/// When the runner is root, targets run as an unprivileged user, so the
+/// interpreter must be one that user can reach (a shim's interpreter often
+/// lives under root's private home).
+fn python(for_file: &str) -> Result<String, CommandError> {
+    static INTERPRETER: OnceLock<Option<PathBuf>> = OnceLock::new();
+    INTERPRETER
+        .get_or_init(|| {
+            let output = std::process::Command::new("python3")
+                .args(["-c", "import sys; print(sys.executable)"])
+                .output()
+                .ok()?;
+            let path = String::from_utf8(output.stdout).ok()?;
+            let found = PathBuf::from(path.trim());
+            let found = (output.status.success() && found.is_file()).then_some(found);
+            if !nix::unistd::geteuid().is_root() {
+                return found;
+            }
+            found
+                .into_iter()
+                .chain(["/usr/bin/python3", "/usr/local/bin/python3"].map(PathBuf::from))
+                .find(|candidate| super::reachable_by_others(candidate))
+        })
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .ok_or_else(|| CommandError::NoPython(for_file.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fills_in_host_and_port() {
+        let command = TargetCommand::parse("sh -c 'echo {host} {port}'").expect("sh exists");
+        assert!(command.has_placeholders());
+        let argv = command.argv_for(Some("127.0.0.1:9000".parse().expect("valid")));
+        assert_eq!(argv[1..], ["-c", "echo 127.0.0.1 9000"]);
+    }
+
+    #[test]
+    fn rejects_a_missing_program() {
+        let error = TargetCommand::parse("./no-such-program").expect_err("missing");
+        assert!(matches!(error, CommandError::NotFound(_)));
+    }
+
+    #[test]
+    fn rejects_a_file_that_is_not_executable() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("server");
+        std::fs::write(&file, "#!/bin/sh\n").expect("write");
+        let error = TargetCommand::parse(&file.display().to_string()).expect_err("not executable");
+        assert!(matches!(error, CommandError::NotExecutable(_)));
+    }
+}

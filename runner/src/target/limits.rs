@@ -1,0 +1,89 @@
+//! Resource limits on every target, applied in the child between fork and
+//! exec with setrlimit: a submission that spins, allocates, forks or
+//! writes files without bound is stopped by the kernel.
+
+use nix::sys::resource::{setrlimit, Resource};
+use std::time::Duration;
+
+/// Limits on one target process (and, for processes, its user).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// CPU time per process; SIGXCPU at the limit, SIGKILL a second later.
+    pub cpu: Duration,
+    /// Address space per process, in bytes.
+    pub memory: u64,
+    /// Processes of the target's user. Binding only for a user other than
+    /// root, which is why the runner drops root for targets.
+    pub processes: u64,
+    /// Largest file the target may write, in bytes.
+    pub file_size: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            cpu: Duration::from_secs(10),
+            memory: 1 << 30,
+            processes: 64,
+            file_size: 64 << 20,
+        }
+    }
+}
+
+impl Limits {
+    /// Applies the limits to the calling process. Runs in the forked child
+    /// before exec: it only makes system calls (no allocation).
+    pub fn apply(&self) -> std::io::Result<()> {
+        let cpu = self.cpu.as_secs().max(1);
+        let set = |resource, soft: u64, hard: u64| {
+            setrlimit(resource, soft, hard).map_err(std::io::Error::from)
+        };
+        set(Resource::RLIMIT_CPU, cpu, cpu + 1)?;
+        set(Resource::RLIMIT_AS, self.memory, self.memory)?;
+        set(Resource::RLIMIT_NPROC, self.processes, self.processes)?;
+        set(Resource::RLIMIT_FSIZE, self.file_size, self.file_size)?;
+        set(Resource::RLIMIT_CORE, 0, 0)
+    }
+
+    /// One line for reports.
+    pub fn describe(&self) -> String {
+        format!(
+            "CPU {} per process, memory {} MiB, {} processes, files up to {} MiB",
+            humantime::format_duration(self.cpu),
+            self.memory >> 20,
+            self.processes,
+            self.file_size >> 20
+        )
+    }
+}
+
+/// Parses a size such as `512MiB`, `1GiB`, `1G`, `64M`, `4096`.
+pub fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().ok()?;
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => return None,
+    };
+    number.checked_mul(scale).filter(|n| *n > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_sizes() {
+        assert_eq!(parse_size("512MiB"), Some(512 << 20));
+        assert_eq!(parse_size("1G"), Some(1 << 30));
+        assert_eq!(parse_size("4096"), Some(4096));
+        assert_eq!(parse_size("0"), None);
+        assert_eq!(parse_size("-1M"), None);
+        assert_eq!(parse_size("12 parsecs"), None);
+    }
+}

@@ -1,0 +1,118 @@
+//! Starting and supervising the program under test.
+
+mod command;
+mod limits;
+mod output;
+mod process;
+mod procfs;
+mod sandbox;
+
+pub use command::{CommandError, TargetCommand};
+pub use limits::{parse_size, Limits};
+pub use output::{Output, OutputSnapshot};
+pub use process::{describe_status, Confinement, Process, POLL};
+pub use sandbox::{reachable_by_others, Sandbox, SandboxError};
+pub use procfs::SocketKind;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// Why a target could not be brought to the point where a case can start.
+#[derive(Debug)]
+pub enum StartFailure {
+    /// The program could not be started at all (not the target's fault).
+    Spawn(std::io::Error),
+    /// It exited before it was listening.
+    Exited { status: String },
+    /// It kept running but never listened where expected.
+    NotListening {
+        expected: Option<SocketAddr>,
+        seen: Vec<SocketAddr>,
+        waited: Duration,
+    },
+}
+
+impl StartFailure {
+    pub fn describe(&self, noun: &str) -> String {
+        match self {
+            StartFailure::Spawn(error) => format!("the {noun} could not be started: {error}"),
+            StartFailure::Exited { status } => {
+                format!("the {noun} {status} before it was ready to talk to")
+            }
+            StartFailure::NotListening {
+                expected,
+                seen,
+                waited,
+            } => {
+                let wanted = match expected {
+                    Some(addr) => format!("on {addr}"),
+                    None => String::from("on any address"),
+                };
+                let mut text = format!(
+                    "the {noun} was still running after {} but was not listening {wanted}",
+                    humantime::format_duration(*waited)
+                );
+                if !seen.is_empty() {
+                    let seen: Vec<String> = seen.iter().map(ToString::to_string).collect();
+                    text.push_str(&format!("; it listens on {} instead", seen.join(", ")));
+                }
+                text
+            }
+        }
+    }
+}
+
+/// Does a socket bound to `bound` receive what is sent to `wanted`?
+fn serves(bound: SocketAddr, wanted: SocketAddr) -> bool {
+    bound.port() == wanted.port() && (bound.ip().is_unspecified() || bound.ip() == wanted.ip())
+}
+
+/// Waits until the target's own process group holds a socket of `kind`
+/// (listening TCP, bound UDP) that serves `expected`, or any such socket
+/// when the address is not known in advance. It only watches /proc, so it
+/// never uses up a one-shot server's single connection.
+pub fn wait_until_serving(
+    process: &mut Process,
+    kind: SocketKind,
+    expected: Option<SocketAddr>,
+    timeout: Duration,
+) -> Result<SocketAddr, StartFailure> {
+    let started = Instant::now();
+    let deadline = started + timeout;
+    loop {
+        let seen = procfs::group_sockets(process.group(), kind);
+        let found = match expected {
+            Some(wanted) => seen.iter().any(|b| serves(*b, wanted)).then_some(wanted),
+            None => seen.first().map(|addr| reachable(*addr)),
+        };
+        if let Some(addr) = found {
+            return Ok(addr);
+        }
+        if let Some(status) = process.exit_status() {
+            return Err(StartFailure::Exited {
+                status: describe_status(status),
+            });
+        }
+        if Instant::now() >= deadline || crate::stop::requested() {
+            return Err(StartFailure::NotListening {
+                expected,
+                seen,
+                waited: started.elapsed(),
+            });
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+/// A wildcard bind (`''`, `0.0.0.0`, `::`) is reached through loopback.
+fn reachable(bound: SocketAddr) -> SocketAddr {
+    match bound.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), bound.port())
+        }
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::new(std::net::Ipv6Addr::LOCALHOST.into(), bound.port())
+        }
+        _ => bound,
+    }
+}

@@ -1,0 +1,233 @@
+//! A running target: its own process group, captured stdio, and a stop that
+//! takes the whole group down (SIGTERM, a grace period, then SIGKILL).
+
+use super::output::Output;
+use super::procfs;
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use super::limits::Limits;
+use super::sandbox::Sandbox;
+use nix::sys::prctl::set_pdeathsig;
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+use std::io::{self, Write};
+use std::os::fd::{AsFd, AsRawFd};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long a target has to exit after SIGTERM before it gets SIGKILL.
+const GRACE: Duration = Duration::from_millis(200);
+/// Polling interval while waiting for a state change the kernel does not
+/// notify us of (a process exiting while we also watch other things).
+pub const POLL: Duration = Duration::from_millis(2);
+
+/// What a target is confined by.
+#[derive(Debug, Clone, Copy)]
+pub struct Confinement<'a> {
+    pub limits: Limits,
+    /// Set when the runner is root: the unprivileged user to run as.
+    pub sandbox: Option<&'a Sandbox>,
+}
+
+pub struct Process {
+    child: Child,
+    group: i32,
+    stdin: Option<ChildStdin>,
+    pub stdout: Arc<Output>,
+    pub stderr: Arc<Output>,
+    status: Option<ExitStatus>,
+}
+
+impl Process {
+    /// Starts `argv` in a new process group with piped stdio, under
+    /// `confinement`. Python is told not to buffer its output, so prompts
+    /// and prints arrive in time.
+    pub fn spawn(argv: &[String], confinement: &Confinement) -> io::Result<Process> {
+        let argv = match confinement.sandbox {
+            Some(sandbox) => sandbox.stage(argv)?,
+            None => argv.to_vec(),
+        };
+        let (program, args) = argv
+            .split_first()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
+        let mut command = Command::new(program);
+        if let Some(sandbox) = confinement.sandbox {
+            command
+                .uid(sandbox.uid)
+                .gid(sandbox.gid)
+                .current_dir(sandbox.workdir())
+                .env("HOME", sandbox.workdir());
+        }
+        let limits = confinement.limits;
+        // SAFETY: the closure runs in the forked child before exec and only
+        // makes system calls (setrlimit, prctl): async-signal-safe.
+        unsafe {
+            command.pre_exec(move || {
+                limits.apply()?;
+                // If the runner dies without cleaning up, the target dies too.
+                set_pdeathsig(Signal::SIGKILL).map_err(io::Error::from)
+            });
+        }
+        command
+            .args(args)
+            .env("PYTHONUNBUFFERED", "1")
+            .env("PYTHONIOENCODING", "utf-8")
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .envs(unbuffered_c_stdio())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        let mut child = command.spawn()?;
+        if let Some(stdin) = &child.stdin {
+            // Writes must never block the runner: they wait with a deadline.
+            let flags = fcntl(stdin.as_raw_fd(), FcntlArg::F_GETFL).map_err(io::Error::from)?;
+            let flags = OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK;
+            fcntl(stdin.as_raw_fd(), FcntlArg::F_SETFL(flags)).map_err(io::Error::from)?;
+        }
+        let group = child.id() as i32;
+        let stdout = Output::pump(child.stdout.take().expect("stdout is piped"));
+        let stderr = Output::pump(child.stderr.take().expect("stderr is piped"));
+        Ok(Process {
+            stdin: child.stdin.take(),
+            child,
+            group,
+            stdout,
+            stderr,
+            status: None,
+        })
+    }
+
+    pub fn group(&self) -> i32 {
+        self.group
+    }
+
+    /// The exit status, if the main process has exited.
+    pub fn exit_status(&mut self) -> Option<ExitStatus> {
+        if self.status.is_none() {
+            self.status = self.child.try_wait().ok().flatten();
+        }
+        self.status
+    }
+
+    /// Waits for the main process to exit until `deadline`.
+    pub fn wait_exit(&mut self, deadline: Instant) -> Option<ExitStatus> {
+        loop {
+            if let Some(status) = self.exit_status() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline || crate::stop::requested() {
+                return None;
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// Writes to the target's stdin, failing with TimedOut when the target
+    /// does not read and the pipe stays full until `deadline`.
+    pub fn write_stdin(&mut self, bytes: &[u8], deadline: Instant) -> io::Result<()> {
+        let Some(stdin) = &mut self.stdin else {
+            return Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "stdin was closed",
+            ));
+        };
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            match stdin.write(rest) {
+                Ok(n) => rest = &rest[n..],
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(io::Error::from(io::ErrorKind::TimedOut));
+                    }
+                    let wait = PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX);
+                    let mut fds = [PollFd::new(stdin.as_fd(), PollFlags::POLLOUT)];
+                    poll(&mut fds, wait).map_err(io::Error::from)?;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
+    }
+
+    /// CPU time used so far by the live processes of the group.
+    pub fn cpu_time(&self) -> Duration {
+        procfs::group_cpu_time(self.group)
+    }
+
+    /// Stops every process of the group: SIGTERM, up to GRACE to exit,
+    /// then SIGKILL. Reaps the main process.
+    pub fn stop(&mut self) {
+        self.stdin = None;
+        let group = Pid::from_raw(self.group);
+        if !procfs::group_members(self.group).is_empty() {
+            let _ = killpg(group, Signal::SIGTERM);
+            let deadline = Instant::now() + GRACE;
+            while Instant::now() < deadline && !procfs::group_members(self.group).is_empty() {
+                self.exit_status();
+                std::thread::sleep(POLL);
+            }
+            let _ = killpg(group, Signal::SIGKILL);
+        }
+        if self.status.is_none() {
+            self.status = self.child.wait().ok();
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Where coreutils keeps the library behind `stdbuf`.
+const LIBSTDBUF: &[&str] = &[
+    "/usr/libexec/coreutils/libstdbuf.so",
+    "/usr/lib/coreutils/libstdbuf.so",
+    "/usr/local/libexec/coreutils/libstdbuf.so",
+];
+
+/// C programs buffer stdout when it is a pipe, so a prompt or a printed
+/// reply would reach the runner only at exit. What `stdbuf -o0 -e0` does:
+/// preload coreutils' libstdbuf, which makes stdio unbuffered. It works for
+/// dynamically linked C and C++ programs and does nothing to the others.
+fn unbuffered_c_stdio() -> Vec<(String, String)> {
+    let Some(library) = LIBSTDBUF
+        .iter()
+        .find(|path| std::path::Path::new(path).is_file())
+    else {
+        return Vec::new();
+    };
+    let preload = match std::env::var("LD_PRELOAD") {
+        Ok(existing) if !existing.is_empty() => format!("{library}:{existing}"),
+        _ => library.to_string(),
+    };
+    vec![
+        (String::from("LD_PRELOAD"), preload),
+        (String::from("_STDBUF_O"), String::from("0")),
+        (String::from("_STDBUF_E"), String::from("0")),
+    ]
+}
+
+/// "exited with code 1" / "was killed by signal 9 (SIGKILL)".
+pub fn describe_status(status: ExitStatus) -> String {
+    if let Some(code) = status.code() {
+        return format!("exited with code {code}");
+    }
+    match status.signal() {
+        Some(signal) => match Signal::try_from(signal) {
+            Ok(name) => format!("was killed by signal {signal} ({name})"),
+            Err(_) => format!("was killed by signal {signal}"),
+        },
+        None => String::from("ended"),
+    }
+}

@@ -1,0 +1,177 @@
+//! What Linux's /proc says about a target without touching it: the
+//! processes of its group, their CPU time, and the sockets they listen on.
+
+use std::collections::HashSet;
+use std::fs;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
+
+/// Fields of /proc/PID/stat after the command name.
+struct Stat {
+    /// R, S, D, Z (zombie), ...
+    state: char,
+    process_group: i32,
+    /// utime + stime, in clock ticks.
+    cpu_ticks: u64,
+}
+
+fn stat(pid: i32) -> Option<Stat> {
+    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name is in parentheses and may hold spaces.
+    let after_name = &text[text.rfind(')')? + 2..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // after_name starts at field 3 (state): pgrp is field 5, utime 14, stime 15.
+    Some(Stat {
+        state: fields.first()?.chars().next()?,
+        process_group: fields.get(2)?.parse().ok()?,
+        cpu_ticks: fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?,
+    })
+}
+
+/// Every live (not zombie) process whose process group is `group`.
+pub fn group_members(group: i32) -> Vec<i32> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            stat(*pid).is_some_and(|s| s.process_group == group && !matches!(s.state, 'Z' | 'X'))
+        })
+        .collect()
+}
+
+/// CPU time used so far by the live members of `group`.
+pub fn group_cpu_time(group: i32) -> Duration {
+    let ticks: u64 = group_members(group)
+        .into_iter()
+        .filter_map(stat)
+        .map(|s| s.cpu_ticks)
+        .sum();
+    let per_second = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .filter(|t| *t > 0)
+        .unwrap_or(100) as u64;
+    Duration::from_nanos(ticks.saturating_mul(1_000_000_000) / per_second)
+}
+
+/// Socket inodes held open by the given processes.
+fn socket_inodes(pids: &[i32]) -> HashSet<u64> {
+    let mut inodes = HashSet::new();
+    for pid in pids {
+        let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+            continue;
+        };
+        for fd in fds.flatten() {
+            if let Ok(link) = fs::read_link(fd.path()) {
+                let link = link.to_string_lossy();
+                if let Some(inode) = link
+                    .strip_prefix("socket:[")
+                    .and_then(|rest| rest.strip_suffix(']'))
+                    .and_then(|n| n.parse().ok())
+                {
+                    inodes.insert(inode);
+                }
+            }
+        }
+    }
+    inodes
+}
+
+/// Which kind of socket to look for.
+#[derive(Debug, Clone, Copy)]
+pub enum SocketKind {
+    /// A TCP socket in the LISTEN state.
+    TcpListening,
+    /// A bound UDP socket.
+    UdpBound,
+}
+
+/// Local addresses of the sockets of `kind` owned by processes of `group`.
+pub fn group_sockets(group: i32, kind: SocketKind) -> Vec<SocketAddr> {
+    let inodes = socket_inodes(&group_members(group));
+    if inodes.is_empty() {
+        return Vec::new();
+    }
+    let (tables, wanted_state) = match kind {
+        SocketKind::TcpListening => (["/proc/net/tcp", "/proc/net/tcp6"], Some("0A")),
+        SocketKind::UdpBound => (["/proc/net/udp", "/proc/net/udp6"], None),
+    };
+    let mut found = Vec::new();
+    for table in tables {
+        let Ok(text) = fs::read_to_string(table) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let (Some(local), Some(state), Some(inode)) =
+                (fields.get(1), fields.get(3), fields.get(9))
+            else {
+                continue;
+            };
+            let state_ok = wanted_state.is_none_or(|wanted| *state == wanted);
+            let owned = inode.parse::<u64>().is_ok_and(|i| inodes.contains(&i));
+            if state_ok && owned {
+                if let Some(addr) = parse_address(local) {
+                    found.push(addr);
+                }
+            }
+        }
+    }
+    found
+}
+
+/// `0100007F:1F90` (IPv4) or 32 hex digits + port (IPv6), as the kernel
+/// writes them: each 32-bit word in host byte order.
+fn parse_address(text: &str) -> Option<SocketAddr> {
+    let (ip, port) = text.split_once(':')?;
+    let port = u16::from_str_radix(port, 16).ok()?;
+    // The kernel prints each 32-bit word of the address as a native-endian
+    // integer: reading it back the same way restores the network-order bytes.
+    let bytes: Vec<u8> = (0..ip.len() / 8)
+        .map(|i| u32::from_str_radix(ip.get(i * 8..i * 8 + 8)?, 16).ok())
+        .collect::<Option<Vec<u32>>>()?
+        .into_iter()
+        .flat_map(u32::to_ne_bytes)
+        .collect();
+    let ip = match bytes.len() {
+        4 => IpAddr::V4(Ipv4Addr::from(<[u8; 4]>::try_from(bytes).ok()?)),
+        16 => IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(bytes).ok()?)),
+        _ => return None,
+    };
+    Some(SocketAddr::new(ip, port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_kernel_addresses() {
+        assert_eq!(
+            parse_address("0100007F:1F90"),
+            Some("127.0.0.1:8080".parse().unwrap())
+        );
+        assert_eq!(
+            parse_address("0101017F:22C4"),
+            Some("127.1.1.1:8900".parse().unwrap())
+        );
+        assert_eq!(
+            parse_address("00000000000000000000000001000000:0050"),
+            Some("[::1]:80".parse().unwrap())
+        );
+    }
+
+    #[test]
+    fn sees_a_listening_socket_of_this_process() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let group = nix::unistd::getpgrp().as_raw();
+        assert!(group_sockets(group, SocketKind::TcpListening).contains(&addr));
+        assert!(
+            group_cpu_time(group) > Duration::ZERO
+                || group_members(group).contains(&(std::process::id() as i32))
+        );
+    }
+}
