@@ -88,19 +88,27 @@ pub struct Args {
     pub deadline: Option<Duration>,
 
     /// When the runner is root, the unprivileged user targets run as.
-    #[arg(long, value_name = "NAME", default_value = "nobody", help_heading = "Limits")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "nobody",
+        help_heading = "Limits"
+    )]
     pub user: String,
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
     match humantime::parse_duration(text) {
         Ok(duration) if !duration.is_zero() => Ok(duration),
-        _ => Err(format!("`{text}` is not a positive duration such as 10s or 500ms")),
+        _ => Err(format!(
+            "`{text}` is not a positive duration such as 10s or 500ms"
+        )),
     }
 }
 
 fn parse_memory(text: &str) -> Result<u64, String> {
-    crate::target::parse_size(text).ok_or_else(|| format!("`{text}` is not a size such as 512MiB or 1GiB"))
+    crate::target::parse_size(text)
+        .ok_or_else(|| format!("`{text}` is not a size such as 512MiB or 1GiB"))
 }
 
 const AFTER_HELP: &str = "Examples:
@@ -238,15 +246,20 @@ fn run(args: &Args) -> Result<u8, UsageError> {
             None => println!("{text}"),
         }
     }
+    if summary.interrupted && crate::stop::requested() {
+        return Ok(EXIT_INTERRUPTED);
+    }
     let all_passed = collected
         .outcomes
         .iter()
         .all(|o| o.verdict == Verdict::Pass);
-    Ok(if all_passed && summary.total() > 0 {
-        EXIT_PASSED
-    } else {
-        EXIT_FAILED
-    })
+    Ok(
+        if all_passed && summary.total() > 0 && !summary.interrupted {
+            EXIT_PASSED
+        } else {
+            EXIT_FAILED
+        },
+    )
 }
 
 /// Spec arguments: files, folders (every *.yaml inside), bundled names.
@@ -322,7 +335,11 @@ fn check_addr_free(addr: SocketAddr, specs: &[Spec]) -> Result<(), UsageError> {
             Transport::Udp => std::net::UdpSocket::bind(addr).map(drop),
         };
         if let Err(e) = bound {
-            let name = if transport == Transport::Tcp { "TCP" } else { "UDP" };
+            let name = if transport == Transport::Tcp {
+                "TCP"
+            } else {
+                "UDP"
+            };
             return Err(UsageError::Other(format!(
                 "--addr {addr}: the {name} port is already in use ({e}); stop the program holding it or choose another address"
             )));

@@ -9,8 +9,8 @@ pub mod engine;
 pub mod net;
 pub mod report;
 pub mod signals;
-pub mod stop;
 pub mod spec;
+pub mod stop;
 pub mod target;
 
 /// The hidden first argument with which the runner starts one of its

@@ -12,7 +12,11 @@ extern "C" fn on_signal(_: nix::libc::c_int) {
 /// Installs the handlers. Without SA_RESTART, a blocking read in the main
 /// thread returns EINTR, so waits notice the request at once.
 pub fn stop_on_signals() {
-    let action = SigAction::new(SigHandler::Handler(on_signal), SaFlags::empty(), SigSet::empty());
+    let action = SigAction::new(
+        SigHandler::Handler(on_signal),
+        SaFlags::empty(),
+        SigSet::empty(),
+    );
     for signal in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
         // SAFETY: the handler only stores to an atomic.
         let _ = unsafe { sigaction(signal, &action) };

@@ -4,10 +4,10 @@
 use super::outcome::{CaseOutcome, Failure, Verdict};
 use super::running::Running;
 use super::show;
-use crate::stop;
 use super::transcript::Transcript;
 use crate::net::{Connection, Datagrams};
 use crate::spec::{Action, Case, Restart, Role, Spec, Step};
+use crate::stop;
 use crate::target::describe_status;
 use std::collections::HashMap;
 use std::time::Instant;
@@ -106,6 +106,7 @@ pub fn run_case(
     run.finish(spec.target.restart);
     let verdict = if interrupted {
         message = String::from("interrupted: the run was stopped before this case finished");
+        failure = None;
         Verdict::Error
     } else if failure.is_some() {
         Verdict::Fail

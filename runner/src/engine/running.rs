@@ -4,7 +4,8 @@
 use crate::net::Datagrams;
 use crate::spec::{Role, Spec, Transport};
 use crate::target::{
-    wait_until_serving, Confinement, OutputSnapshot, Process, SocketKind, StartFailure, TargetCommand,
+    wait_until_serving, Confinement, OutputSnapshot, Process, SocketKind, StartFailure,
+    TargetCommand,
 };
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 use std::time::{Duration, Instant};
@@ -78,7 +79,8 @@ impl Running {
             }
             AddressPlan::Discover => None,
         };
-        let mut process = Process::spawn(&command.argv_for(expected), confinement).map_err(spawn_failed)?;
+        let mut process =
+            Process::spawn(&command.argv_for(expected), confinement).map_err(spawn_failed)?;
         let kind = match spec.target.transport {
             Transport::Tcp => SocketKind::TcpListening,
             Transport::Udp => SocketKind::UdpBound,
@@ -134,7 +136,8 @@ impl Running {
                 (None, Some(socket), addr)
             }
         };
-        let process = Process::spawn(&command.argv_for(Some(addr)), confinement).map_err(spawn_failed)?;
+        let process =
+            Process::spawn(&command.argv_for(Some(addr)), confinement).map_err(spawn_failed)?;
         let mut running = Running::new(process, addr);
         running.listener = listener;
         running.service = service;

@@ -38,6 +38,7 @@ impl CaseRun<'_> {
                     "could not type into the {noun}: it closed its standard input or exited ({e})"
                 ),
                 )
+                .hung_up()
             })?;
         self.transcript.record("stdin", Direction::Sent, &bytes);
         Ok(())

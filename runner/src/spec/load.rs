@@ -246,7 +246,10 @@ impl Checker<'_> {
             None => None,
         };
         if raw.processes == Some(0) {
-            return Err(self.error(&child_key(path, "processes"), "`processes` must be at least 1"));
+            return Err(self.error(
+                &child_key(path, "processes"),
+                "`processes` must be at least 1",
+            ));
         }
         Ok(LimitSettings {
             cpu: raw

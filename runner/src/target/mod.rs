@@ -11,8 +11,8 @@ pub use command::{CommandError, TargetCommand};
 pub use limits::{parse_size, Limits};
 pub use output::{Output, OutputSnapshot};
 pub use process::{describe_status, Confinement, Process, POLL};
-pub use sandbox::{reachable_by_others, Sandbox, SandboxError};
 pub use procfs::SocketKind;
+pub use sandbox::{reachable_by_others, Sandbox, SandboxError};
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};

@@ -1,12 +1,12 @@
 //! A running target: its own process group, captured stdio, and a stop that
 //! takes the whole group down (SIGTERM, a grace period, then SIGKILL).
 
+use super::limits::Limits;
 use super::output::Output;
 use super::procfs;
+use super::sandbox::Sandbox;
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use super::limits::Limits;
-use super::sandbox::Sandbox;
 use nix::sys::prctl::set_pdeathsig;
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
@@ -80,7 +80,9 @@ impl Process {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
-        let mut child = command.spawn()?;
+        let mut child = command
+            .spawn()
+            .map_err(|e| io::Error::new(e.kind(), format!("{program}: {e}")))?;
         if let Some(stdin) = &child.stdin {
             // Writes must never block the runner: they wait with a deadline.
             let flags = fcntl(stdin.as_raw_fd(), FcntlArg::F_GETFL).map_err(io::Error::from)?;

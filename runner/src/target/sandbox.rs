@@ -67,10 +67,16 @@ impl Sandbox {
         argv.iter()
             .map(|arg| {
                 let path = Path::new(arg);
-                if !path.is_file() || reachable_by_others(path) {
+                if !path.is_file() {
                     return Ok(arg.clone());
                 }
-                self.stage_file(path).map(|staged| staged.display().to_string())
+                // The target runs in the work folder: relative paths would
+                // no longer lead to the file.
+                if reachable_by_others(path) {
+                    return Ok(fs::canonicalize(path)?.display().to_string());
+                }
+                self.stage_file(path)
+                    .map(|staged| staged.display().to_string())
             })
             .collect()
     }
@@ -87,7 +93,9 @@ impl Sandbox {
             let mut budget: u64 = SIBLING_BUDGET;
             for entry in fs::read_dir(folder)?.flatten() {
                 let sibling = entry.path();
-                let Ok(metadata) = entry.metadata() else { continue };
+                let Ok(metadata) = entry.metadata() else {
+                    continue;
+                };
                 if !metadata.is_file() || sibling == source {
                     continue;
                 }
@@ -134,9 +142,9 @@ pub fn reachable_by_others(path: &Path) -> bool {
 
 /// A small stable hash for folder names (FxHash's mixing step).
 fn fxhash(bytes: &[u8]) -> u64 {
-    bytes
-        .iter()
-        .fold(0u64, |hash, byte| (hash.rotate_left(5) ^ u64::from(*byte)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95))
+    bytes.iter().fold(0u64, |hash, byte| {
+        (hash.rotate_left(5) ^ u64::from(*byte)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95)
+    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,130 @@
+//! The runner stays in control: Ctrl-C, a run deadline and bad command
+//! lines all end cleanly, with a report or one clear message.
+
+mod common;
+
+use common::*;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use predicates::prelude::*;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn processes_with(marker: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+                .map(|raw| String::from_utf8_lossy(&raw).replace('\0', " "))
+                .filter(|cmdline| cmdline.contains(marker) && cmdline.contains("hostile-silent"))
+                .filter(|cmdline| !cmdline.contains("--target"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn ctrl_c_kills_the_target_and_still_prints_the_partial_report() {
+    let ip = private_loopback_ip();
+    let runner_path = assert_cmd::cargo::cargo_bin("runner");
+    let mut child = Command::new(runner_path)
+        .args([&spec("tcp-upper-server"), "--color", "never", "--target"])
+        .arg(fixture_target("hostile-silent"))
+        .args(["--addr", &format!("{ip}:8900")])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("runner starts");
+    // Wait (bounded) until the target is up, then interrupt.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while processes_with(&ip) == 0 {
+        assert!(Instant::now() < deadline, "the target never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let interrupted = Instant::now();
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).expect("signal the runner");
+    let output = child.wait_with_output().expect("runner ends");
+    assert!(
+        interrupted.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        interrupted.elapsed()
+    );
+    assert_eq!(output.status.code(), Some(130));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("ERROR greeting"), "{stdout}");
+    assert!(stdout.contains("(interrupted)"), "{stdout}");
+    assert_eq!(processes_with(&ip), 0, "the target outlived the runner");
+}
+
+#[test]
+fn a_run_deadline_stops_the_run_and_reports_what_ran() {
+    let ip = private_loopback_ip();
+    let started = Instant::now();
+    let (code, report) = run_json(&[
+        &spec("tcp-upper-server"),
+        "--target",
+        &fixture_target("hostile-silent"),
+        "--addr",
+        &format!("{ip}:8900"),
+        "--deadline",
+        "1s",
+    ]);
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(code, 1);
+    assert_eq!(report["summary"]["interrupted"], true);
+    let (verdict, message) = &verdicts(&report)["greeting"];
+    assert_eq!(verdict, "fail");
+    assert!(message.contains("wall-time limit"), "{message}");
+    assert_eq!(
+        verdicts(&report).len(),
+        1,
+        "cases after the deadline did not run"
+    );
+    assert_eq!(processes_with(&ip), 0);
+}
+
+#[test]
+fn an_address_in_use_is_a_usage_error() {
+    let ip = private_loopback_ip();
+    let holder = std::net::TcpListener::bind(format!("{ip}:8900")).expect("bind");
+    runner()
+        .args([
+            "tcp-upper-server",
+            "--target",
+            "true",
+            "--addr",
+            &format!("{ip}:8900"),
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("already in use"));
+    drop(holder);
+}
+
+#[test]
+fn a_target_that_is_not_executable_is_a_usage_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("server");
+    std::fs::write(&file, "#!/bin/sh\n").expect("write");
+    runner()
+        .args(["tcp-upper-server", "--target"])
+        .arg(&file)
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("is not executable").and(predicate::str::contains("chmod +x")),
+        );
+}
+
+#[test]
+fn a_bad_limit_is_a_usage_error() {
+    runner()
+        .args(["tcp-upper-server", "--max-memory", "lots"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not a size"));
+}

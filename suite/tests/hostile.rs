@@ -1,0 +1,189 @@
+//! Hostile submissions: programs that never listen, crash, flood, fork,
+//! ignore SIGTERM or eat memory. The runner must finish within its
+//! deadlines, say what happened, and leave no process and no bound port
+//! behind (checked in /proc and on the port itself, not just by exit code).
+
+mod common;
+
+use common::*;
+use rstest::rstest;
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+/// Processes whose command line names `marker`, other than this test's.
+fn processes_named(marker: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .chars()
+                .all(|c| c.is_ascii_digit())
+        })
+        .filter_map(|e| {
+            let raw = std::fs::read(e.path().join("cmdline")).ok()?;
+            let cmdline = String::from_utf8_lossy(&raw).replace('\0', " ");
+            (cmdline.contains(marker) && !cmdline.contains("--target")).then_some(cmdline)
+        })
+        .collect()
+}
+
+/// Runs `fixture NAME` as the target of the tcp-upper-server greeting case
+/// on a private address, and checks the aftermath.
+fn run_hostile(name: &str, extra: &[&str]) -> (i32, serde_json::Value, Duration) {
+    let ip = private_loopback_ip();
+    let addr = format!("{ip}:8900");
+    let target = fixture_target(name);
+    let mut args = vec![spec("tcp-upper-server"), "--case".into(), "greeting".into()];
+    args.extend([
+        "--target".to_string(),
+        target,
+        "--addr".to_string(),
+        addr.clone(),
+    ]);
+    args.extend(extra.iter().map(ToString::to_string));
+    let started = Instant::now();
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, report) = run_json(&refs);
+    let took = started.elapsed();
+    assert_eq!(
+        processes_named(name),
+        Vec::<String>::new(),
+        "{name}: processes left behind"
+    );
+    TcpListener::bind(&addr)
+        .unwrap_or_else(|e| panic!("{name}: {addr} still bound after the run: {e}"));
+    (code, report, took)
+}
+
+/// Hostile program, extra runner arguments, what the failure message says.
+/// (Each program appears in one test only: the leftover check looks for
+/// its name among all processes.)
+#[rstest]
+#[case::never_listens("hostile-never-listens", &[], "was not listening on")]
+#[case::exits_with_traceback("hostile-exits-with-traceback", &[], "Address already in use")]
+#[case::wrong_port("hostile-wrong-port", &[], ":8901 instead")]
+#[case::silent("hostile-silent", &[], "but nothing arrived")]
+#[case::trickle("hostile-trickle", &[], "but the server sent \"A\"")]
+#[case::flood_socket("hostile-flood-socket", &[], "but the server sent \"xxxx")]
+#[case::flood_stderr("hostile-flood-stderr", &[], "but nothing arrived")]
+#[case::fork_keeps_port("hostile-fork-keeps-port", &[], "but nothing arrived")]
+#[case::ignores_sigterm("hostile-ignores-sigterm", &[], "but nothing arrived")]
+#[case::fork_bomb("hostile-fork-bomb", &["--max-procs", "20"], "but nothing arrived")]
+fn a_hostile_target_fails_with_a_reason_and_leaves_nothing_behind(
+    #[case] name: &str,
+    #[case] extra: &[&str],
+    #[case] reason: &str,
+) {
+    let (code, report, took) = run_hostile(name, extra);
+    let (verdict, message) = &verdicts(&report)["greeting"];
+    assert_eq!(verdict, "fail", "{name}: {report:#}");
+    assert_eq!(code, 1);
+    assert!(
+        message.contains(reason),
+        "{name}: {message:?} lacks {reason:?}"
+    );
+    // Every wait has a deadline: start-up 5 s, a step 2 s, the grace 0.2 s.
+    assert!(took < Duration::from_secs(10), "{name} took {took:?}");
+}
+
+#[test]
+fn a_flood_of_output_is_kept_as_head_and_tail_with_the_amount_dropped() {
+    let (code, report, _) = run_hostile("hostile-flood-stdout", &[]);
+    assert_eq!(code, 1);
+    let (_, message) = &verdicts(&report)["greeting"];
+    assert!(message.contains("but nothing arrived"), "{message}");
+    let tail = report["results"][0]["stdout_tail"]
+        .as_str()
+        .expect("stdout tail");
+    assert!(tail.contains("bytes not kept]"), "{tail}");
+}
+
+#[test]
+fn invalid_utf8_is_shown_in_hex_too() {
+    let (code, report, _) = run_hostile("hostile-invalid-utf8", &[]);
+    assert_eq!(code, 1);
+    let (_, message) = &verdicts(&report)["greeting"];
+    assert!(message.contains("\\xff\\xfe"), "{message}");
+    let actual = &report["results"][0]["failure"]["actual"];
+    assert!(
+        actual["hex"].as_str().expect("hex").starts_with("ff fe 00"),
+        "{actual}"
+    );
+}
+
+#[test]
+fn a_server_that_closes_its_stdio_is_still_graded_on_its_socket() {
+    let (code, report, _) = run_hostile("hostile-closes-stdio", &[]);
+    assert_eq!(failing(&report), Vec::<String>::new(), "{report:#}");
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn a_memory_hog_is_stopped_by_the_memory_limit() {
+    let (code, report, took) = run_hostile("hostile-memory-hog", &["--max-memory", "256MiB"]);
+    assert_eq!(code, 1);
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    let (_, message) = &verdicts(&report)["greeting"];
+    assert!(
+        message.contains("SIGABRT") || message.contains("killed"),
+        "{message}"
+    );
+}
+
+/// A server that reports who it runs as and under which limits, then
+/// serves the greeting correctly.
+const IDENTITY_SERVER: &str = r#"
+import os, resource, socket, sys
+print("uid", os.getuid())
+print("nproc", resource.getrlimit(resource.RLIMIT_NPROC)[0])
+print("as", resource.getrlimit(resource.RLIMIT_AS)[0])
+print("cpu", resource.getrlimit(resource.RLIMIT_CPU)[0])
+s = socket.socket()
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(5)
+c, _ = s.accept()
+c.sendall(c.recv(1024).upper())
+c.close()
+"#;
+
+#[test]
+fn targets_never_run_as_root_and_run_under_the_limits_given() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let program = dir.path().join("identity.py");
+    std::fs::write(&program, IDENTITY_SERVER).expect("write");
+    let target = format!("python3 {} {{host}} {{port}}", program.display());
+    let (code, report) = run_json(&[
+        &spec("tcp-upper-server"),
+        "--case",
+        "greeting",
+        "--target",
+        &target,
+        "--max-procs",
+        "17",
+        "--max-memory",
+        "300MiB",
+        "--max-cpu",
+        "7s",
+    ]);
+    assert_eq!(code, 0, "{report:#}");
+    let stdout = report["results"][0]["stdout_tail"]
+        .as_str()
+        .expect("stdout");
+    let uid: u32 = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("uid "))
+        .and_then(|u| u.parse().ok())
+        .expect("uid printed");
+    assert_ne!(uid, 0, "a submission ran as root");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines.contains(&"nproc 17"), "{stdout}");
+    assert!(
+        lines.contains(&format!("as {}", 300u64 << 20).as_str()),
+        "{stdout}"
+    );
+    assert!(lines.contains(&"cpu 7"), "{stdout}");
+}
