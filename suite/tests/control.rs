@@ -28,7 +28,7 @@ fn processes_with(marker: &str) -> usize {
 fn ctrl_c_kills_the_target_and_still_prints_the_partial_report() {
     let ip = private_loopback_ip();
     let runner_path = assert_cmd::cargo::cargo_bin("runner");
-    let mut child = Command::new(runner_path)
+    let child = Command::new(runner_path)
         .args([&spec("tcp-upper-server"), "--color", "never", "--target"])
         .arg(fixture_target("hostile-silent"))
         .args(["--addr", &format!("{ip}:8900")])
