@@ -83,6 +83,11 @@ pub struct Args {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Limits")]
     pub max_case_time: Option<Duration>,
 
+    /// Bytes of each target output stream kept whole [default: 1MiB];
+    /// past them the middle is dropped and counted, the last 64 KiB kept.
+    #[arg(long, value_name = "SIZE", value_parser = parse_memory, help_heading = "Limits")]
+    pub max_output: Option<u64>,
+
     /// Wall time for the whole run; cases not reached are not run.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Limits")]
     pub deadline: Option<Duration>,
@@ -209,6 +214,7 @@ fn run(args: &Args) -> Result<u8, UsageError> {
             memory: args.max_memory,
             processes: args.max_procs,
             case_time: args.max_case_time,
+            output: args.max_output,
         },
         sandbox,
         deadline: args.deadline.map(|d| started + d),

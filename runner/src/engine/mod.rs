@@ -49,6 +49,7 @@ impl RunOptions {
             memory: settings.memory.unwrap_or(default.memory),
             processes: settings.processes.unwrap_or(default.processes),
             file_size: default.file_size,
+            output: settings.output.unwrap_or(default.output),
         };
         (limits, settings.case_time.unwrap_or(DEFAULT_CASE_TIME))
     }

@@ -236,15 +236,20 @@ impl Checker<'_> {
 
     fn limits(&self, raw: &RawLimits) -> Result<LimitSettings, SpecError> {
         let path = "target.limits";
-        let memory = match &raw.memory {
-            Some(text) => Some(crate::target::parse_size(text).ok_or_else(|| {
-                self.error(
-                    &child_key(path, "memory"),
-                    format!("`{text}` is not a size: write it like 512MiB or 1GiB"),
-                )
-            })?),
-            None => None,
+        let size = |key: &str, text: &Option<String>| -> Result<Option<u64>, SpecError> {
+            text.as_ref()
+                .map(|text| {
+                    crate::target::parse_size(text).ok_or_else(|| {
+                        self.error(
+                            &child_key(path, key),
+                            format!("`{text}` is not a size: write it like 512MiB or 1GiB"),
+                        )
+                    })
+                })
+                .transpose()
         };
+        let memory = size("memory", &raw.memory)?;
+        let output = size("output", &raw.output)?;
         if raw.processes == Some(0) {
             return Err(self.error(
                 &child_key(path, "processes"),
@@ -264,6 +269,7 @@ impl Checker<'_> {
                 .as_ref()
                 .map(|t| self.positive_duration(&child_key(path, "case-time"), t))
                 .transpose()?,
+            output,
         })
     }
 

@@ -62,6 +62,8 @@ pub struct LimitSettings {
     pub processes: Option<u64>,
     /// Wall time for one case, target start included.
     pub case_time: Option<Duration>,
+    /// Bytes of each output stream kept whole.
+    pub output: Option<u64>,
 }
 
 impl LimitSettings {
@@ -72,6 +74,7 @@ impl LimitSettings {
             memory: self.memory.or(fallback.memory),
             processes: self.processes.or(fallback.processes),
             case_time: self.case_time.or(fallback.case_time),
+            output: self.output.or(fallback.output),
         }
     }
 }

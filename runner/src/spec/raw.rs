@@ -49,6 +49,8 @@ pub struct RawLimits {
     pub processes: Option<u64>,
     #[serde(default)]
     pub case_time: Option<String>,
+    #[serde(default)]
+    pub output: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]

@@ -17,6 +17,9 @@ pub struct Limits {
     pub processes: u64,
     /// Largest file the target may write, in bytes.
     pub file_size: u64,
+    /// Bytes of each output stream kept whole (for matching and reports);
+    /// past them only the last 64 KiB are kept, and the rest is counted.
+    pub output: u64,
 }
 
 impl Default for Limits {
@@ -26,6 +29,7 @@ impl Default for Limits {
             memory: 1 << 30,
             processes: 64,
             file_size: 64 << 20,
+            output: 1 << 20,
         }
     }
 }
@@ -48,11 +52,12 @@ impl Limits {
     /// One line for reports.
     pub fn describe(&self) -> String {
         format!(
-            "CPU {} per process, memory {} MiB, {} processes, files up to {} MiB",
+            "CPU {} per process, memory {} MiB, {} processes, files up to {} MiB, output kept {} KiB",
             humantime::format_duration(self.cpu),
             self.memory >> 20,
             self.processes,
-            self.file_size >> 20
+            self.file_size >> 20,
+            self.output >> 10
         )
     }
 }

@@ -5,13 +5,14 @@ use std::io::Read;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
-/// Bytes kept for matching and for the report. Past this the stream's
-/// middle is dropped: the head stays (for matching), and a tail is kept.
-const KEEP_HEAD: usize = 1 << 20;
+/// Past the head (kept for matching, its size a limit), the stream's middle
+/// is dropped and only this much of its tail is kept, for the report.
 const KEEP_TAIL: usize = 64 << 10;
 
 #[derive(Default)]
 struct Captured {
+    /// Bytes of the head to keep.
+    keep_head: usize,
     head: Vec<u8>,
     tail: Vec<u8>,
     dropped: u64,
@@ -35,8 +36,10 @@ pub struct OutputSnapshot {
 
 impl Output {
     /// Starts a thread copying `source` into a new capture until EOF.
-    pub fn pump(mut source: impl Read + Send + 'static) -> Arc<Output> {
+    /// The first `keep_head` bytes are kept whole.
+    pub fn pump(mut source: impl Read + Send + 'static, keep_head: usize) -> Arc<Output> {
         let output = Arc::new(Output::default());
+        output.lock().keep_head = keep_head;
         let sink = Arc::clone(&output);
         std::thread::spawn(move || {
             crate::signals::block_in_this_thread();
@@ -60,7 +63,7 @@ impl Output {
 
     fn append(&self, bytes: &[u8]) {
         let mut captured = self.lock();
-        let room = KEEP_HEAD.saturating_sub(captured.head.len());
+        let room = captured.keep_head.saturating_sub(captured.head.len());
         let (head, rest) = bytes.split_at(room.min(bytes.len()));
         captured.head.extend_from_slice(head);
         if !rest.is_empty() {
@@ -140,7 +143,7 @@ mod tests {
 
     #[test]
     fn waits_until_the_bytes_arrive() {
-        let output = Output::pump(&b"prompt: hello\n"[..]);
+        let output = Output::pump(&b"prompt: hello\n"[..], 1024);
         let deadline = Instant::now() + Duration::from_secs(5);
         let (bytes, _) = output.wait_for(0, deadline, |b| b.ends_with(b"\n"));
         assert_eq!(bytes, b"prompt: hello\n");
@@ -151,11 +154,12 @@ mod tests {
 
     #[test]
     fn keeps_head_and_tail_of_a_flood() {
-        let flood = vec![b'x'; KEEP_HEAD + KEEP_TAIL * 2];
-        let output = Output::pump(std::io::Cursor::new(flood));
+        let keep_head = 4096;
+        let flood = vec![b'x'; keep_head + KEEP_TAIL * 2];
+        let output = Output::pump(std::io::Cursor::new(flood), keep_head);
         output.wait_for(0, Instant::now() + Duration::from_secs(5), |_| false);
         let snapshot = output.snapshot();
-        assert_eq!(snapshot.head.len(), KEEP_HEAD);
+        assert_eq!(snapshot.head.len(), keep_head);
         assert_eq!(snapshot.tail.len(), KEEP_TAIL);
         assert_eq!(snapshot.dropped, (KEEP_TAIL * 2) as u64);
     }

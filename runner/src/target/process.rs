@@ -90,8 +90,9 @@ impl Process {
             fcntl(stdin.as_raw_fd(), FcntlArg::F_SETFL(flags)).map_err(io::Error::from)?;
         }
         let group = child.id() as i32;
-        let stdout = Output::pump(child.stdout.take().expect("stdout is piped"));
-        let stderr = Output::pump(child.stderr.take().expect("stderr is piped"));
+        let keep = usize::try_from(limits.output).unwrap_or(usize::MAX);
+        let stdout = Output::pump(child.stdout.take().expect("stdout is piped"), keep);
+        let stderr = Output::pump(child.stderr.take().expect("stderr is piped"), keep);
         Ok(Process {
             stdin: child.stdin.take(),
             child,
@@ -169,18 +170,36 @@ impl Process {
     /// then SIGKILL. Reaps the main process.
     pub fn stop(&mut self) {
         self.stdin = None;
-        let group = Pid::from_raw(self.group);
-        if !procfs::group_members(self.group).is_empty() {
-            let _ = killpg(group, Signal::SIGTERM);
+        if !procfs::tree_members(self.group).is_empty() {
+            self.signal_tree(Signal::SIGTERM);
             let deadline = Instant::now() + GRACE;
-            while Instant::now() < deadline && !procfs::group_members(self.group).is_empty() {
+            while Instant::now() < deadline && !procfs::tree_members(self.group).is_empty() {
                 self.exit_status();
                 std::thread::sleep(POLL);
             }
-            let _ = killpg(group, Signal::SIGKILL);
+            // Until none is left: a process that forks while dying leaves
+            // a new one behind.
+            for _ in 0..10 {
+                self.signal_tree(Signal::SIGKILL);
+                self.exit_status();
+                if procfs::tree_members(self.group).is_empty() {
+                    break;
+                }
+                std::thread::sleep(POLL);
+            }
         }
         if self.status.is_none() {
             self.status = self.child.wait().ok();
+        }
+    }
+}
+
+impl Process {
+    /// Signals the process group and every descendant that left it.
+    fn signal_tree(&self, signal: Signal) {
+        let _ = killpg(Pid::from_raw(self.group), signal);
+        for pid in procfs::tree_members(self.group) {
+            let _ = nix::sys::signal::kill(Pid::from_raw(pid), signal);
         }
     }
 }

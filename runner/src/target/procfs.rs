@@ -10,6 +10,7 @@ use std::time::Duration;
 struct Stat {
     /// R, S, D, Z (zombie), ...
     state: char,
+    parent: i32,
     process_group: i32,
     /// utime + stime, in clock ticks.
     cpu_ticks: u64,
@@ -23,6 +24,7 @@ fn stat(pid: i32) -> Option<Stat> {
     // after_name starts at field 3 (state): pgrp is field 5, utime 14, stime 15.
     Some(Stat {
         state: fields.first()?.chars().next()?,
+        parent: fields.get(1)?.parse().ok()?,
         process_group: fields.get(2)?.parse().ok()?,
         cpu_ticks: fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?,
     })
@@ -39,6 +41,36 @@ pub fn group_members(group: i32) -> Vec<i32> {
             stat(*pid).is_some_and(|s| s.process_group == group && !matches!(s.state, 'Z' | 'X'))
         })
         .collect()
+}
+
+/// Every live process of the group led by `leader`, and every live
+/// descendant of the leader even if it left the group (`setsid`).
+pub fn tree_members(leader: i32) -> Vec<i32> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let all: Vec<(i32, Stat)> = entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(|pid| Some((pid, stat(pid)?)))
+        .filter(|(_, s)| !matches!(s.state, 'Z' | 'X'))
+        .collect();
+    let mut members: Vec<i32> = all
+        .iter()
+        .filter(|(pid, s)| s.process_group == leader || *pid == leader)
+        .map(|(pid, _)| *pid)
+        .collect();
+    // Follow parent links until no new descendant turns up.
+    loop {
+        let before = members.len();
+        for (pid, s) in &all {
+            if members.contains(&s.parent) && !members.contains(pid) {
+                members.push(*pid);
+            }
+        }
+        if members.len() == before {
+            return members;
+        }
+    }
 }
 
 /// CPU time used so far by the live members of `group`.
