@@ -187,3 +187,34 @@ fn targets_never_run_as_root_and_run_under_the_limits_given() {
     );
     assert!(lines.contains(&"cpu 7"), "{stdout}");
 }
+
+#[test]
+fn a_spec_sets_limits_and_the_command_line_overrides_them() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let program = dir.path().join("identity.py");
+    std::fs::write(&program, IDENTITY_SERVER).expect("write");
+    let spec_file = dir.path().join("limited.yaml");
+    let bundled = std::fs::read_to_string(spec("tcp-upper-server")).expect("bundled spec");
+    let limited = bundled.replacen(
+        "  restart: per-case\n",
+        "  restart: per-case\n  limits: { processes: 13, cpu: 3s }\n",
+        1,
+    );
+    assert_ne!(limited, bundled, "the spec has a restart line to extend");
+    std::fs::write(&spec_file, limited).expect("write spec");
+    let target = format!("python3 {} {{host}} {{port}}", program.display());
+    let (code, report) = run_json(&[
+        &spec_file.display().to_string(),
+        "--case",
+        "greeting",
+        "--target",
+        &target,
+        "--max-cpu",
+        "5s",
+    ]);
+    assert_eq!(code, 0, "{report:#}");
+    let stdout = report["results"][0]["stdout_tail"].as_str().expect("stdout");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines.contains(&"nproc 13"), "the spec's limit: {stdout}");
+    assert!(lines.contains(&"cpu 5"), "the command line wins: {stdout}");
+}
