@@ -213,7 +213,9 @@ fn a_spec_sets_limits_and_the_command_line_overrides_them() {
         "5s",
     ]);
     assert_eq!(code, 0, "{report:#}");
-    let stdout = report["results"][0]["stdout_tail"].as_str().expect("stdout");
+    let stdout = report["results"][0]["stdout_tail"]
+        .as_str()
+        .expect("stdout");
     let lines: Vec<&str> = stdout.lines().collect();
     assert!(lines.contains(&"nproc 13"), "the spec's limit: {stdout}");
     assert!(lines.contains(&"cpu 5"), "the command line wins: {stdout}");

@@ -4,6 +4,7 @@ mod case;
 mod matching;
 mod outcome;
 mod running;
+mod session;
 pub mod show;
 mod steps_process;
 mod steps_tcp;
@@ -14,10 +15,9 @@ pub use outcome::{CaseOutcome, Event, Failure, Summary, Verdict};
 pub use running::AddressPlan;
 pub use transcript::{Direction, Entry};
 
-use crate::spec::{Case, LimitSettings, Restart, Spec};
-use crate::target::{Confinement, Limits, Sandbox, TargetCommand};
-use case::{noun, run_case};
-use running::{Running, StartError};
+use crate::spec::{Case, LimitSettings, Spec};
+use crate::target::{Limits, Sandbox, TargetCommand};
+use session::{run_spec, SpecTarget};
 use std::time::{Duration, Instant};
 
 /// Which program to test and which of its cases.
@@ -105,152 +105,84 @@ fn glob_match(pattern: &str, text: &str) -> bool {
 }
 
 /// Runs the selected cases of every spec, telling `report` as it goes.
+///
+/// Specs run side by side when every target gets a fresh port (their
+/// traffic cannot meet); a target on a fixed or hard-coded address runs one
+/// spec at a time. Reports always come in spec order.
 pub fn run(specs: &[Spec], options: &RunOptions, report: &mut dyn FnMut(&Event)) -> Summary {
     let started = Instant::now();
-    let selected: Vec<(&Spec, Vec<&Case>)> = specs
+    let selected: Vec<(&Spec, Vec<&Case>, SpecTarget)> = specs
         .iter()
         .map(|spec| {
-            let cases = spec
+            let cases: Vec<&Case> = spec
                 .cases
                 .iter()
                 .filter(|c| options.selection.includes(spec, c))
                 .collect();
-            (spec, cases)
+            (spec, cases, SpecTarget::new(spec, options))
         })
-        .filter(|(_, cases): &(&Spec, Vec<&Case>)| !cases.is_empty())
+        .filter(|(_, cases, _)| !cases.is_empty())
         .collect();
+    let total: usize = selected.iter().map(|(_, cases, _)| cases.len()).sum();
     report(&Event::RunStarted {
         specs: selected.len(),
-        cases: selected.iter().map(|(_, cases)| cases.len()).sum(),
+        cases: total,
     });
     let mut summary = Summary::default();
-    for (spec, cases) in selected {
-        run_spec(spec, &cases, options, &mut summary, report);
-        if options.out_of_time() {
-            summary.interrupted = true;
-            break;
+    let finish = |outcome: CaseOutcome, summary: &mut Summary, report: &mut dyn FnMut(&Event)| {
+        summary.add(&outcome);
+        report(&Event::CaseFinished(&outcome));
+    };
+    let parallel = selected.len() > 1
+        && selected
+            .iter()
+            .all(|(_, _, target)| matches!(target.plan, AddressPlan::Fresh));
+    if parallel {
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = selected
+                .iter()
+                .map(|(spec, cases, target)| {
+                    scope.spawn(move || {
+                        crate::signals::block_in_this_thread();
+                        let mut outcomes = Vec::new();
+                        run_spec(spec, cases, target, options, &mut |o| outcomes.push(o));
+                        outcomes
+                    })
+                })
+                .collect();
+            for ((spec, cases, target), worker) in selected.iter().zip(workers) {
+                announce(spec, cases, target, report);
+                // A worker panics only on a bug in the runner; its cases
+                // then go unreported rather than the whole report being lost.
+                for outcome in worker.join().unwrap_or_default() {
+                    finish(outcome, &mut summary, report);
+                }
+            }
+        });
+    } else {
+        for (spec, cases, target) in &selected {
+            announce(spec, cases, target, report);
+            run_spec(spec, cases, target, options, &mut |outcome| {
+                finish(outcome, &mut summary, report)
+            });
+            if options.out_of_time() {
+                break;
+            }
         }
     }
+    summary.interrupted = summary.total() < total;
     summary.duration = started.elapsed();
     report(&Event::RunFinished(&summary));
     summary
 }
 
-fn run_spec(
-    spec: &Spec,
-    cases: &[&Case],
-    options: &RunOptions,
-    summary: &mut Summary,
-    report: &mut dyn FnMut(&Event),
-) {
-    let command = match (&options.target, &spec.target.reference) {
-        (Some(command), _) => command.clone(),
-        (None, Some(reference)) => TargetCommand::reference(reference),
-        // The CLI refuses this combination before running anything.
-        (None, None) => unreachable!("a spec without a reference needs --target"),
-    };
-    let plan = match options.addr {
-        Some(addr) => AddressPlan::Fixed(addr),
-        None if command.has_placeholders() => AddressPlan::Fresh,
-        None => AddressPlan::Discover,
-    };
+fn announce(spec: &Spec, cases: &[&Case], target: &SpecTarget, report: &mut dyn FnMut(&Event)) {
     report(&Event::SpecStarted {
         spec: &spec.name,
         title: &spec.title,
-        target: &command.label,
+        target: &target.command.label,
         cases: cases.len(),
     });
-    let (limits, case_time) = options.limits_for(spec);
-    let confinement = Confinement {
-        limits,
-        sandbox: options.sandbox.as_ref(),
-    };
-    let mut running: Option<Running> = None;
-    for case in cases {
-        if options.out_of_time() {
-            summary.interrupted = true;
-            return;
-        }
-        let started = Instant::now();
-        let mut case_deadline = started + case_time;
-        if let Some(deadline) = options.deadline {
-            case_deadline = case_deadline.min(deadline);
-        }
-        let reuse = spec.target.restart == Restart::Once
-            && running
-                .as_mut()
-                .is_some_and(|r| r.process.exit_status().is_none());
-        if !reuse {
-            // Stop the old target before starting a new one: a program
-            // with a hard-coded address needs its port back.
-            running = None;
-            match Running::start(spec, &command, plan, &confinement) {
-                Ok(started) => running = Some(started),
-                Err(error) => {
-                    let outcome = start_failed(spec, case, error, started.elapsed());
-                    summary.add(&outcome);
-                    report(&Event::CaseFinished(&outcome));
-                    continue;
-                }
-            }
-        }
-        let Some(target) = running.as_mut() else {
-            continue;
-        };
-        let mut outcome = run_case(spec, case, target, case_deadline);
-        // A case's time includes starting its target.
-        outcome.duration = started.elapsed();
-        if spec.target.restart == Restart::PerCase {
-            running = None;
-        }
-        summary.add(&outcome);
-        report(&Event::CaseFinished(&outcome));
-    }
-}
-
-/// The outcome of a case whose target never got to its first step.
-fn start_failed(spec: &Spec, case: &Case, error: StartError, duration: Duration) -> CaseOutcome {
-    let noun = noun(spec.target.role);
-    let (verdict, message, stdout, stderr) = match error {
-        StartError::Harness(message) => (
-            Verdict::Error,
-            message,
-            Default::default(),
-            Default::default(),
-        ),
-        StartError::Target(started) => {
-            let running::TargetStartError {
-                failure,
-                stdout,
-                stderr,
-            } = *started;
-            let verdict = match failure {
-                crate::target::StartFailure::Spawn(_) => Verdict::Error,
-                _ => Verdict::Fail,
-            };
-            let mut message = failure.describe(noun);
-            let tail = stderr.last_lines(5);
-            if !tail.trim().is_empty() {
-                message.push_str(&format!("; its stderr ends with:\n{}", tail.trim_end()));
-            }
-            (verdict, message, stdout, stderr)
-        }
-    };
-    CaseOutcome {
-        spec: spec.name.clone(),
-        case: case.id.clone(),
-        about: case.about.clone(),
-        hint: case.hint.clone(),
-        verdict,
-        points: 0,
-        max_points: case.points,
-        duration,
-        message,
-        failure: None,
-        transcript: Vec::new(),
-        stdout,
-        stderr,
-    }
 }
 
 #[cfg(test)]

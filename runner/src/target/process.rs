@@ -65,6 +65,12 @@ impl Process {
         // makes system calls (setrlimit, prctl): async-signal-safe.
         unsafe {
             command.pre_exec(move || {
+                // The runner blocks its stop signals in helper threads;
+                // the target must start with none blocked, or SIGTERM
+                // would not reach it.
+                nix::sys::signal::SigSet::all()
+                    .thread_unblock()
+                    .map_err(io::Error::from)?;
                 limits.apply()?;
                 // If the runner dies without cleaning up, the target dies too.
                 set_pdeathsig(Signal::SIGKILL).map_err(io::Error::from)

@@ -87,8 +87,14 @@ impl Sandbox {
         // One staging folder per source folder, so siblings stay siblings.
         let name = format!("{:x}", fxhash(folder.as_os_str().as_encoded_bytes()));
         let staged_folder = self.workdir().join(name);
-        if !staged_folder.exists() {
-            fs::create_dir(&staged_folder)?;
+        // Specs may run side by side: the first to create the folder
+        // stages the siblings; every copy lands by an atomic rename.
+        let created = match fs::create_dir(&staged_folder) {
+            Ok(()) => true,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
+            Err(e) => return Err(e),
+        };
+        if created {
             fs::set_permissions(&staged_folder, fs::Permissions::from_mode(0o755))?;
             let mut budget: u64 = SIBLING_BUDGET;
             for entry in fs::read_dir(folder)?.flatten() {
@@ -117,12 +123,19 @@ impl Sandbox {
 /// How many bytes of a submission's sibling files are staged with it.
 const SIBLING_BUDGET: u64 = 16 << 20;
 
-/// Copies a file, readable (and executable, if it was) by everyone.
+/// Copies a file, readable (and executable, if it was) by everyone. The
+/// copy appears whole or not at all (written aside, then renamed).
 fn copy_readable(from: &Path, to: &Path) -> std::io::Result<()> {
-    fs::copy(from, to)?;
+    let aside = to.with_extension(format!(
+        "partial-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    fs::copy(from, &aside)?;
     let executable = fs::metadata(from)?.permissions().mode() & 0o111 != 0;
     let mode = if executable { 0o755 } else { 0o644 };
-    fs::set_permissions(to, fs::Permissions::from_mode(mode))
+    fs::set_permissions(&aside, fs::Permissions::from_mode(mode))?;
+    fs::rename(&aside, to)
 }
 
 /// True when a user who is neither the owner nor in the group can read

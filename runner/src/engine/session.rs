@@ -1,0 +1,133 @@
+//! One spec's run: start the target (per case or once), run each case,
+//! turn start failures into outcomes.
+
+use super::case::{noun, run_case};
+use super::running::{AddressPlan, Running, StartError, TargetStartError};
+use super::{CaseOutcome, RunOptions, Verdict};
+use crate::spec::{Case, Restart, Spec};
+use crate::target::{Confinement, TargetCommand};
+use std::time::{Duration, Instant};
+
+/// What runs a spec: the program and where it is to be reached.
+pub struct SpecTarget {
+    pub command: TargetCommand,
+    pub plan: AddressPlan,
+}
+
+impl SpecTarget {
+    pub fn new(spec: &Spec, options: &RunOptions) -> SpecTarget {
+        let command = match (&options.target, &spec.target.reference) {
+            (Some(command), _) => command.clone(),
+            (None, Some(reference)) => TargetCommand::reference(reference),
+            // The CLI refuses this combination before running anything.
+            (None, None) => unreachable!("a spec without a reference needs --target"),
+        };
+        let plan = match options.addr {
+            Some(addr) => AddressPlan::Fixed(addr),
+            None if command.has_placeholders() => AddressPlan::Fresh,
+            None => AddressPlan::Discover,
+        };
+        SpecTarget { command, plan }
+    }
+}
+
+/// Runs `cases` of `spec`, starting the target per case or once as the
+/// spec says, and hands each outcome to `finished`. Stops early when the
+/// run is out of time or interrupted.
+pub fn run_spec(
+    spec: &Spec,
+    cases: &[&Case],
+    target: &SpecTarget,
+    options: &RunOptions,
+    finished: &mut dyn FnMut(CaseOutcome),
+) {
+    let SpecTarget { command, plan } = target;
+    let plan = *plan;
+    let (limits, case_time) = options.limits_for(spec);
+    let confinement = Confinement {
+        limits,
+        sandbox: options.sandbox.as_ref(),
+    };
+    let mut running: Option<Running> = None;
+    for case in cases {
+        if options.out_of_time() {
+            return;
+        }
+        let started = Instant::now();
+        let mut case_deadline = started + case_time;
+        if let Some(deadline) = options.deadline {
+            case_deadline = case_deadline.min(deadline);
+        }
+        let reuse = spec.target.restart == Restart::Once
+            && running
+                .as_mut()
+                .is_some_and(|r| r.process.exit_status().is_none());
+        if !reuse {
+            // Stop the old target before starting a new one: a program
+            // with a hard-coded address needs its port back.
+            running = None;
+            match Running::start(spec, command, plan, &confinement) {
+                Ok(started) => running = Some(started),
+                Err(error) => {
+                    finished(start_failed(spec, case, error, started.elapsed()));
+                    continue;
+                }
+            }
+        }
+        let Some(target) = running.as_mut() else {
+            continue;
+        };
+        let mut outcome = run_case(spec, case, target, case_deadline);
+        // A case's time includes starting its target.
+        outcome.duration = started.elapsed();
+        if spec.target.restart == Restart::PerCase {
+            running = None;
+        }
+        finished(outcome);
+    }
+}
+
+/// The outcome of a case whose target never got to its first step.
+fn start_failed(spec: &Spec, case: &Case, error: StartError, duration: Duration) -> CaseOutcome {
+    let noun = noun(spec.target.role);
+    let (verdict, message, stdout, stderr) = match error {
+        StartError::Harness(message) => (
+            Verdict::Error,
+            message,
+            Default::default(),
+            Default::default(),
+        ),
+        StartError::Target(started) => {
+            let TargetStartError {
+                failure,
+                stdout,
+                stderr,
+            } = *started;
+            let verdict = match failure {
+                crate::target::StartFailure::Spawn(_) => Verdict::Error,
+                _ => Verdict::Fail,
+            };
+            let mut message = failure.describe(noun);
+            let tail = stderr.last_lines(5);
+            if !tail.trim().is_empty() {
+                message.push_str(&format!("; its stderr ends with:\n{}", tail.trim_end()));
+            }
+            (verdict, message, stdout, stderr)
+        }
+    };
+    CaseOutcome {
+        spec: spec.name.clone(),
+        case: case.id.clone(),
+        about: case.about.clone(),
+        hint: case.hint.clone(),
+        verdict,
+        points: 0,
+        max_points: case.points,
+        duration,
+        message,
+        failure: None,
+        transcript: Vec::new(),
+        stdout,
+        stderr,
+    }
+}
