@@ -114,23 +114,12 @@ pub fn run_case(
         Verdict::Pass
     };
     CaseOutcome {
-        spec: spec.name.clone(),
-        case: case.id.clone(),
-        about: case.about.clone(),
-        hint: case.hint.clone(),
-        verdict,
-        points: if verdict == Verdict::Pass {
-            case.points
-        } else {
-            0
-        },
-        max_points: case.points,
         duration: started.elapsed(),
-        message,
         failure,
         transcript: run.transcript.entries,
         stdout: run.running.process.stdout.snapshot(),
         stderr: run.running.process.stderr.snapshot(),
+        ..CaseOutcome::new(spec, case, verdict, message)
     }
 }
 

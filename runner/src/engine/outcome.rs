@@ -62,6 +62,37 @@ pub struct CaseOutcome {
     pub stderr: OutputSnapshot,
 }
 
+impl CaseOutcome {
+    /// The outcome of `case` with `verdict`: full points on a pass, none
+    /// otherwise; evidence fields start empty.
+    pub fn new(
+        spec: &crate::spec::Spec,
+        case: &crate::spec::Case,
+        verdict: Verdict,
+        message: String,
+    ) -> CaseOutcome {
+        CaseOutcome {
+            spec: spec.name.clone(),
+            case: case.id.clone(),
+            about: case.about.clone(),
+            hint: case.hint.clone(),
+            verdict,
+            points: if verdict == Verdict::Pass {
+                case.points
+            } else {
+                0
+            },
+            max_points: case.points,
+            duration: Duration::ZERO,
+            message,
+            failure: None,
+            transcript: Vec::new(),
+            stdout: OutputSnapshot::default(),
+            stderr: OutputSnapshot::default(),
+        }
+    }
+}
+
 /// Totals of a run.
 #[derive(Debug, Clone, Default)]
 pub struct Summary {

@@ -116,18 +116,9 @@ fn start_failed(spec: &Spec, case: &Case, error: StartError, duration: Duration)
         }
     };
     CaseOutcome {
-        spec: spec.name.clone(),
-        case: case.id.clone(),
-        about: case.about.clone(),
-        hint: case.hint.clone(),
-        verdict,
-        points: 0,
-        max_points: case.points,
         duration,
-        message,
-        failure: None,
-        transcript: Vec::new(),
         stdout,
         stderr,
+        ..CaseOutcome::new(spec, case, verdict, message)
     }
 }
