@@ -128,6 +128,8 @@ pub enum Format {
     Json,
     Junit,
     Tap,
+    /// Gradescope autograder results.json.
+    Gradescope,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -240,6 +242,7 @@ fn run(args: &Args) -> Result<u8, UsageError> {
         Format::Json => Some(report::json::render(&collected)),
         Format::Junit => Some(report::junit::render(&collected)),
         Format::Tap => Some(report::tap::render(&collected)),
+        Format::Gradescope => Some(report::gradescope::render(&collected)),
     };
     if let Some(text) = rendered {
         match &args.output {

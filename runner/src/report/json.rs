@@ -78,3 +78,18 @@ fn case(outcome: &CaseOutcome) -> Value {
         "stderr_tail": tail(&outcome.stderr, 20),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_report_parses_back_with_the_contract_fields() {
+        let text = super::render(&crate::report::sample::collected());
+        let report: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+        assert_eq!(report["version"], super::VERSION);
+        let failed = &report["results"][1];
+        assert_eq!(failed["verdict"], "fail");
+        assert_eq!(failed["max_points"], 1);
+        assert_eq!(failed["failure"]["actual"]["hex"], "ff 00");
+        assert_eq!(report["summary"]["points"], 2);
+    }
+}

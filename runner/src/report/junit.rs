@@ -61,3 +61,23 @@ pub fn render(collected: &Collected) -> String {
     report.set_time(collected.summary.duration);
     report.to_string().unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_report_parses_back_with_its_verdicts() {
+        let xml = super::render(&crate::report::sample::collected());
+        let report = quick_junit::Report::deserialize_from_str(&xml).expect("valid JUnit XML");
+        let suite = &report.test_suites[0];
+        assert_eq!(suite.name.as_str(), "tcp-upper-server");
+        assert_eq!(suite.test_cases.len(), 2);
+        assert!(matches!(
+            suite.test_cases[0].status,
+            quick_junit::TestCaseStatus::Success { .. }
+        ));
+        assert!(matches!(
+            suite.test_cases[1].status,
+            quick_junit::TestCaseStatus::NonSuccess { .. }
+        ));
+    }
+}

@@ -1,5 +1,6 @@
 //! Reporters: each turns the engine's events into one output format.
 
+pub mod gradescope;
 pub mod human;
 pub mod json;
 pub mod junit;
@@ -28,4 +29,53 @@ impl Collected {
 pub fn tail(snapshot: &crate::target::OutputSnapshot, lines: usize) -> Option<String> {
     let text = snapshot.last_lines(lines);
     (!text.trim().is_empty()).then_some(text)
+}
+
+#[cfg(test)]
+pub(crate) mod sample {
+    //! A small run with one pass and one failure, for the format tests.
+    use super::Collected;
+    use crate::engine::{CaseOutcome, Failure, Summary, Verdict};
+    use std::time::Duration;
+
+    pub fn collected() -> Collected {
+        let passed = CaseOutcome {
+            spec: "tcp-upper-server".into(),
+            case: "greeting".into(),
+            about: "replies to \"hello\" with \"HELLO\"".into(),
+            hint: None,
+            verdict: Verdict::Pass,
+            points: 2,
+            max_points: 2,
+            duration: Duration::from_millis(3),
+            message: String::new(),
+            failure: None,
+            transcript: Vec::new(),
+            stdout: Default::default(),
+            stderr: Default::default(),
+        };
+        let failed = CaseOutcome {
+            case: "utf8-text".into(),
+            verdict: Verdict::Fail,
+            points: 0,
+            max_points: 1,
+            message: "expected \"你好\", but the server sent \"\\xff\" <&>\u{1b}".into(),
+            hint: Some("decode as UTF-8".into()),
+            failure: Some(Failure {
+                step: 3,
+                line: 35,
+                action: "recv on a (text)".into(),
+                expected: "\"你好\"".into(),
+                actual: Some(vec![0xff, 0x00]),
+            }),
+            ..passed.clone()
+        };
+        let mut summary = Summary::default();
+        summary.add(&passed);
+        summary.add(&failed);
+        Collected {
+            outcomes: vec![passed, failed],
+            summary,
+        }
+    }
 }

@@ -40,3 +40,27 @@ pub fn render(collected: &Collected) -> String {
 fn yaml_string(text: &str) -> String {
     serde_json::to_string(text).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn one_test_point_per_case_and_a_yaml_block_on_failure() {
+        let text = super::render(&crate::report::sample::collected());
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[..3],
+            ["TAP version 14", "1..2", "ok 1 - tcp-upper-server/greeting"]
+        );
+        assert_eq!(lines[3], "not ok 2 - tcp-upper-server/utf8-text");
+        let block: String = lines
+            .iter()
+            .skip_while(|l| **l != "  ---")
+            .skip(1)
+            .take_while(|l| **l != "  ...")
+            .map(|l| format!("{}\n", l.trim_start_matches("  ")))
+            .collect();
+        let block: serde_yaml::Value =
+            serde_yaml::from_str(&block).expect("the diagnostic block is YAML");
+        assert_eq!(block["verdict"].as_str(), Some("fail"));
+    }
+}
