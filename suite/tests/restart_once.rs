@@ -36,7 +36,9 @@ fn one_process_serves_all_cases_and_sees_each_client_leave() {
     assert_eq!(code, 0);
     // The second case's stdout is the same process's: both clients, and
     // the first one's graceful departure, are in it.
-    let stdout = report["results"][1]["stdout_tail"].as_str().expect("stdout");
+    let stdout = report["results"][1]["stdout_tail"]
+        .as_str()
+        .expect("stdout");
     assert_eq!(stdout.matches("connected: ").count(), 2, "{stdout}");
     assert!(stdout.contains("client disconnected"), "{stdout}");
 }
