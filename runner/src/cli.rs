@@ -9,7 +9,7 @@ use std::io::IsTerminal;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Exit codes: the contract graders script against.
 pub const EXIT_PASSED: u8 = 0;
@@ -206,7 +206,6 @@ fn run(args: &Args) -> Result<u8, UsageError> {
     }
     let sandbox = crate::target::Sandbox::for_this_run(&args.user)
         .map_err(|e| UsageError::Other(e.to_string()))?;
-    let started = Instant::now();
     let options = RunOptions {
         target,
         addr,
@@ -219,9 +218,10 @@ fn run(args: &Args) -> Result<u8, UsageError> {
             output: args.max_output,
         },
         sandbox,
-        deadline: args.deadline.map(|d| started + d),
+        deadline: args.deadline.map(crate::stop::deadline_after),
     };
     crate::signals::stop_on_signals();
+    crate::target::become_subreaper();
     let color = match args.color {
         Color::Always => true,
         Color::Never => false,
@@ -236,6 +236,7 @@ fn run(args: &Args) -> Result<u8, UsageError> {
         }
         collected.event(event);
     });
+    crate::target::kill_leftovers();
     drop(human);
     let rendered = match args.format {
         Format::Human => None,

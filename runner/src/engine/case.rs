@@ -132,7 +132,7 @@ pub fn noun(role: Role) -> &'static str {
 
 impl CaseRun<'_> {
     fn step(&mut self, step: &Step) -> StepResult {
-        let deadline = (Instant::now() + step.timeout).min(self.case_deadline);
+        let deadline = crate::stop::deadline_after(step.timeout).min(self.case_deadline);
         match &step.action {
             Action::Connect { conn } => self.connect(conn, deadline),
             Action::Accept { conn } => self.accept(conn, deadline),

@@ -170,7 +170,7 @@ pub fn run(specs: &[Spec], options: &RunOptions, report: &mut dyn FnMut(&Event))
             }
         }
     }
-    summary.interrupted = summary.total() < total;
+    summary.interrupted = summary.total() < total || crate::stop::requested();
     summary.duration = started.elapsed();
     report(&Event::RunFinished(&summary));
     summary

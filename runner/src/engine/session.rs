@@ -5,7 +5,7 @@ use super::case::{noun, run_case};
 use super::running::{AddressPlan, Running, StartError, TargetStartError};
 use super::{CaseOutcome, RunOptions, Verdict};
 use crate::spec::{Case, Restart, Spec};
-use crate::target::{Confinement, TargetCommand};
+use crate::target::{Confinement, StartFailure, TargetCommand};
 use std::time::{Duration, Instant};
 
 /// What runs a spec: the program and where it is to be reached.
@@ -54,7 +54,7 @@ pub fn run_spec(
             return;
         }
         let started = Instant::now();
-        let mut case_deadline = started + case_time;
+        let mut case_deadline = crate::stop::deadline_after(case_time);
         if let Some(deadline) = options.deadline {
             case_deadline = case_deadline.min(deadline);
         }
@@ -104,7 +104,7 @@ fn start_failed(spec: &Spec, case: &Case, error: StartError, duration: Duration)
                 stderr,
             } = *started;
             let verdict = match failure {
-                crate::target::StartFailure::Spawn(_) => Verdict::Error,
+                StartFailure::Spawn(_) | StartFailure::Interrupted => Verdict::Error,
                 _ => Verdict::Fail,
             };
             let mut message = failure.describe(noun);

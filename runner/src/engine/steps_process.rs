@@ -185,7 +185,7 @@ impl CaseRun<'_> {
     /// about to exit (the classic one-shot loop) is caught, not missed by a
     /// check that comes a microsecond too early.
     pub(super) fn alive(&mut self) -> StepResult {
-        let deadline = Instant::now() + ALIVE_WINDOW;
+        let deadline = crate::stop::deadline_after(ALIVE_WINDOW).min(self.case_deadline);
         match self.running.process.wait_exit(deadline) {
             None => Ok(()),
             Some(status) => Err(Problem::new(
@@ -204,7 +204,13 @@ impl CaseRun<'_> {
     pub(super) fn idle(&mut self, window: Duration, max_cpu: f64) -> StepResult {
         let before = self.running.process.cpu_time();
         let started = Instant::now();
-        std::thread::sleep(window);
+        let until = crate::stop::deadline_after(window).min(self.case_deadline);
+        if !crate::stop::sleep_until(until) {
+            return Err(Problem::new(
+                "a measurement",
+                "interrupted while measuring CPU use",
+            ));
+        }
         let used = self.running.process.cpu_time().saturating_sub(before);
         let share = used.as_secs_f64() / started.elapsed().as_secs_f64();
         self.transcript.note(

@@ -124,7 +124,7 @@ impl CaseRun<'_> {
         pause: Duration,
         timeout: Duration,
     ) -> StepResult {
-        let deadline = Instant::now() + timeout;
+        let deadline = crate::stop::deadline_after(timeout);
         let bytes = render(payload, &self.captures);
         let mut pieces = Vec::new();
         let mut rest = bytes.as_slice();
@@ -144,7 +144,13 @@ impl CaseRun<'_> {
             if index > 0 && !pause.is_zero() {
                 // The pause is what the spec asks for: the pieces must
                 // arrive as separate segments.
-                std::thread::sleep(pause);
+                let until = crate::stop::deadline_after(pause).min(self.case_deadline);
+                if !crate::stop::sleep_until(until) || Instant::now() >= self.case_deadline {
+                    return Err(Problem::new(
+                        "to send",
+                        "the pause between chunks was cut short",
+                    ));
+                }
             }
             let connection = self.connection(name)?;
             let result = connection.send(piece, deadline);
@@ -297,7 +303,7 @@ impl CaseRun<'_> {
     }
 
     pub(super) fn quiet(&mut self, name: &str, window: Duration) -> StepResult {
-        let deadline = Instant::now() + window;
+        let deadline = crate::stop::deadline_after(window).min(self.case_deadline);
         let expected = format!("no data for {}", took(window));
         loop {
             let pending = self.connection(name)?.pending.clone();

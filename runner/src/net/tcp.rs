@@ -70,14 +70,24 @@ impl Connection {
         if self.peer_closed {
             return ReadEvent::Closed;
         }
-        let Some(timeout) = remaining(deadline) else {
-            return ReadEvent::TimedOut;
-        };
-        if let Err(error) = self.stream.set_read_timeout(Some(timeout)) {
-            return ReadEvent::Failed(error);
-        }
         let mut buffer = [0u8; 16 * 1024];
-        match self.stream.read(&mut buffer) {
+        let read = loop {
+            let Some(slice) = crate::stop::slice_until(deadline) else {
+                if crate::stop::requested() {
+                    return ReadEvent::Failed(io::Error::from(ErrorKind::Interrupted));
+                }
+                return ReadEvent::TimedOut;
+            };
+            if let Err(error) = self.stream.set_read_timeout(Some(slice)) {
+                return ReadEvent::Failed(error);
+            }
+            match self.stream.read(&mut buffer) {
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                other => break other,
+            }
+        };
+        match read {
             Ok(0) => {
                 self.peer_closed = true;
                 ReadEvent::Closed
@@ -86,10 +96,6 @@ impl Connection {
                 self.pending.extend_from_slice(&buffer[..n]);
                 ReadEvent::Data(buffer[..n].to_vec())
             }
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                ReadEvent::TimedOut
-            }
-            Err(e) if e.kind() == ErrorKind::Interrupted => ReadEvent::Data(Vec::new()),
             Err(e) if e.kind() == ErrorKind::ConnectionReset => {
                 self.peer_reset = true;
                 ReadEvent::Reset

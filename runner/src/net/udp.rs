@@ -1,6 +1,5 @@
 //! A datagram socket of the runner's, with deadlines on receive.
 
-use super::remaining;
 use std::io::{self, ErrorKind};
 use std::net::{SocketAddr, UdpSocket};
 use std::time::Instant;
@@ -30,19 +29,17 @@ impl Datagrams {
     /// Datagrams larger than 64 KiB cannot exist over IPv4.
     pub fn recv_from(&self, deadline: Instant) -> io::Result<Option<(Vec<u8>, SocketAddr)>> {
         loop {
-            let Some(timeout) = remaining(deadline) else {
+            let Some(slice) = crate::stop::slice_until(deadline) else {
                 return Ok(None);
             };
-            self.socket.set_read_timeout(Some(timeout))?;
+            self.socket.set_read_timeout(Some(slice))?;
             let mut buffer = vec![0u8; 65536];
             match self.socket.recv_from(&mut buffer) {
                 Ok((n, from)) => {
                     buffer.truncate(n);
                     return Ok(Some((buffer, from)));
                 }
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                    return Ok(None)
-                }
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
                 // An ICMP "port unreachable" from an earlier send surfaces
                 // here on Linux; it says nothing about this datagram.
                 Err(e)

@@ -12,8 +12,9 @@ pub struct Limits {
     pub cpu: Duration,
     /// Address space per process, in bytes.
     pub memory: u64,
-    /// Processes of the target's user. Binding only for a user other than
-    /// root, which is why the runner drops root for targets.
+    /// Processes (threads, to the kernel) the target may add to those its
+    /// user already runs. Binding only for a user other than root, which is
+    /// why the runner drops root for targets.
     pub processes: u64,
     /// Largest file the target may write, in bytes.
     pub file_size: u64,
@@ -42,7 +43,7 @@ impl Limits {
         let set = |resource, soft: u64, hard: u64| {
             setrlimit(resource, soft, hard).map_err(std::io::Error::from)
         };
-        set(Resource::RLIMIT_CPU, cpu, cpu + 1)?;
+        set(Resource::RLIMIT_CPU, cpu, cpu.saturating_add(1))?;
         set(Resource::RLIMIT_AS, self.memory, self.memory)?;
         set(Resource::RLIMIT_NPROC, self.processes, self.processes)?;
         set(Resource::RLIMIT_FSIZE, self.file_size, self.file_size)?;

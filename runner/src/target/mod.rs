@@ -10,7 +10,7 @@ mod sandbox;
 pub use command::{CommandError, TargetCommand};
 pub use limits::{parse_size, Limits};
 pub use output::{Output, OutputSnapshot};
-pub use process::{describe_status, Confinement, Process, POLL};
+pub use process::{become_subreaper, describe_status, kill_leftovers, Confinement, Process, POLL};
 pub use procfs::SocketKind;
 pub use sandbox::{reachable_by_others, Sandbox, SandboxError};
 
@@ -24,6 +24,8 @@ pub enum StartFailure {
     Spawn(std::io::Error),
     /// It exited before it was listening.
     Exited { status: String },
+    /// The run was stopped while the target was starting.
+    Interrupted,
     /// It kept running but never listened where expected.
     NotListening {
         expected: Option<SocketAddr>,
@@ -36,6 +38,9 @@ impl StartFailure {
     pub fn describe(&self, noun: &str) -> String {
         match self {
             StartFailure::Spawn(error) => format!("the {noun} could not be started: {error}"),
+            StartFailure::Interrupted => {
+                String::from("interrupted: the run was stopped while the target was starting")
+            }
             StartFailure::Exited { status } => {
                 format!("the {noun} {status} before it was ready to talk to")
             }
@@ -50,7 +55,7 @@ impl StartFailure {
                 };
                 let mut text = format!(
                     "the {noun} was still running after {} but was not listening {wanted}",
-                    humantime::format_duration(*waited)
+                    humantime::format_duration(Duration::from_millis(waited.as_millis() as u64))
                 );
                 if !seen.is_empty() {
                     let seen: Vec<String> = seen.iter().map(ToString::to_string).collect();
@@ -78,7 +83,7 @@ pub fn wait_until_serving(
     timeout: Duration,
 ) -> Result<SocketAddr, StartFailure> {
     let started = Instant::now();
-    let deadline = started + timeout;
+    let deadline = crate::stop::deadline_after(timeout);
     loop {
         let seen = procfs::group_sockets(process.group(), kind);
         let found = match expected {
@@ -93,7 +98,10 @@ pub fn wait_until_serving(
                 status: describe_status(status),
             });
         }
-        if Instant::now() >= deadline || crate::stop::requested() {
+        if crate::stop::requested() {
+            return Err(StartFailure::Interrupted);
+        }
+        if Instant::now() >= deadline {
             return Err(StartFailure::NotListening {
                 expected,
                 seen,

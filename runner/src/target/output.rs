@@ -91,13 +91,12 @@ impl Output {
             if ready(&captured.head[start..]) || captured.closed {
                 return (captured.head[start..].to_vec(), captured.closed);
             }
-            let now = Instant::now();
-            if now >= deadline {
+            let Some(slice) = crate::stop::slice_until(deadline) else {
                 return (captured.head[start..].to_vec(), captured.closed);
-            }
+            };
             captured = self
                 .changed
-                .wait_timeout(captured, deadline - now)
+                .wait_timeout(captured, slice)
                 .map(|(guard, _)| guard)
                 .unwrap_or_else(|e| e.into_inner().0);
         }

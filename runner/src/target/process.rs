@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 
 /// How long a target has to exit after SIGTERM before it gets SIGKILL.
 const GRACE: Duration = Duration::from_millis(200);
+/// How long SIGKILLed processes may take to disappear.
+const KILL_WAIT: Duration = Duration::from_secs(2);
 /// Polling interval while waiting for a state change the kernel does not
 /// notify us of (a process exiting while we also watch other things).
 pub const POLL: Duration = Duration::from_millis(2);
@@ -31,8 +33,25 @@ pub struct Confinement<'a> {
     pub sandbox: Option<&'a Sandbox>,
 }
 
+/// The environment variable every process of a target carries, with a
+/// value unique to that target (see `procfs::processes_with_env`).
+pub const MARKER: &str = "SOCKET_RUNNER_TARGET";
+
+/// Marker values: this runner's pid and a counter.
+fn next_marker() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{MARKER}={}-{n}", std::process::id())
+}
+
+/// Variables a sandboxed target keeps from the runner's environment; the
+/// rest (tokens, credentials of a CI job) never reach a submission.
+const KEPT_ENVIRONMENT: &[&str] = &["PATH", "LANG", "LC_ALL", "LC_CTYPE", "TERM", "TZ"];
+
 pub struct Process {
     child: Child,
+    /// `MARKER=value` in the environment of each of its processes.
+    marker: String,
     group: i32,
     stdin: Option<ChildStdin>,
     pub stdout: Arc<Output>,
@@ -54,13 +73,31 @@ impl Process {
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
         let mut command = Command::new(program);
         if let Some(sandbox) = confinement.sandbox {
+            command.env_clear();
+            for name in KEPT_ENVIRONMENT {
+                if let Some(value) = std::env::var_os(name) {
+                    command.env(name, value);
+                }
+            }
             command
                 .uid(sandbox.uid)
                 .gid(sandbox.gid)
-                .current_dir(sandbox.workdir())
+                .current_dir(sandbox.current_dir(&argv))
                 .env("HOME", sandbox.workdir());
         }
-        let limits = confinement.limits;
+        let marker = next_marker();
+        let (marker_name, marker_value) = marker.split_once('=').unwrap_or((MARKER, ""));
+        command.env(marker_name, marker_value);
+        let mut limits = confinement.limits;
+        // RLIMIT_NPROC counts every thread of the user, including those it
+        // already runs (a desktop, other targets): the limit is on what the
+        // target adds.
+        let uid = confinement
+            .sandbox
+            .map_or_else(|| nix::unistd::getuid().as_raw(), |s| s.uid);
+        limits.processes = limits
+            .processes
+            .saturating_add(procfs::threads_of_user(uid));
         // SAFETY: the closure runs in the forked child before exec and only
         // makes system calls (setrlimit, prctl): async-signal-safe.
         unsafe {
@@ -96,10 +133,14 @@ impl Process {
             fcntl(stdin.as_raw_fd(), FcntlArg::F_SETFL(flags)).map_err(io::Error::from)?;
         }
         let group = child.id() as i32;
+        if let Ok(mut leaders) = LEADERS.lock() {
+            leaders.push(group);
+        }
         let keep = usize::try_from(limits.output).unwrap_or(usize::MAX);
         let stdout = Output::pump(child.stdout.take().expect("stdout is piped"), keep);
         let stderr = Output::pump(child.stderr.take().expect("stderr is piped"), keep);
         Ok(Process {
+            marker,
             stdin: child.stdin.take(),
             child,
             group,
@@ -148,11 +189,10 @@ impl Process {
             match stdin.write(rest) {
                 Ok(n) => rest = &rest[n..],
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
+                    let Some(slice) = crate::stop::slice_until(deadline) else {
                         return Err(io::Error::from(io::ErrorKind::TimedOut));
-                    }
-                    let wait = PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX);
+                    };
+                    let wait = PollTimeout::try_from(slice).unwrap_or(PollTimeout::MAX);
                     let mut fds = [PollFd::new(stdin.as_fd(), PollFlags::POLLOUT)];
                     poll(&mut fds, wait).map_err(io::Error::from)?;
                 }
@@ -176,19 +216,22 @@ impl Process {
     /// then SIGKILL. Reaps the main process.
     pub fn stop(&mut self) {
         self.stdin = None;
-        if !procfs::tree_members(self.group).is_empty() {
-            self.signal_tree(Signal::SIGTERM);
+        if !self.members().is_empty() {
+            self.signal_all(Signal::SIGTERM);
             let deadline = Instant::now() + GRACE;
-            while Instant::now() < deadline && !procfs::tree_members(self.group).is_empty() {
+            while Instant::now() < deadline && !self.members().is_empty() {
                 self.exit_status();
                 std::thread::sleep(POLL);
             }
             // Until none is left: a process that forks while dying leaves
-            // a new one behind.
-            for _ in 0..10 {
-                self.signal_tree(Signal::SIGKILL);
+            // a new one behind, and a killed process under load takes a
+            // moment to go.
+            let deadline = Instant::now() + KILL_WAIT;
+            while Instant::now() < deadline {
+                self.signal_all(Signal::SIGKILL);
                 self.exit_status();
-                if procfs::tree_members(self.group).is_empty() {
+                reap_orphans();
+                if self.members().is_empty() {
                     break;
                 }
                 std::thread::sleep(POLL);
@@ -197,16 +240,72 @@ impl Process {
         if self.status.is_none() {
             self.status = self.child.wait().ok();
         }
+        if let Ok(mut leaders) = LEADERS.lock() {
+            leaders.retain(|pid| *pid != self.group);
+        }
     }
 }
 
 impl Process {
-    /// Signals the process group and every descendant that left it.
-    fn signal_tree(&self, signal: Signal) {
+    /// Every live process of the target: its group, the descendants that
+    /// left it, and any process carrying its marker (one that escaped with
+    /// setsid and a double fork).
+    fn members(&self) -> Vec<i32> {
+        let mut members = procfs::tree_members(self.group);
+        for pid in procfs::processes_with_env(&self.marker) {
+            if !members.contains(&pid) {
+                members.push(pid);
+            }
+        }
+        members
+    }
+
+    fn signal_all(&self, signal: Signal) {
         let _ = killpg(Pid::from_raw(self.group), signal);
-        for pid in procfs::tree_members(self.group) {
+        for pid in self.members() {
             let _ = nix::sys::signal::kill(Pid::from_raw(pid), signal);
         }
+    }
+}
+
+/// The runner is a child subreaper (see `become_subreaper`): orphaned
+/// processes of its targets become its children, and it reaps the ones
+/// that have died. Its own targets' main processes are reaped by their
+/// `Child`, so only processes not started by the runner are waited for.
+fn reap_orphans() {
+    use nix::sys::wait::{waitpid, WaitPidFlag};
+    let runner = std::process::id() as i32;
+    for pid in procfs::children_of(runner) {
+        if !procfs::is_zombie(pid) || LEADERS.lock().is_ok_and(|l| l.contains(&pid)) {
+            continue;
+        }
+        let _ = waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG));
+    }
+}
+
+/// Main processes of live targets, which their `Child` reaps.
+static LEADERS: std::sync::Mutex<Vec<i32>> = std::sync::Mutex::new(Vec::new());
+
+/// Makes the runner the reaper of its targets' orphans, so that a process
+/// that double-forks stays below the runner instead of escaping to init.
+pub fn become_subreaper() {
+    let _ = nix::sys::prctl::set_child_subreaper(true);
+}
+
+/// Kills every process any target of this runner left behind: the last
+/// line of defence, run when the run ends.
+pub fn kill_leftovers() {
+    let prefix = format!("{MARKER}={}-", std::process::id());
+    for _ in 0..10 {
+        let left = procfs::processes_with_env_prefix(&prefix);
+        if left.is_empty() {
+            break;
+        }
+        for pid in left {
+            let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+        std::thread::sleep(POLL);
+        reap_orphans();
     }
 }
 

@@ -73,6 +73,72 @@ pub fn tree_members(leader: i32) -> Vec<i32> {
     }
 }
 
+/// Live processes whose environment holds `entry` (`NAME=value`): a
+/// target's processes carry a marker variable, so even one that left the
+/// process group and lost its parent (setsid, double fork) is found.
+pub fn processes_with_env(entry: &str) -> Vec<i32> {
+    processes_with_env_where(|var| var == entry.as_bytes())
+}
+
+/// Live processes with an environment variable starting with `prefix`.
+pub fn processes_with_env_prefix(prefix: &str) -> Vec<i32> {
+    processes_with_env_where(|var| var.starts_with(prefix.as_bytes()))
+}
+
+fn processes_with_env_where(wanted: impl Fn(&[u8]) -> bool) -> Vec<i32> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| stat(*pid).is_some_and(|s| !matches!(s.state, 'Z' | 'X')))
+        .filter(|pid| {
+            fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|environ| environ.split(|b| *b == 0).any(&wanted))
+        })
+        .collect()
+}
+
+/// Threads (the kernel's unit for RLIMIT_NPROC) of all processes whose
+/// real user is `uid`.
+pub fn threads_of_user(uid: u32) -> u64 {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return 0;
+    };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(|pid| fs::read_to_string(format!("/proc/{pid}/status")).ok())
+        .filter(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("Uid:"))
+                .and_then(|ids| ids.split_whitespace().next())
+                .is_some_and(|real| real == uid.to_string())
+        })
+        .filter_map(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("Threads:"))
+                .and_then(|n| n.trim().parse::<u64>().ok())
+        })
+        .sum()
+}
+
+/// Processes whose parent is `parent`, zombies included.
+pub fn children_of(parent: i32) -> Vec<i32> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| stat(*pid).is_some_and(|s| s.parent == parent))
+        .collect()
+}
+
+pub fn is_zombie(pid: i32) -> bool {
+    stat(pid).is_some_and(|s| s.state == 'Z')
+}
+
 /// CPU time used so far by the live members of `group`.
 pub fn group_cpu_time(group: i32) -> Duration {
     let ticks: u64 = group_members(group)

@@ -60,6 +60,27 @@ impl Sandbox {
         self.workdir.path()
     }
 
+    /// Where a target given `argv` (already staged) starts: the folder of
+    /// the first file it names, as when a student runs `python3 server.py`
+    /// in their folder, else the work folder.
+    pub fn current_dir(&self, argv: &[String]) -> PathBuf {
+        let system = |path: &Path| {
+            ["/usr", "/bin", "/sbin", "/lib"]
+                .iter()
+                .any(|d| path.starts_with(d))
+        };
+        let program = argv.first().map(Path::new).into_iter();
+        argv.iter()
+            .skip(1)
+            .map(Path::new)
+            .chain(program)
+            .find(|path| path.is_absolute() && path.is_file() && !system(path))
+            .and_then(Path::parent)
+            .filter(|dir| reachable_by_others(dir) || dir.starts_with(self.workdir()))
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| self.workdir().to_path_buf())
+    }
+
     /// Rewrites `argv` so that every file it names is readable by the
     /// target's user: files behind folders that user cannot enter are
     /// copied (with their sibling files, for imports) into the work folder.
