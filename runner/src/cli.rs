@@ -5,7 +5,7 @@ use crate::report::{self, human::Human, Collected};
 use crate::spec::{self, LimitSettings, Spec, Transport};
 use crate::target::TargetCommand;
 use clap::{Parser, ValueEnum};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -85,7 +85,7 @@ pub struct Args {
 
     /// Bytes of each target output stream kept whole [default: 1MiB];
     /// past them the middle is dropped and counted, the last 64 KiB kept.
-    #[arg(long, value_name = "SIZE", value_parser = parse_memory, help_heading = "Limits")]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "Limits")]
     pub max_output: Option<u64>,
 
     /// Wall time for the whole run; cases not reached are not run.
@@ -112,6 +112,17 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 fn parse_memory(text: &str) -> Result<u64, String> {
+    let size = parse_size(text)?;
+    if size < crate::target::MIN_MEMORY {
+        return Err(format!(
+            "`{text}` is too little: below {} MiB no program can even start",
+            crate::target::MIN_MEMORY >> 20
+        ));
+    }
+    Ok(size)
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
     crate::target::parse_size(text)
         .ok_or_else(|| format!("`{text}` is not a size such as 512MiB or 1GiB"))
 }
@@ -175,6 +186,29 @@ fn run(args: &Args) -> Result<u8, UsageError> {
         None => None,
     };
     let addr = args.addr.as_deref().map(loopback_addr).transpose()?;
+    let known_tags: std::collections::BTreeSet<&str> = specs
+        .iter()
+        .flat_map(|s| {
+            s.cases
+                .iter()
+                .flat_map(|c| c.tags.iter().map(String::as_str))
+        })
+        .collect();
+    if let Some(unknown) = args
+        .tags
+        .iter()
+        .find(|t| *t != "all" && !known_tags.contains(t.as_str()))
+    {
+        let known: Vec<&str> = known_tags.into_iter().collect();
+        return Err(UsageError::Other(format!(
+            "--tag {unknown}: no case of these specs has that tag (tags here: {})",
+            if known.is_empty() {
+                String::from("none")
+            } else {
+                known.join(", ")
+            }
+        )));
+    }
     let selection = Selection {
         pattern: args.case.clone(),
         tags: args.tags.clone(),
@@ -227,12 +261,30 @@ fn run(args: &Args) -> Result<u8, UsageError> {
         Color::Never => false,
         Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
+    // The report file is opened before anything runs: a path that cannot
+    // be written is a usage error, not a lost report after the run.
+    let mut output_file = match &args.output {
+        Some(path) => Some(std::fs::File::create(path).map_err(|e| {
+            UsageError::Other(format!(
+                "cannot write the report to {}: {e}",
+                path.display()
+            ))
+        })?),
+        None => None,
+    };
     let human_on_stdout = args.format == Format::Human || args.output.is_some();
     let mut human = Human::new(std::io::stdout().lock(), color);
+    let mut human_file = match (&output_file, args.format) {
+        (Some(file), Format::Human) => file.try_clone().ok().map(|f| Human::new(f, false)),
+        _ => None,
+    };
     let mut collected = Collected::default();
     let summary = engine::run(&specs, &options, &mut |event| {
         if human_on_stdout {
             human.event(event);
+        }
+        if let Some(file) = &mut human_file {
+            file.event(event);
         }
         collected.event(event);
     });
@@ -246,15 +298,15 @@ fn run(args: &Args) -> Result<u8, UsageError> {
         Format::Gradescope => Some(report::gradescope::render(&collected)),
     };
     if let Some(text) = rendered {
-        match &args.output {
-            Some(path) => std::fs::write(path, text).map_err(|e| {
-                UsageError::Other(format!(
-                    "cannot write the report to {}: {e}",
-                    path.display()
-                ))
-            })?,
-            None => println!("{text}"),
-        }
+        let written = match &mut output_file {
+            Some(file) => file.write_all(text.as_bytes()),
+            // A reader that went away (`| head`) is not the run's problem.
+            None => match writeln!(std::io::stdout(), "{text}") {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                other => other,
+            },
+        };
+        written.map_err(|e| UsageError::Other(format!("cannot write the report: {e}")))?;
     }
     if summary.interrupted && crate::stop::requested() {
         return Ok(EXIT_INTERRUPTED);

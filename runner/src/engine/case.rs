@@ -206,11 +206,16 @@ impl CaseRun<'_> {
     /// Ends the case's connections. With a fresh target per case they are
     /// reset: an abortive close leaves no TIME_WAIT on the target's
     /// address, so a program that hard-codes its port can bind it again.
-    /// A target kept for the next case sees a graceful close.
+    /// A target kept for the next case sees a graceful close, unless it
+    /// closed first (or died): then a FIN from the runner would leave its
+    /// address in TIME_WAIT, and a later restart could not bind it.
     fn finish(&mut self, restart: Restart) {
+        let target_gone = self.running.process.exit_status().is_some();
         for (name, mut connection) in self.connections.drain() {
+            let target_closed = connection.peer_closed || connection.peer_reset;
             match restart {
                 Restart::PerCase => connection.reset(),
+                Restart::Once if target_closed || target_gone => connection.reset(),
                 Restart::Once => {
                     let late = connection.drain();
                     if !late.is_empty() {

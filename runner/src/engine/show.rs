@@ -24,6 +24,22 @@ pub fn quoted(bytes: &[u8]) -> String {
     out
 }
 
+/// Text from a target made safe for a terminal: control characters other
+/// than newline and tab are shown escaped, so a submission cannot move the
+/// cursor, rewrite a line of the report or retitle the window.
+pub fn terminal_safe(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' | '\t' => out.push(c),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Shortened form for long data: head ... tail.
 pub fn quoted_short(bytes: &[u8], limit: usize) -> String {
     if bytes.len() <= limit {
@@ -70,6 +86,14 @@ mod tests {
         assert_eq!(quoted(b"a\xffb"), "\"a\\xffb\"");
         assert!(!is_printable(b"a\xffb"));
         assert!(is_printable("你好\n".as_bytes()));
+    }
+
+    #[test]
+    fn escapes_terminal_controls_but_keeps_lines() {
+        assert_eq!(
+            terminal_safe("a\x1b[2Kb\rc\nd\te"),
+            "a\\u{1b}[2Kb\\rc\nd\te"
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 /// Unmatched bytes the runner holds per connection: a target flooding the
 /// socket fails the step here instead of filling the runner's memory.
-const MAX_PENDING: usize = 8 << 20;
+const MAX_PENDING: usize = 1 << 20;
 
 fn took(timeout: Duration) -> String {
     humantime::format_duration(timeout).to_string()
@@ -213,40 +213,48 @@ impl CaseRun<'_> {
         let expected = expectation.describe();
         let noun = self.noun;
         loop {
-            let pending = self.connection(name)?.pending.clone();
-            match expectation.on_stream(&pending) {
+            let connection = self.connection(name)?;
+            let state = expectation.on_stream(&connection.pending);
+            let held = connection.pending.len();
+            match state {
                 StreamMatch::Matched(n) => {
-                    let taken = self.connection(name)?.consume(n);
+                    let taken = connection.consume(n);
                     if let Some(capture) = capture {
                         self.captures.insert(capture.to_string(), taken);
                     }
                     return Ok(());
                 }
                 StreamMatch::Mismatch => {
+                    let pending = &connection.pending;
                     return Err(Problem::new(
                         &expected,
                         format!(
                             "expected {expected}, but the {noun} sent {}",
-                            Self::arrived(&pending)
+                            Self::arrived(pending)
                         ),
                     )
-                    .with_actual(&pending))
+                    .with_actual(pending));
+                }
+                StreamMatch::NeedMore if held > MAX_PENDING => {
+                    return Err(Problem::new(
+                        &expected,
+                        format!(
+                            "expected {expected}, but the {noun} sent more than {} MiB without it",
+                            MAX_PENDING >> 20
+                        ),
+                    )
+                    .with_actual(&connection.pending[..4096]));
                 }
                 StreamMatch::NeedMore => {}
             }
-            if pending.len() > MAX_PENDING {
-                return Err(Problem::new(
-                    &expected,
-                    format!(
-                        "expected {expected}, but the {noun} sent more than {} MiB without it",
-                        MAX_PENDING >> 20
-                    ),
-                )
-                .with_actual(&pending[..4096]));
+            let event = self.read_into_transcript(name, deadline);
+            if matches!(event, ReadEvent::Data(_)) {
+                continue;
             }
+            let pending = self.connection(name)?.pending.clone();
             let so_far = Self::arrived(&pending);
-            let problem = match self.read_into_transcript(name, deadline) {
-                ReadEvent::Data(_) => continue,
+            let problem = match event {
+                ReadEvent::Data(_) => unreachable!("handled above"),
                 ReadEvent::Closed if pending.is_empty() => format!(
                     "expected {expected}, but the {noun} closed the connection without sending anything"
                 ),

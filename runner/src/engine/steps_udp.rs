@@ -9,8 +9,7 @@ use crate::spec::{Matcher, Payload};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-/// The name the loader gives the runner's one socket in client role.
-const SERVICE: &str = "service";
+use crate::spec::CLIENT_ROLE_SOCKET as SERVICE;
 
 impl CaseRun<'_> {
     /// The runner's socket `name` (server role), bound on first use to a

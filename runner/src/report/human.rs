@@ -3,7 +3,7 @@
 //! transcript and the tail of the target's output.
 
 use super::tail;
-use crate::engine::show::{hex, is_printable, quoted_short};
+use crate::engine::show::{hex, is_printable, quoted_short, terminal_safe};
 use crate::engine::{CaseOutcome, Direction, Event, Summary, Verdict};
 use std::io::Write;
 use std::time::Duration;
@@ -78,7 +78,11 @@ impl<W: Write> Human<W> {
             return Ok(());
         }
         let pad = "         ";
-        writeln!(self.out, "{pad}requirement: {}", outcome.about)?;
+        writeln!(
+            self.out,
+            "{pad}requirement: {}",
+            terminal_safe(&outcome.about)
+        )?;
         if let Some(failure) = &outcome.failure {
             writeln!(
                 self.out,
@@ -86,12 +90,16 @@ impl<W: Write> Human<W> {
                 failure.step, failure.line, failure.action
             )?;
         }
-        for (index, line) in outcome.message.lines().enumerate() {
+        for (index, line) in terminal_safe(&outcome.message).lines().enumerate() {
             let lead = if index == 0 { "" } else { "  " };
             writeln!(self.out, "{pad}{lead}{}", self.paint(BOLD, line))?;
         }
         if let Some(failure) = &outcome.failure {
-            writeln!(self.out, "{pad}expected: {}", failure.expected)?;
+            writeln!(
+                self.out,
+                "{pad}expected: {}",
+                terminal_safe(&failure.expected)
+            )?;
             if let Some(actual) = &failure.actual {
                 let mut shown = format!("{pad}received: {}", quoted_short(actual, 300));
                 if !is_printable(actual) {
@@ -101,7 +109,7 @@ impl<W: Write> Human<W> {
             }
         }
         if let Some(hint) = &outcome.hint {
-            writeln!(self.out, "{pad}hint: {hint}")?;
+            writeln!(self.out, "{pad}hint: {}", terminal_safe(hint))?;
         }
         if !outcome.transcript.is_empty() {
             writeln!(self.out, "{pad}transcript:")?;
@@ -112,7 +120,7 @@ impl<W: Write> Human<W> {
                     Direction::Note => "--",
                 };
                 let body = match entry.direction {
-                    Direction::Note => String::from_utf8_lossy(&entry.bytes).into_owned(),
+                    Direction::Note => terminal_safe(&String::from_utf8_lossy(&entry.bytes)),
                     _ => quoted_short(&entry.bytes, 160),
                 };
                 writeln!(
@@ -124,7 +132,7 @@ impl<W: Write> Human<W> {
             }
         }
         for (name, snapshot) in [("stdout", &outcome.stdout), ("stderr", &outcome.stderr)] {
-            if let Some(text) = tail(snapshot, 10) {
+            if let Some(text) = tail(snapshot, 10).map(|t| terminal_safe(&t)) {
                 writeln!(self.out, "{pad}{name} (last lines):")?;
                 for line in text.lines() {
                     writeln!(self.out, "{pad}  | {line}")?;

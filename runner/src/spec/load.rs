@@ -12,6 +12,10 @@ use std::time::Duration;
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(5);
+/// The longest duration a spec may give.
+const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
+/// The most bytes one `send`, `sendto` or expected text may stand for.
+const MAX_PAYLOAD: usize = 16 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
@@ -59,7 +63,19 @@ fn serde_error(
 ) -> SpecError {
     let path = yaml_path(error.path());
     let inner = error.into_inner();
-    let mut message = strip_location(&inner.to_string());
+    let mut message = strip_location(&inner.to_string())
+        .replace(
+            "expected struct RawSpec",
+            "expected a mapping of spec keys (spec, title, target, cases)",
+        )
+        .replace(
+            "expected unit variant",
+            "expected the step name alone (write it as `- alive` or `- close-stdin`)",
+        )
+        .replace(
+            "expected a name or a mapping",
+            "expected a string or a mapping",
+        );
     if let Some(suggestion) = did_you_mean(&message) {
         message = format!("{message} (did you mean `{suggestion}`?)");
     }
@@ -249,6 +265,15 @@ impl Checker<'_> {
                 .transpose()
         };
         let memory = size("memory", &raw.memory)?;
+        if memory.is_some_and(|m| m < crate::target::MIN_MEMORY) {
+            return Err(self.error(
+                &child_key(path, "memory"),
+                format!(
+                    "below {} MiB no program can even start",
+                    crate::target::MIN_MEMORY >> 20
+                ),
+            ));
+        }
         let output = size("output", &raw.output)?;
         if raw.processes == Some(0) {
             return Err(self.error(
@@ -548,7 +573,11 @@ impl Checker<'_> {
                 &child_key(path, "on"),
                 "a client target talks to the runner's one socket: leave out `on`",
             )),
-            (Role::Client, None) => Ok(String::from("service")),
+            (Role::Client, None) => Ok(String::from(CLIENT_ROLE_SOCKET)),
+            (Role::Server, Some(name)) if name == CLIENT_ROLE_SOCKET => Err(self.error(
+                &child_key(path, "on"),
+                format!("`{CLIENT_ROLE_SOCKET}` names the runner's socket in client role: choose another name"),
+            )),
             (Role::Server, name) => {
                 let name = name.clone().unwrap_or_else(|| String::from("u"));
                 scope.sockets.insert(name.clone());
@@ -569,6 +598,7 @@ impl Checker<'_> {
             _ => return Err(self.error(path, "give exactly one of `text` or `hex`")),
         };
         payload.repeat = self.repeat(path, send.repeat)?;
+        self.check_size(path, &payload)?;
         let chunks = send.chunks.clone().unwrap_or_default();
         if chunks.contains(&0) {
             return Err(self.error(&child_key(path, "chunks"), "chunk sizes must be at least 1"));
@@ -598,18 +628,19 @@ impl Checker<'_> {
         if raw.repeat.is_some() && raw.text.is_none() && raw.hex.is_none() {
             return Err(self.error(path, "`repeat` goes with `text` or `hex`"));
         }
-        let with_repeat = |mut payload: Payload| {
+        let with_repeat = |mut payload: Payload| -> Result<Payload, SpecError> {
             payload.repeat = repeat;
-            payload
+            self.check_size(path, &payload)?;
+            Ok(payload)
         };
         Ok(if let Some(text) = &raw.text {
             Matcher::Exact(with_repeat(self.template(
                 &child_key(path, "text"),
                 text,
                 scope,
-            )?))
+            )?)?)
         } else if let Some(hex) = &raw.hex {
-            Matcher::Exact(with_repeat(self.hex(&child_key(path, "hex"), hex)?))
+            Matcher::Exact(with_repeat(self.hex(&child_key(path, "hex"), hex)?)?)
         } else if let Some(text) = &raw.prefix {
             Matcher::Prefix(self.template(&child_key(path, "prefix"), text, scope)?)
         } else if let Some(text) = &raw.contains {
@@ -642,9 +673,36 @@ impl Checker<'_> {
     fn repeat(&self, path: &str, repeat: Option<usize>) -> Result<usize, SpecError> {
         match repeat {
             Some(0) => Err(self.error(&child_key(path, "repeat"), "`repeat` must be at least 1")),
+            Some(n) if n > MAX_PAYLOAD => Err(self.error(
+                &child_key(path, "repeat"),
+                format!("`repeat` may be at most {MAX_PAYLOAD}"),
+            )),
             Some(n) => Ok(n),
             None => Ok(1),
         }
+    }
+
+    /// Rejects a payload that would stand for more than MAX_PAYLOAD bytes
+    /// (captures not counted: they hold what a target sent, already capped).
+    fn check_size(&self, path: &str, payload: &Payload) -> Result<(), SpecError> {
+        let once: usize = payload
+            .parts
+            .iter()
+            .map(|part| match part {
+                Part::Literal(bytes) => bytes.len(),
+                Part::Capture { .. } => 0,
+            })
+            .sum();
+        if once.saturating_mul(payload.repeat) > MAX_PAYLOAD {
+            return Err(self.error(
+                path,
+                format!(
+                    "this stands for more than {} MiB of data",
+                    MAX_PAYLOAD >> 20
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Text with `{capture}` / `{capture|upper}` references; `{{` and `}}`
@@ -744,6 +802,17 @@ impl Checker<'_> {
     }
 
     fn duration(&self, path: &str, text: &str) -> Result<Duration, SpecError> {
+        let duration = self.any_duration(path, text)?;
+        if duration > MAX_DURATION {
+            return Err(self.error(
+                path,
+                format!("`{text}` is longer than a day: no step of a spec waits that long"),
+            ));
+        }
+        Ok(duration)
+    }
+
+    fn any_duration(&self, path: &str, text: &str) -> Result<Duration, SpecError> {
         humantime::parse_duration(text.trim()).map_err(|_| {
             self.error(
                 path,

@@ -101,6 +101,9 @@ pub struct Step {
     pub line: usize,
 }
 
+/// The name of the runner's one datagram socket in client role.
+pub const CLIENT_ROLE_SOCKET: &str = "service";
+
 /// Which of the target's output streams a step reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stream {

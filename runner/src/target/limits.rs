@@ -63,6 +63,10 @@ impl Limits {
     }
 }
 
+/// Below this much address space not even an interpreter starts: a
+/// smaller memory limit would fail every program for the limit's sake.
+pub const MIN_MEMORY: u64 = 16 << 20;
+
 /// Parses a size such as `512MiB`, `1GiB`, `1G`, `64M`, `4096`.
 pub fn parse_size(text: &str) -> Option<u64> {
     let text = text.trim();

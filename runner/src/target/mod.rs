@@ -8,7 +8,7 @@ mod procfs;
 mod sandbox;
 
 pub use command::{CommandError, TargetCommand};
-pub use limits::{parse_size, Limits};
+pub use limits::{parse_size, Limits, MIN_MEMORY};
 pub use output::{Output, OutputSnapshot};
 pub use process::{become_subreaper, describe_status, kill_leftovers, Confinement, Process, POLL};
 pub use procfs::SocketKind;
