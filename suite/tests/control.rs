@@ -128,3 +128,53 @@ fn a_bad_limit_is_a_usage_error() {
         .code(2)
         .stderr(predicate::str::contains("not a size"));
 }
+
+#[test]
+fn output_writes_the_human_report_to_a_file_too() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("report.txt");
+    runner()
+        .args([
+            "tcp-upper-server",
+            "--case",
+            "greeting",
+            "--color",
+            "always",
+            "--output",
+        ])
+        .arg(&file)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("all passed"));
+    let written = std::fs::read_to_string(&file).expect("report written");
+    assert!(written.contains("PASS  greeting"), "{written}");
+    assert!(
+        !written.contains('\x1b'),
+        "no colour in a file: {written:?}"
+    );
+}
+
+#[test]
+fn an_unwritable_report_file_is_refused_before_anything_runs() {
+    runner()
+        .args([
+            "tcp-upper-server",
+            "--format",
+            "json",
+            "--output",
+            "/no/such/folder/report.json",
+        ])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains("cannot write the report"));
+}
+
+#[test]
+fn an_unknown_tag_is_a_usage_error() {
+    runner()
+        .args(["tcp-upper-server", "--tag", "beyond-handuot"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("tags here: beyond-handout"));
+}

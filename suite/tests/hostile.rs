@@ -243,3 +243,83 @@ fn a_spec_sets_limits_and_the_command_line_overrides_them() {
     );
     assert!(lines.contains(&"cpu 5"), "the command line wins: {stdout}");
 }
+
+/// A server that answers, then leaves a daemon behind: a grandchild in a
+/// session of its own, ignoring SIGTERM, holding the listening socket.
+const ESCAPING_SERVER: &str = r#"
+import os, signal, socket, sys, time
+s = socket.socket()
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(5)
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        time.sleep(120)
+    os._exit(0)
+c, _ = s.accept()
+c.sendall(c.recv(1024).upper())
+c.close()
+time.sleep(120)
+"#;
+
+#[test]
+fn a_daemon_that_escapes_the_process_group_is_killed_and_frees_the_port() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let program = dir.path().join("escaping_server.py");
+    std::fs::write(&program, ESCAPING_SERVER).expect("write");
+    let ip = private_loopback_ip();
+    let addr = format!("{ip}:8900");
+    let target = format!("python3 {} {ip} 8900", program.display());
+    let (code, report) = run_json(&[
+        &spec("tcp-upper-server"),
+        "--case",
+        "greeting",
+        "--target",
+        &target,
+        "--addr",
+        &addr,
+    ]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(processes_named("escaping_server.py"), Vec::<String>::new());
+    TcpListener::bind(&addr).unwrap_or_else(|e| panic!("{addr} still held: {e}"));
+}
+
+/// A server that tries to take over the grader's terminal.
+const TERMINAL_HIJACKER: &str = r#"
+import socket, sys
+print("\x1b]0;owned\x07\r\x1b[2K  PASS  greeting", flush=True)
+s = socket.socket()
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(5)
+c, _ = s.accept()
+c.sendall(b"\x1b[2J nope")
+c.close()
+"#;
+
+#[test]
+fn terminal_controls_from_a_target_are_shown_escaped() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let program = dir.path().join("hijack.py");
+    std::fs::write(&program, TERMINAL_HIJACKER).expect("write");
+    let target = format!("python3 {} {{host}} {{port}}", program.display());
+    let output = runner()
+        .args([
+            &spec("tcp-upper-server"),
+            "--case",
+            "greeting",
+            "--color",
+            "never",
+            "--target",
+            &target,
+        ])
+        .output()
+        .expect("runner runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        !stdout.contains('\x1b') && !stdout.contains('\r'),
+        "{stdout:?}"
+    );
+    assert!(stdout.contains("\\u{1b}]0;owned"), "{stdout}");
+}

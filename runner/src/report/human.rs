@@ -131,7 +131,12 @@ impl<W: Write> Human<W> {
                 )?;
             }
         }
+        // A start failure's message already ends with the stderr tail.
+        let stderr_in_message = outcome.message.contains("its stderr ends with");
         for (name, snapshot) in [("stdout", &outcome.stdout), ("stderr", &outcome.stderr)] {
+            if name == "stderr" && stderr_in_message {
+                continue;
+            }
             if let Some(text) = tail(snapshot, 10).map(|t| terminal_safe(&t)) {
                 writeln!(self.out, "{pad}{name} (last lines):")?;
                 for line in text.lines() {
