@@ -43,21 +43,103 @@ pub fn load_file(path: &Path) -> Result<Spec, SpecError> {
     parse(&file, &text)
 }
 
+/// Largest spec file accepted: real specs are a few KiB.
+const MAX_SPEC_BYTES: usize = 1 << 20;
+/// Deepest `[` / `{` nesting accepted: YAML scanners slow down badly on
+/// thousands of levels, and no spec needs more than a handful.
+const MAX_FLOW_DEPTH: usize = 64;
+
 /// Checks `text`, the content of the spec called `file` in messages.
 pub fn parse(file: &str, text: &str) -> Result<Spec, SpecError> {
+    check_shape(file, text)?;
     let locator = Locator::new(text);
     let deserializer = serde_yaml::Deserializer::from_str(text);
     let raw: RawSpec = serde_path_to_error::deserialize(deserializer)
-        .map_err(|error| serde_error(file, &locator, error))?;
+        .map_err(|error| serde_error(file, text, &locator, error))?;
     Checker {
         file,
+        text,
         locator: &locator,
     }
     .spec(raw)
 }
 
+/// Refuses inputs no spec can be, before a YAML parser spends long on them.
+fn check_shape(file: &str, text: &str) -> Result<(), SpecError> {
+    let refuse = |line: usize, column: usize, message: String| SpecError::Invalid {
+        file: file.to_string(),
+        line,
+        column,
+        message,
+    };
+    if text.len() > MAX_SPEC_BYTES {
+        return Err(refuse(
+            1,
+            1,
+            format!(
+                "the file has {} bytes; a spec may have at most {MAX_SPEC_BYTES}",
+                text.len()
+            ),
+        ));
+    }
+    let mut depth = 0usize;
+    for (index, line) in text.lines().enumerate() {
+        let mut quote: Option<char> = None;
+        for (column, c) in line.chars().enumerate() {
+            match (quote, c) {
+                (None, '#') => break,
+                (None, '"' | '\'') => quote = Some(c),
+                (Some(q), c) if c == q => quote = None,
+                (None, '[' | '{') => {
+                    depth += 1;
+                    if depth > MAX_FLOW_DEPTH {
+                        return Err(refuse(
+                            index + 1,
+                            column + 1,
+                            format!("brackets nest deeper than {MAX_FLOW_DEPTH} levels"),
+                        ));
+                    }
+                }
+                (None, ']' | '}') => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A message quoting spec text keeps to one line: control characters in
+/// keys and values are shown escaped.
+fn one_line(message: &str) -> String {
+    message
+        .chars()
+        .map(|c| match c {
+            '\n' => String::from("\\n"),
+            '\r' => String::from("\\r"),
+            '\u{2028}' | '\u{2029}' => format!("\\u{{{:x}}}", c as u32),
+            c if c.is_control() => format!("\\u{{{:x}}}", c as u32),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+/// Keeps a position inside the file: parsers report the end of input as
+/// the line after the last one.
+fn clamp(text: &str, position: Position) -> Position {
+    let lines: Vec<&str> = text.lines().collect();
+    let last = lines.len().max(1);
+    if position.line <= last {
+        return position;
+    }
+    Position {
+        line: last,
+        column: lines.last().map_or(0, |l| l.chars().count()) + 1,
+    }
+}
+
 fn serde_error(
     file: &str,
+    text: &str,
     locator: &Locator,
     error: serde_path_to_error::Error<serde_yaml::Error>,
 ) -> SpecError {
@@ -104,19 +186,27 @@ fn serde_error(
         _ if duplicate.is_some() => duplicate
             .and_then(|key| locator.key(&key, 1))
             .unwrap_or(Position { line: 1, column: 1 }),
-        Some(location) if !(location.line() == 1 && location.column() == 1) => Position {
-            line: location.line(),
-            column: location.column(),
-        },
+        // serde_yaml says 1:1 for errors it cannot place, except for an
+        // unknown key, which it places exactly (possibly at 1:1 itself).
+        Some(location)
+            if !(location.line() == 1 && location.column() == 1)
+                || message.starts_with("unknown field") =>
+        {
+            Position {
+                line: location.line(),
+                column: location.column(),
+            }
+        }
         _ => locator
             .value(&path)
             .unwrap_or(Position { line: 1, column: 1 }),
     };
+    let position = clamp(text, position);
     SpecError::Invalid {
         file: file.to_string(),
         line: position.line,
         column: position.column,
-        message,
+        message: one_line(&message),
     }
 }
 
@@ -149,6 +239,7 @@ fn strip_location(message: &str) -> String {
 
 struct Checker<'a> {
     file: &'a str,
+    text: &'a str,
     locator: &'a Locator,
 }
 
@@ -171,11 +262,12 @@ impl Checker<'_> {
             .locator
             .value(path)
             .unwrap_or(Position { line: 1, column: 1 });
+        let position = clamp(self.text, position);
         SpecError::Invalid {
             file: self.file.to_string(),
             line: position.line,
             column: position.column,
-            message: message.into(),
+            message: one_line(&message.into()),
         }
     }
 

@@ -30,12 +30,17 @@ impl Locator {
     /// Parses `text`; a document that does not parse yields an empty locator
     /// (the syntax error itself is reported by serde_yaml with its location).
     pub fn new(text: &str) -> Locator {
+        // Events are pulled one by one (Parser::load would recurse once per
+        // nesting level, and a hostile file can nest thousands deep).
         let mut builder = Builder::default();
         let mut parser = Parser::new_from_str(text);
-        if parser.load(&mut builder, false).is_err() {
-            return Locator::default();
+        loop {
+            match parser.next_token() {
+                Ok((Event::StreamEnd, _)) => return builder.locator,
+                Ok((event, mark)) => builder.on_event(event, mark),
+                Err(_) => return Locator::default(),
+            }
         }
-        builder.locator
     }
 
     /// Where the value at `path` starts, or the nearest ancestor that exists.

@@ -33,7 +33,9 @@ pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
         .filter(|(d, c)| {
             *d > 0 && *d < word.chars().count() && *d <= (c.len().max(word.len()) / 3).max(1)
         })
-        .min_by_key(|(d, _)| *d)
+        // Ties go to the alphabetically first name, so the same spec
+        // always gets the same suggestion.
+        .min_by_key(|(d, c)| (*d, *c))
         .map(|(_, c)| c)
 }
 
