@@ -178,3 +178,32 @@ fn an_unknown_tag_is_a_usage_error() {
         .code(2)
         .stderr(predicate::str::contains("tags here: beyond-handout"));
 }
+
+#[test]
+fn a_port_in_time_wait_is_an_error_of_the_run_not_a_failure_of_the_program() {
+    use std::io::Read;
+    let ip = private_loopback_ip();
+    let addr = format!("{ip}:8900");
+    // Leave the server side of a connection in TIME_WAIT: it closes first.
+    let listener = std::net::TcpListener::bind(&addr).expect("bind");
+    let mut client = std::net::TcpStream::connect(&addr).expect("connect");
+    let (server_side, _) = listener.accept().expect("accept");
+    drop(server_side);
+    assert_eq!(client.read(&mut [0; 8]).expect("read EOF"), 0);
+    drop(client);
+    drop(listener);
+    let program = root().join("fixtures/python/upper_server.py");
+    let (code, report) = run_json(&[
+        &spec("tcp-upper-server"),
+        "--case",
+        "greeting",
+        "--target",
+        &program.display().to_string(),
+        "--addr",
+        &addr,
+    ]);
+    assert_eq!(code, 1);
+    let (verdict, message) = &verdicts(&report)["greeting"];
+    assert_eq!(verdict, "error");
+    assert!(message.contains("TIME_WAIT"), "{message}");
+}

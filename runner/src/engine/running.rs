@@ -4,8 +4,8 @@
 use crate::net::Datagrams;
 use crate::spec::{Role, Spec, Transport};
 use crate::target::{
-    wait_until_serving, Confinement, OutputSnapshot, Process, SocketKind, StartFailure,
-    TargetCommand,
+    time_wait_on, wait_until_serving, Confinement, OutputSnapshot, Process, SocketKind,
+    StartFailure, TargetCommand,
 };
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 use std::time::{Duration, Instant};
@@ -73,6 +73,13 @@ impl Running {
         confinement: &Confinement,
     ) -> Result<Running, StartError> {
         let expected = match plan {
+            AddressPlan::Fixed(addr)
+                if spec.target.transport == Transport::Tcp && time_wait_on(addr) =>
+            {
+                return Err(StartError::Harness(format!(
+                    "{addr} is in TIME_WAIT from an earlier connection (it clears within 60 s): a program that binds it without SO_REUSEADDR would fail through no fault of its own; run again in a minute"
+                )));
+            }
             AddressPlan::Fixed(addr) => Some(addr),
             AddressPlan::Fresh => {
                 Some(free_port(spec.target.transport).map_err(StartError::Harness)?)

@@ -11,7 +11,7 @@ pub use command::{CommandError, TargetCommand};
 pub use limits::{parse_size, Limits, MIN_MEMORY};
 pub use output::{Output, OutputSnapshot};
 pub use process::{become_subreaper, describe_status, kill_leftovers, Confinement, Process, POLL};
-pub use procfs::SocketKind;
+pub use procfs::{time_wait_on, SocketKind};
 pub use sandbox::{reachable_by_others, Sandbox, SandboxError};
 
 use std::net::SocketAddr;

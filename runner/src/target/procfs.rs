@@ -220,6 +220,24 @@ pub fn group_sockets(group: i32, kind: SocketKind) -> Vec<SocketAddr> {
     found
 }
 
+/// Whether a TCP connection whose local address is `addr` (or the same
+/// port on any address) sits in TIME_WAIT: a program that binds `addr`
+/// without SO_REUSEADDR then fails with "Address already in use".
+pub fn time_wait_on(addr: SocketAddr) -> bool {
+    ["/proc/net/tcp", "/proc/net/tcp6"].iter().any(|table| {
+        fs::read_to_string(table).is_ok_and(|text| {
+            text.lines().skip(1).any(|line| {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                let local = fields.get(1).and_then(|l| parse_address(l));
+                fields.get(3) == Some(&"06")
+                    && local.is_some_and(|l| {
+                        l.port() == addr.port() && (l.ip() == addr.ip() || l.ip().is_unspecified())
+                    })
+            })
+        })
+    })
+}
+
 /// `0100007F:1F90` (IPv4) or 32 hex digits + port (IPv6), as the kernel
 /// writes them: each 32-bit word in host byte order.
 fn parse_address(text: &str) -> Option<SocketAddr> {
