@@ -5,6 +5,7 @@ mod common;
 
 use common::*;
 use predicates::prelude::*;
+use rstest::rstest;
 
 #[test]
 fn with_no_arguments_every_bundled_spec_passes_against_its_reference() {
@@ -68,50 +69,36 @@ fn case_selects_by_glob() {
 }
 
 #[test]
-fn a_selection_that_matches_nothing_is_a_usage_error() {
-    runner()
-        .args(["tcp-upper-server", "--case", "no-such-case"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("no case matches"));
-}
-
-#[test]
-fn addr_off_loopback_is_refused() {
-    runner()
-        .args([
-            "tcp-upper-server",
-            "--target",
-            "true",
-            "--addr",
-            "10.0.0.1:8900",
-        ])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("only loopback addresses"));
-}
-
-#[test]
-fn a_missing_target_is_a_usage_error() {
-    runner()
-        .args(["tcp-upper-server", "--target", "./no/such/server.py"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("not found"));
-}
-
-#[test]
-fn an_unknown_spec_name_lists_the_bundled_ones() {
-    runner().arg("no-such-spec").assert().code(2).stderr(
-        predicate::str::contains("bundled: ").and(predicate::str::contains("tcp-upper-server")),
-    );
-}
-
-#[test]
 fn list_shows_cases_without_running_them() {
     runner()
         .args(["--list"])
         .assert()
         .code(0)
         .stdout(predicate::str::contains("greeting").and(predicate::str::contains("replies to")));
+}
+
+/// Command lines that are refused with exit 2 and one clear message,
+/// before anything runs.
+#[rstest]
+#[case::no_case_selected(&["tcp-upper-server", "--case", "no-such-case"], "no case matches")]
+#[case::addr_off_loopback(
+    &["tcp-upper-server", "--target", "true", "--addr", "10.0.0.1:8900"],
+    "only loopback addresses"
+)]
+#[case::missing_target(&["tcp-upper-server", "--target", "./no/such/server.py"], "not found")]
+#[case::unknown_spec(&["no-such-spec"], "bundled: tcp-chat-client")]
+#[case::unknown_tag(&["tcp-upper-server", "--tag", "beyond-handuot"], "tags here: beyond-handout")]
+#[case::bad_limit(&["tcp-upper-server", "--max-memory", "lots"], "not a size")]
+#[case::tiny_memory(&["tcp-upper-server", "--max-memory", "1"], "too little")]
+#[case::unwritable_report(
+    &["tcp-upper-server", "--format", "json", "--output", "/no/such/folder/report.json"],
+    "cannot write the report"
+)]
+fn a_bad_command_line_is_a_usage_error(#[case] args: &[&str], #[case] message: &str) {
+    runner()
+        .args(args)
+        .assert()
+        .code(2)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains(message));
 }

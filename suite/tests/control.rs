@@ -121,15 +121,6 @@ fn a_target_that_is_not_executable_is_a_usage_error() {
 }
 
 #[test]
-fn a_bad_limit_is_a_usage_error() {
-    runner()
-        .args(["tcp-upper-server", "--max-memory", "lots"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("not a size"));
-}
-
-#[test]
 fn output_writes_the_human_report_to_a_file_too() {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("report.txt");
@@ -152,31 +143,6 @@ fn output_writes_the_human_report_to_a_file_too() {
         !written.contains('\x1b'),
         "no colour in a file: {written:?}"
     );
-}
-
-#[test]
-fn an_unwritable_report_file_is_refused_before_anything_runs() {
-    runner()
-        .args([
-            "tcp-upper-server",
-            "--format",
-            "json",
-            "--output",
-            "/no/such/folder/report.json",
-        ])
-        .assert()
-        .code(2)
-        .stdout(predicate::str::is_empty())
-        .stderr(predicate::str::contains("cannot write the report"));
-}
-
-#[test]
-fn an_unknown_tag_is_a_usage_error() {
-    runner()
-        .args(["tcp-upper-server", "--tag", "beyond-handuot"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("tags here: beyond-handout"));
 }
 
 #[test]

@@ -134,6 +134,13 @@ fn a_memory_hog_is_stopped_by_the_memory_limit() {
     );
 }
 
+/// Writes a Python program used as a target into `dir`.
+fn write_program(dir: &std::path::Path, name: &str, source: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, source).expect("temp dir is writable");
+    path
+}
+
 /// A server that reports who it runs as and under which limits, then
 /// serves the greeting correctly.
 const IDENTITY_SERVER: &str = r#"
@@ -170,8 +177,7 @@ fn threads_started(stdout: &str) -> u32 {
 #[test]
 fn targets_never_run_as_root_and_run_under_the_limits_given() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let program = dir.path().join("identity.py");
-    std::fs::write(&program, IDENTITY_SERVER).expect("write");
+    let program = write_program(dir.path(), "identity.py", IDENTITY_SERVER);
     let target = format!("python3 {} {{host}} {{port}}", program.display());
     let (code, report) = run_json(&[
         &spec("tcp-upper-server"),
@@ -211,8 +217,7 @@ fn targets_never_run_as_root_and_run_under_the_limits_given() {
 #[test]
 fn a_spec_sets_limits_and_the_command_line_overrides_them() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let program = dir.path().join("identity.py");
-    std::fs::write(&program, IDENTITY_SERVER).expect("write");
+    let program = write_program(dir.path(), "identity.py", IDENTITY_SERVER);
     let spec_file = dir.path().join("limited.yaml");
     let bundled = std::fs::read_to_string(spec("tcp-upper-server")).expect("bundled spec");
     let limited = bundled.replacen(
@@ -266,8 +271,7 @@ time.sleep(120)
 #[test]
 fn a_daemon_that_escapes_the_process_group_is_killed_and_frees_the_port() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let program = dir.path().join("escaping_server.py");
-    std::fs::write(&program, ESCAPING_SERVER).expect("write");
+    let program = write_program(dir.path(), "escaping_server.py", ESCAPING_SERVER);
     let ip = private_loopback_ip();
     let addr = format!("{ip}:8900");
     let target = format!("python3 {} {ip} 8900", program.display());
@@ -300,8 +304,7 @@ c.close()
 #[test]
 fn terminal_controls_from_a_target_are_shown_escaped() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let program = dir.path().join("hijack.py");
-    std::fs::write(&program, TERMINAL_HIJACKER).expect("write");
+    let program = write_program(dir.path(), "hijack.py", TERMINAL_HIJACKER);
     let target = format!("python3 {} {{host}} {{port}}", program.display());
     let output = runner()
         .args([
