@@ -249,8 +249,10 @@ fn a_spec_sets_limits_and_the_command_line_overrides_them() {
     assert!(lines.contains(&"cpu 5"), "the command line wins: {stdout}");
 }
 
-/// A server that answers, then leaves a daemon behind: a grandchild in a
-/// session of its own, ignoring SIGTERM, holding the listening socket.
+/// A server that answers, then leaves daemons behind, in a session of
+/// their own and orphaned: one ignores SIGTERM and holds the listening
+/// socket, the other has replaced itself with an empty environment (so it
+/// carries no marker) under a name that still tells where it came from.
 const ESCAPING_SERVER: &str = r#"
 import os, signal, socket, sys, time
 s = socket.socket()
@@ -261,6 +263,8 @@ if os.fork() == 0:
     if os.fork() == 0:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         time.sleep(120)
+    if os.fork() == 0:
+        os.execve("/bin/sleep", ["escaping_server.py-no-environment", "120"], {})
     os._exit(0)
 c, _ = s.accept()
 c.sendall(c.recv(1024).upper())

@@ -1,5 +1,6 @@
 //! Starting and supervising the program under test.
 
+mod cgroup;
 mod command;
 mod limits;
 mod output;

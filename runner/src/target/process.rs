@@ -1,6 +1,7 @@
 //! A running target: its own process group, captured stdio, and a stop that
 //! takes the whole group down (SIGTERM, a grace period, then SIGKILL).
 
+use super::cgroup::Cgroup;
 use super::limits::Limits;
 use super::output::Output;
 use super::procfs;
@@ -50,6 +51,8 @@ const KEPT_ENVIRONMENT: &[&str] = &["PATH", "LANG", "LC_ALL", "LC_CTYPE", "TERM"
 
 pub struct Process {
     child: Child,
+    /// The target's own cgroup, where the machine allows one.
+    cgroup: Option<Cgroup>,
     /// `MARKER=value` in the environment of each of its processes.
     marker: String,
     group: i32,
@@ -133,6 +136,9 @@ impl Process {
             fcntl(stdin.as_raw_fd(), FcntlArg::F_SETFL(flags)).map_err(io::Error::from)?;
         }
         let group = child.id() as i32;
+        // Moved in from here, right after the start: any process the
+        // program starts later is born inside.
+        let cgroup = Cgroup::create().filter(|cgroup| cgroup.adopt(child.id()));
         if let Ok(mut leaders) = LEADERS.lock() {
             leaders.push(group);
         }
@@ -140,6 +146,7 @@ impl Process {
         let stdout = Output::pump(child.stdout.take().expect("stdout is piped"), keep);
         let stderr = Output::pump(child.stderr.take().expect("stderr is piped"), keep);
         Ok(Process {
+            cgroup,
             marker,
             stdin: child.stdin.take(),
             child,
@@ -248,11 +255,17 @@ impl Process {
 
 impl Process {
     /// Every live process of the target: its group, the descendants that
-    /// left it, and any process carrying its marker (one that escaped with
-    /// setsid and a double fork).
+    /// left it, and any process carrying its marker or in its cgroup (one
+    /// that escaped with setsid and a double fork).
     fn members(&self) -> Vec<i32> {
         let mut members = procfs::tree_members(self.group);
-        for pid in procfs::processes_with_env(&self.marker) {
+        let in_cgroup = self
+            .cgroup
+            .as_ref()
+            .map(Cgroup::members)
+            .unwrap_or_default();
+        let marked = procfs::processes_with_env(&self.marker);
+        for pid in marked.into_iter().chain(in_cgroup) {
             if !members.contains(&pid) {
                 members.push(pid);
             }
@@ -261,6 +274,11 @@ impl Process {
     }
 
     fn signal_all(&self, signal: Signal) {
+        if signal == Signal::SIGKILL {
+            if let Some(cgroup) = &self.cgroup {
+                cgroup.kill();
+            }
+        }
         let _ = killpg(Pid::from_raw(self.group), signal);
         for pid in self.members() {
             let _ = nix::sys::signal::kill(Pid::from_raw(pid), signal);
@@ -283,6 +301,18 @@ fn reap_orphans() {
     }
 }
 
+/// Live children of the runner that it did not start: orphans of targets,
+/// adopted because the runner is a subreaper. Only meaningful when no
+/// target is being started (a child between fork and registration would
+/// look the same).
+fn adopted_orphans() -> Vec<i32> {
+    let leaders = LEADERS.lock().map(|l| l.clone()).unwrap_or_default();
+    procfs::children_of(std::process::id() as i32)
+        .into_iter()
+        .filter(|pid| !leaders.contains(pid) && !procfs::is_zombie(*pid))
+        .collect()
+}
+
 /// Main processes of live targets, which their `Child` reaps.
 static LEADERS: std::sync::Mutex<Vec<i32>> = std::sync::Mutex::new(Vec::new());
 
@@ -293,11 +323,13 @@ pub fn become_subreaper() {
 }
 
 /// Kills every process any target of this runner left behind: the last
-/// line of defence, run when the run ends.
+/// line of defence, run when the run ends and no target is starting. That
+/// includes orphans the runner adopted, even one that cleared its marker.
 pub fn kill_leftovers() {
     let prefix = format!("{MARKER}={}-", std::process::id());
     for _ in 0..10 {
-        let left = procfs::processes_with_env_prefix(&prefix);
+        let mut left = procfs::processes_with_env_prefix(&prefix);
+        left.extend(adopted_orphans());
         if left.is_empty() {
             break;
         }
