@@ -173,3 +173,61 @@ fn a_port_in_time_wait_is_an_error_of_the_run_not_a_failure_of_the_program() {
     assert_eq!(verdict, "error");
     assert!(message.contains("TIME_WAIT"), "{message}");
 }
+
+/// A server that never reads: the runner's send blocks once the buffers
+/// are full.
+const NON_READING_SERVER: &str = r#"
+import socket, sys, time
+s = socket.socket()
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(5)
+c, _ = s.accept()
+time.sleep(120)
+"#;
+
+#[test]
+fn a_send_the_target_never_reads_ends_at_the_case_time_limit() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let program = dir.path().join("no_read.py");
+    std::fs::write(&program, NON_READING_SERVER).expect("write");
+    let spec_file = dir.path().join("big-send.yaml");
+    std::fs::write(
+        &spec_file,
+        "spec: big-send\ntitle: t\ntarget: { role: server, transport: tcp }\ndefaults: { timeout: 20s }\ncases:\n  - id: big\n    about: a large message\n    steps:\n      - connect: a\n      - send: { on: a, text: \"0123456789abcdef\", repeat: 1000000 }\n",
+    )
+    .expect("write spec");
+    let started = Instant::now();
+    let (code, report) = run_json(&[
+        &spec_file.display().to_string(),
+        "--target",
+        &format!("python3 {} {{host}} {{port}}", program.display()),
+        "--max-case-time",
+        "1s",
+    ]);
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(code, 1);
+    let (_, message) = &verdicts(&report)["big"];
+    assert!(message.contains("wall-time limit"), "{message}");
+}
+
+#[test]
+fn the_run_deadline_also_bounds_a_target_that_never_starts_listening() {
+    let started = Instant::now();
+    let (code, _) = run_json(&[
+        &spec("tcp-upper-server"),
+        "--target",
+        &fixture_target("hostile-never-listens"),
+        "--deadline",
+        "1s",
+    ]);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(code, 1);
+}

@@ -330,3 +330,80 @@ fn terminal_controls_from_a_target_are_shown_escaped() {
     );
     assert!(stdout.contains("\\u{1b}]0;owned"), "{stdout}");
 }
+
+/// The classic "fork twice so no zombie is left" server: each client is
+/// served by a grandchild that is orphaned at once.
+const DOUBLE_FORKING_SERVER: &str = r#"
+import os, socket, sys
+s = socket.socket()
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(5)
+while True:
+    c, _ = s.accept()
+    p = os.fork()
+    if p == 0:
+        if os.fork() == 0:
+            c.sendall(c.recv(1024).upper())
+            c.close()
+            os._exit(0)
+        os._exit(0)
+    os.waitpid(p, 0)
+    c.close()
+"#;
+
+#[test]
+fn orphans_a_correct_server_leaves_are_reaped_as_they_die() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let program = write_program(dir.path(), "double_fork.py", DOUBLE_FORKING_SERVER);
+    // More clients than the process limit: unreaped zombies would count
+    // against it and fail the later cases.
+    let mut spec_text = String::from(
+        "spec: many-clients\ntitle: one server, many clients\ntarget: { role: server, transport: tcp, restart: once }\ncases:\n",
+    );
+    for n in 0..100 {
+        spec_text.push_str(&format!(
+            "  - id: c{n}\n    about: client {n} is served\n    steps:\n      - connect: a\n      - send: {{ on: a, text: hi }}\n      - recv: {{ on: a, text: HI }}\n"
+        ));
+    }
+    let spec_file = dir.path().join("many.yaml");
+    std::fs::write(&spec_file, spec_text).expect("write spec");
+    let target = format!("python3 {} {{host}} {{port}}", program.display());
+    let (code, report) = run_json(&[
+        &spec_file.display().to_string(),
+        "--target",
+        &target,
+        "--max-procs",
+        "32",
+    ]);
+    assert_eq!(failing(&report), Vec::<String>::new(), "{report:#}");
+    assert_eq!(code, 0);
+}
+
+/// Reads a data file next to itself, by a path relative to where it runs.
+const DATA_FILE_SERVER: &str = r#"
+import socket, sys
+suffix = open("suffix.txt").read().strip()
+s = socket.socket()
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(5)
+c, _ = s.accept()
+c.sendall(c.recv(1024).upper() + suffix.encode())
+c.close()
+"#;
+
+#[test]
+fn a_submission_starts_in_its_own_folder_with_its_files() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let program = write_program(dir.path(), "server.py", DATA_FILE_SERVER);
+    std::fs::write(dir.path().join("suffix.txt"), "\n").expect("write data");
+    let target = format!("python3 {} {{host}} {{port}}", program.display());
+    let (code, report) = run_json(&[
+        &spec("tcp-upper-server"),
+        "--case",
+        "greeting",
+        "--target",
+        &target,
+    ]);
+    assert_eq!(failing(&report), Vec::<String>::new(), "{report:#}");
+    assert_eq!(code, 0);
+}

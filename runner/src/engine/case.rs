@@ -141,7 +141,7 @@ impl CaseRun<'_> {
                 payload,
                 chunks,
                 pause,
-            } => self.send(conn, payload, chunks, *pause, step.timeout),
+            } => self.send(conn, payload, chunks, *pause, deadline, step.timeout),
             Action::Recv {
                 conn,
                 matcher,

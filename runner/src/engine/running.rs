@@ -59,9 +59,10 @@ impl Running {
         command: &TargetCommand,
         plan: AddressPlan,
         confinement: &Confinement,
+        case_deadline: Instant,
     ) -> Result<Running, StartError> {
         match spec.target.role {
-            Role::Server => Self::start_server(spec, command, plan, confinement),
+            Role::Server => Self::start_server(spec, command, plan, confinement, case_deadline),
             Role::Client => Self::start_client(spec, command, plan, confinement),
         }
     }
@@ -71,6 +72,7 @@ impl Running {
         command: &TargetCommand,
         plan: AddressPlan,
         confinement: &Confinement,
+        case_deadline: Instant,
     ) -> Result<Running, StartError> {
         let expected = match plan {
             AddressPlan::Fixed(addr)
@@ -92,8 +94,8 @@ impl Running {
             Transport::Tcp => SocketKind::TcpListening,
             Transport::Udp => SocketKind::UdpBound,
         };
-        let addr = match wait_until_serving(&mut process, kind, expected, spec.target.start_timeout)
-        {
+        let deadline = crate::stop::deadline_after(spec.target.start_timeout).min(case_deadline);
+        let addr = match wait_until_serving(&mut process, kind, expected, deadline) {
             Ok(addr) => addr,
             Err(failure) => {
                 // Let the pumps collect the last words of a program that

@@ -66,7 +66,7 @@ pub fn run_spec(
             // Stop the old target before starting a new one: a program
             // with a hard-coded address needs its port back.
             running = None;
-            match Running::start(spec, command, plan, &confinement) {
+            match Running::start(spec, command, plan, &confinement, case_deadline) {
                 Ok(started) => running = Some(started),
                 Err(error) => {
                     finished(start_failed(spec, case, error, started.elapsed()));

@@ -122,9 +122,9 @@ impl CaseRun<'_> {
         payload: &Payload,
         chunks: &[usize],
         pause: Duration,
+        deadline: Instant,
         timeout: Duration,
     ) -> StepResult {
-        let deadline = crate::stop::deadline_after(timeout);
         let bytes = render(payload, &self.captures);
         let mut pieces = Vec::new();
         let mut rest = bytes.as_slice();

@@ -51,14 +51,35 @@ impl Connection {
     }
 
     /// Writes all of `bytes`, failing with TimedOut if the peer stops
-    /// reading and the buffers stay full until `deadline`.
+    /// reading and the buffers stay full until `deadline` (or a stop is
+    /// requested). Waits in slices, like every wait of the runner.
     pub fn send(&mut self, bytes: &[u8], deadline: Instant) -> io::Result<()> {
-        let timeout = remaining(deadline).ok_or_else(|| io::Error::from(ErrorKind::TimedOut))?;
-        self.stream.set_write_timeout(Some(timeout))?;
-        self.stream.write_all(bytes).map_err(|e| match e.kind() {
-            ErrorKind::WouldBlock => io::Error::from(ErrorKind::TimedOut),
-            _ => e,
-        })
+        self.stream.set_nonblocking(true)?;
+        let sent = self.send_nonblocking(bytes, deadline);
+        self.stream.set_nonblocking(false)?;
+        sent
+    }
+
+    fn send_nonblocking(&mut self, bytes: &[u8], deadline: Instant) -> io::Result<()> {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        use std::os::fd::AsFd;
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            match self.stream.write(rest) {
+                Ok(n) => rest = &rest[n..],
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    let Some(slice) = crate::stop::slice_until(deadline) else {
+                        return Err(io::Error::from(ErrorKind::TimedOut));
+                    };
+                    let wait = PollTimeout::try_from(slice).unwrap_or(PollTimeout::MAX);
+                    let mut fds = [PollFd::new(self.stream.as_fd(), PollFlags::POLLOUT)];
+                    poll(&mut fds, wait).map_err(io::Error::from)?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     /// Reads once, waiting until `deadline` at most. Data is appended to

@@ -13,7 +13,7 @@ pub use limits::{parse_size, Limits, MIN_MEMORY};
 pub use output::{Output, OutputSnapshot};
 pub use process::{become_subreaper, describe_status, kill_leftovers, Confinement, Process, POLL};
 pub use procfs::{time_wait_on, SocketKind};
-pub use sandbox::{reachable_by_others, Sandbox, SandboxError};
+pub use sandbox::{reachable_by_others, submission_dir, Sandbox, SandboxError};
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -81,10 +81,9 @@ pub fn wait_until_serving(
     process: &mut Process,
     kind: SocketKind,
     expected: Option<SocketAddr>,
-    timeout: Duration,
+    deadline: Instant,
 ) -> Result<SocketAddr, StartFailure> {
     let started = Instant::now();
-    let deadline = crate::stop::deadline_after(timeout);
     loop {
         let seen = procfs::group_sockets(process.group(), kind);
         let found = match expected {

@@ -69,7 +69,7 @@ impl Process {
     pub fn spawn(argv: &[String], confinement: &Confinement) -> io::Result<Process> {
         let argv = match confinement.sandbox {
             Some(sandbox) => sandbox.stage(argv)?,
-            None => argv.to_vec(),
+            None => super::sandbox::absolute_files(argv),
         };
         let (program, args) = argv
             .split_first()
@@ -85,8 +85,19 @@ impl Process {
             command
                 .uid(sandbox.uid)
                 .gid(sandbox.gid)
-                .current_dir(sandbox.current_dir(&argv))
-                .env("HOME", sandbox.workdir());
+                .env("HOME", sandbox.home());
+        }
+        // Like a student running `python3 server.py` in their folder: data
+        // files next to the program are found. Without a file to go by, a
+        // sandboxed target starts in its home, others where the runner is.
+        match (super::submission_dir(&argv), confinement.sandbox) {
+            (Some(dir), _) => {
+                command.current_dir(dir);
+            }
+            (None, Some(sandbox)) => {
+                command.current_dir(sandbox.home());
+            }
+            (None, None) => {}
         }
         let marker = next_marker();
         let (marker_name, marker_value) = marker.split_once('=').unwrap_or((MARKER, ""));
@@ -126,9 +137,14 @@ impl Process {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
+        // Registered under the lock it is started under: the orphan reaper
+        // never mistakes a target's own main process for an orphan.
+        let mut leaders = LEADERS.lock().unwrap_or_else(|e| e.into_inner());
         let mut child = command
             .spawn()
             .map_err(|e| io::Error::new(e.kind(), format!("{program}: {e}")))?;
+        leaders.push(child.id() as i32);
+        drop(leaders);
         if let Some(stdin) = &child.stdin {
             // Writes must never block the runner: they wait with a deadline.
             let flags = fcntl(stdin.as_raw_fd(), FcntlArg::F_GETFL).map_err(io::Error::from)?;
@@ -139,9 +155,6 @@ impl Process {
         // Moved in from here, right after the start: any process the
         // program starts later is born inside.
         let cgroup = Cgroup::create().filter(|cgroup| cgroup.adopt(child.id()));
-        if let Ok(mut leaders) = LEADERS.lock() {
-            leaders.push(group);
-        }
         let keep = usize::try_from(limits.output).unwrap_or(usize::MAX);
         let stdout = Output::pump(child.stdout.take().expect("stdout is piped"), keep);
         let stderr = Output::pump(child.stderr.take().expect("stderr is piped"), keep);
@@ -292,12 +305,12 @@ impl Process {
 /// `Child`, so only processes not started by the runner are waited for.
 fn reap_orphans() {
     use nix::sys::wait::{waitpid, WaitPidFlag};
-    let runner = std::process::id() as i32;
-    for pid in procfs::children_of(runner) {
-        if !procfs::is_zombie(pid) || LEADERS.lock().is_ok_and(|l| l.contains(&pid)) {
-            continue;
+    // Held throughout: no target starts (and goes unregistered) meanwhile.
+    let leaders = LEADERS.lock().unwrap_or_else(|e| e.into_inner());
+    for pid in procfs::own_children() {
+        if procfs::is_zombie(pid) && !leaders.contains(&pid) {
+            let _ = waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG));
         }
-        let _ = waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG));
     }
 }
 
@@ -307,7 +320,7 @@ fn reap_orphans() {
 /// look the same).
 fn adopted_orphans() -> Vec<i32> {
     let leaders = LEADERS.lock().map(|l| l.clone()).unwrap_or_default();
-    procfs::children_of(std::process::id() as i32)
+    procfs::own_children()
         .into_iter()
         .filter(|pid| !leaders.contains(pid) && !procfs::is_zombie(*pid))
         .collect()
@@ -318,9 +331,25 @@ static LEADERS: std::sync::Mutex<Vec<i32>> = std::sync::Mutex::new(Vec::new());
 
 /// Makes the runner the reaper of its targets' orphans, so that a process
 /// that double-forks stays below the runner instead of escaping to init.
+/// Call it once every helper process (such as the python3 lookup) has
+/// been waited for: from then on the runner starts only targets.
 pub fn become_subreaper() {
-    let _ = nix::sys::prctl::set_child_subreaper(true);
+    if nix::sys::prctl::set_child_subreaper(true).is_ok() {
+        // Adopted orphans that die are reaped as they go: a server that
+        // double-forks per client would otherwise pile up zombies, which
+        // count against its process limit.
+        std::thread::spawn(|| {
+            crate::signals::block_in_this_thread();
+            loop {
+                std::thread::sleep(REAP_EVERY);
+                reap_orphans();
+            }
+        });
+    }
 }
+
+/// How often adopted orphans that died are reaped.
+const REAP_EVERY: Duration = Duration::from_millis(10);
 
 /// Kills every process any target of this runner left behind: the last
 /// line of defence, run when the run ends and no target is starting. That

@@ -1,21 +1,32 @@
 //! Who a target runs as. Graders and CI often run as root, and root is
 //! exempt from the process limit: so when the runner is root, targets run
-//! as an unprivileged user (`nobody` unless told otherwise), in a work
-//! folder of their own, with private files they need staged where that
-//! user can read them.
+//! as an unprivileged user (`nobody` unless told otherwise), with a home
+//! folder of their own, and private files they need staged where that
+//! user can read them but not change them.
+//!
+//! The staging area belongs to root and is never writable by the target:
+//! the runner, as root, only ever writes into folders the target cannot
+//! touch, so a submission cannot redirect those writes with symlinks.
 
+use std::collections::HashMap;
 use std::fs;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::io::Write;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
-/// The unprivileged identity targets run as, and their work folder.
+/// The unprivileged identity targets run as, and their folders.
 #[derive(Debug)]
 pub struct Sandbox {
     pub uid: u32,
     pub gid: u32,
     pub user: String,
-    /// Owned by the target's user; its current directory and HOME.
-    workdir: tempfile::TempDir,
+    /// Owned by the target's user: its HOME, where it may write.
+    home: tempfile::TempDir,
+    /// Owned by root, readable by all: copies of private files.
+    staging: tempfile::TempDir,
+    /// Source file -> its staged copy, so each file is staged once a run.
+    staged: Mutex<HashMap<PathBuf, PathBuf>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -24,8 +35,8 @@ pub enum SandboxError {
     NoSuchUser(String),
     #[error("--user {0}: submissions never run as root; name an unprivileged user")]
     Root(String),
-    #[error("cannot prepare a work folder for the target's user: {0}")]
-    Workdir(std::io::Error),
+    #[error("cannot prepare folders for the target's user: {0}")]
+    Folders(std::io::Error),
 }
 
 impl Sandbox {
@@ -42,48 +53,37 @@ impl Sandbox {
         if entry.uid.is_root() {
             return Err(SandboxError::Root(user.to_string()));
         }
-        let workdir = tempfile::Builder::new()
-            .prefix("runner-target-")
-            .tempdir()
-            .map_err(SandboxError::Workdir)?;
-        nix::unistd::chown(workdir.path(), Some(entry.uid), Some(entry.gid))
-            .map_err(|e| SandboxError::Workdir(e.into()))?;
+        let folder = |prefix: &str| {
+            tempfile::Builder::new()
+                .prefix(prefix)
+                .tempdir()
+                .map_err(SandboxError::Folders)
+        };
+        let home = folder("runner-home-")?;
+        nix::unistd::chown(home.path(), Some(entry.uid), Some(entry.gid))
+            .map_err(|e| SandboxError::Folders(e.into()))?;
+        let staging = folder("runner-staged-")?;
+        fs::set_permissions(staging.path(), fs::Permissions::from_mode(0o755))
+            .map_err(SandboxError::Folders)?;
         Ok(Some(Sandbox {
             uid: entry.uid.as_raw(),
             gid: entry.gid.as_raw(),
             user: user.to_string(),
-            workdir,
+            home,
+            staging,
+            staged: Mutex::new(HashMap::new()),
         }))
     }
 
-    pub fn workdir(&self) -> &Path {
-        self.workdir.path()
-    }
-
-    /// Where a target given `argv` (already staged) starts: the folder of
-    /// the first file it names, as when a student runs `python3 server.py`
-    /// in their folder, else the work folder.
-    pub fn current_dir(&self, argv: &[String]) -> PathBuf {
-        let system = |path: &Path| {
-            ["/usr", "/bin", "/sbin", "/lib"]
-                .iter()
-                .any(|d| path.starts_with(d))
-        };
-        let program = argv.first().map(Path::new).into_iter();
-        argv.iter()
-            .skip(1)
-            .map(Path::new)
-            .chain(program)
-            .find(|path| path.is_absolute() && path.is_file() && !system(path))
-            .and_then(Path::parent)
-            .filter(|dir| reachable_by_others(dir) || dir.starts_with(self.workdir()))
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| self.workdir().to_path_buf())
+    /// The target's HOME, the one folder it may write to.
+    pub fn home(&self) -> &Path {
+        self.home.path()
     }
 
     /// Rewrites `argv` so that every file it names is readable by the
     /// target's user: files behind folders that user cannot enter are
-    /// copied (with their sibling files, for imports) into the work folder.
+    /// copied (with their sibling files, for imports) into the staging
+    /// area, once a run. Other files get absolute paths.
     pub fn stage(&self, argv: &[String]) -> std::io::Result<Vec<String>> {
         argv.iter()
             .map(|arg| {
@@ -91,72 +91,104 @@ impl Sandbox {
                 if !path.is_file() {
                     return Ok(arg.clone());
                 }
-                // The target runs in the work folder: relative paths would
-                // no longer lead to the file.
-                if reachable_by_others(path) {
-                    return Ok(fs::canonicalize(path)?.display().to_string());
+                let source = fs::canonicalize(path)?;
+                if reachable_by_others(&source) {
+                    return Ok(source.display().to_string());
                 }
-                self.stage_file(path)
+                self.staged_copy(&source)
                     .map(|staged| staged.display().to_string())
             })
             .collect()
     }
 
-    fn stage_file(&self, path: &Path) -> std::io::Result<PathBuf> {
-        let source = fs::canonicalize(path)?;
+    fn staged_copy(&self, source: &Path) -> std::io::Result<PathBuf> {
+        // Held while copying: specs running side by side stage each file
+        // once, and never see a half-staged folder.
+        let mut staged = self.staged.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(copy) = staged.get(source) {
+            return Ok(copy.clone());
+        }
         let folder = source.parent().unwrap_or(Path::new("/"));
-        // One staging folder per source folder, so siblings stay siblings.
-        let name = format!("{:x}", fxhash(folder.as_os_str().as_encoded_bytes()));
-        let staged_folder = self.workdir().join(name);
-        // Specs may run side by side: the first to create the folder
-        // stages the siblings; every copy lands by an atomic rename.
-        let created = match fs::create_dir(&staged_folder) {
-            Ok(()) => true,
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
-            Err(e) => return Err(e),
-        };
-        if created {
-            fs::set_permissions(&staged_folder, fs::Permissions::from_mode(0o755))?;
-            let mut budget: u64 = SIBLING_BUDGET;
-            for entry in fs::read_dir(folder)?.flatten() {
-                let sibling = entry.path();
-                let Ok(metadata) = entry.metadata() else {
-                    continue;
-                };
-                if !metadata.is_file() || sibling == source {
-                    continue;
-                }
-                if metadata.len() > budget {
-                    continue;
-                }
-                budget -= metadata.len();
-                copy_readable(&sibling, &staged_folder.join(entry.file_name()))?;
+        let index = staged.len();
+        let target_folder = self.staging.path().join(format!("{index}"));
+        fs::create_dir(&target_folder)?;
+        fs::set_permissions(&target_folder, fs::Permissions::from_mode(0o755))?;
+        let mut budget: u64 = SIBLING_BUDGET;
+        for entry in fs::read_dir(folder)?.flatten() {
+            let sibling = entry.path();
+            // Not following links: a link in a submission's folder could
+            // point anywhere, even at files only root may read.
+            let Ok(metadata) = fs::symlink_metadata(&sibling) else {
+                continue;
+            };
+            if !metadata.is_file() || metadata.len() > budget {
+                continue;
+            }
+            budget -= metadata.len();
+            let copy = target_folder.join(entry.file_name());
+            copy_readable(&sibling, &copy, metadata.mode())?;
+            if let Ok(canonical) = fs::canonicalize(&sibling) {
+                staged.insert(canonical, copy);
             }
         }
-        let staged = staged_folder.join(source.file_name().unwrap_or_default());
-        if !staged.exists() {
-            copy_readable(&source, &staged)?;
+        let copy = target_folder.join(source.file_name().unwrap_or_default());
+        if !copy.exists() {
+            let mode = fs::metadata(source)?.mode();
+            copy_readable(source, &copy, mode)?;
         }
-        Ok(staged)
+        staged.insert(source.to_path_buf(), copy.clone());
+        Ok(copy)
     }
 }
 
 /// How many bytes of a submission's sibling files are staged with it.
 const SIBLING_BUDGET: u64 = 16 << 20;
 
-/// Copies a file, readable (and executable, if it was) by everyone. The
-/// copy appears whole or not at all (written aside, then renamed).
-fn copy_readable(from: &Path, to: &Path) -> std::io::Result<()> {
-    let aside = to.with_extension(format!(
-        "partial-{}-{:?}",
-        std::process::id(),
-        std::thread::current().id()
-    ));
-    fs::copy(from, &aside)?;
-    let executable = fs::metadata(from)?.permissions().mode() & 0o111 != 0;
-    let mode = if executable { 0o755 } else { 0o644 };
-    fs::set_permissions(&aside, fs::Permissions::from_mode(mode))?;
-    fs::rename(&aside, to)
+/// Copies a file into a fresh file (never through an existing name or a
+/// link), readable, and executable if it was, by everyone.
+fn copy_readable(from: &Path, to: &Path, mode: u32) -> std::io::Result<()> {
+    let executable = mode & 0o111 != 0;
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(if executable { 0o755 } else { 0o644 })
+        .custom_flags(nix::libc::O_NOFOLLOW)
+        .open(to)?;
+    file.write_all(&fs::read(from)?)
+}
+
+/// `argv` with every argument that names a file made absolute: the target
+/// starts in its submission's folder, where relative paths would no
+/// longer lead to the files.
+pub fn absolute_files(argv: &[String]) -> Vec<String> {
+    argv.iter()
+        .map(|arg| {
+            let path = Path::new(arg);
+            match fs::canonicalize(path) {
+                Ok(absolute) if path.is_file() => absolute.display().to_string(),
+                _ => arg.clone(),
+            }
+        })
+        .collect()
+}
+
+/// The folder a target starts in: that of the first file the command
+/// names (the submission, as when a student runs `python3 server.py` in
+/// their folder), or None to keep the runner's own.
+pub fn submission_dir(argv: &[String]) -> Option<PathBuf> {
+    let system = |path: &Path| {
+        ["/usr", "/bin", "/sbin", "/lib"]
+            .iter()
+            .any(|d| path.starts_with(d))
+    };
+    let program = argv.first().map(Path::new).into_iter();
+    argv.iter()
+        .skip(1)
+        .map(Path::new)
+        .chain(program)
+        .find(|path| path.is_absolute() && path.is_file() && !system(path))
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
 }
 
 /// True when a user who is neither the owner nor in the group can read
@@ -174,13 +206,6 @@ pub fn reachable_by_others(path: &Path) -> bool {
             .all(|dir| fs::metadata(dir).is_ok_and(|m| m.mode() & 0o001 != 0))
 }
 
-/// A small stable hash for folder names (FxHash's mixing step).
-fn fxhash(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0u64, |hash, byte| {
-        (hash.rotate_left(5) ^ u64::from(*byte)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,5 +218,27 @@ mod tests {
         fs::write(&file, "print()").expect("write");
         assert!(!reachable_by_others(&file));
         assert!(reachable_by_others(Path::new("/bin/sh")));
+    }
+
+    #[test]
+    fn a_copy_never_goes_through_an_existing_name_or_link() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let victim = dir.path().join("victim");
+        fs::write(&victim, "secret").expect("write");
+        let source = dir.path().join("source");
+        fs::write(&source, "payload").expect("write");
+        let planted = dir.path().join("planted");
+        std::os::unix::fs::symlink(&victim, &planted).expect("symlink");
+        assert!(copy_readable(&source, &planted, 0o644).is_err());
+        assert_eq!(fs::read_to_string(&victim).expect("read"), "secret");
+    }
+
+    #[test]
+    fn the_submission_folder_is_that_of_the_first_file_named() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("server.py");
+        fs::write(&file, "").expect("write");
+        let argv = vec![String::from("/usr/bin/python3"), file.display().to_string()];
+        assert_eq!(submission_dir(&argv).as_deref(), Some(dir.path()));
     }
 }
