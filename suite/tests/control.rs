@@ -159,15 +159,7 @@ fn a_port_in_time_wait_is_an_error_of_the_run_not_a_failure_of_the_program() {
     drop(client);
     drop(listener);
     let program = root().join("fixtures/python/upper_server.py");
-    let (code, report) = run_json(&[
-        &spec("tcp-upper-server"),
-        "--case",
-        "greeting",
-        "--target",
-        &program.display().to_string(),
-        "--addr",
-        &addr,
-    ]);
+    let (code, report) = run_greeting(&program.display().to_string(), &["--addr", &addr]);
     assert_eq!(code, 1);
     let (verdict, message) = &verdicts(&report)["greeting"];
     assert_eq!(verdict, "error");

@@ -36,18 +36,10 @@ fn processes_named(marker: &str) -> Vec<String> {
 fn run_hostile(name: &str, extra: &[&str]) -> (i32, serde_json::Value, Duration) {
     let ip = private_loopback_ip();
     let addr = format!("{ip}:8900");
-    let target = fixture_target(name);
-    let mut args = vec![spec("tcp-upper-server"), "--case".into(), "greeting".into()];
-    args.extend([
-        "--target".to_string(),
-        target,
-        "--addr".to_string(),
-        addr.clone(),
-    ]);
-    args.extend(extra.iter().map(ToString::to_string));
+    let mut args = vec!["--addr", &addr];
+    args.extend_from_slice(extra);
     let started = Instant::now();
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (code, report) = run_json(&refs);
+    let (code, report) = run_greeting(&fixture_target(name), &args);
     let took = started.elapsed();
     assert_eq!(
         processes_named(name),
@@ -179,19 +171,17 @@ fn targets_never_run_as_root_and_run_under_the_limits_given() {
     let dir = tempfile::tempdir().expect("temp dir");
     let program = write_program(dir.path(), "identity.py", IDENTITY_SERVER);
     let target = format!("python3 {} {{host}} {{port}}", program.display());
-    let (code, report) = run_json(&[
-        &spec("tcp-upper-server"),
-        "--case",
-        "greeting",
-        "--target",
+    let (code, report) = run_greeting(
         &target,
-        "--max-procs",
-        "17",
-        "--max-memory",
-        "300MiB",
-        "--max-cpu",
-        "7s",
-    ]);
+        &[
+            "--max-procs",
+            "17",
+            "--max-memory",
+            "300MiB",
+            "--max-cpu",
+            "7s",
+        ],
+    );
     assert_eq!(code, 0, "{report:#}");
     let stdout = report["results"][0]["stdout_tail"]
         .as_str()
@@ -279,15 +269,7 @@ fn a_daemon_that_escapes_the_process_group_is_killed_and_frees_the_port() {
     let ip = private_loopback_ip();
     let addr = format!("{ip}:8900");
     let target = format!("python3 {} {ip} 8900", program.display());
-    let (code, report) = run_json(&[
-        &spec("tcp-upper-server"),
-        "--case",
-        "greeting",
-        "--target",
-        &target,
-        "--addr",
-        &addr,
-    ]);
+    let (code, report) = run_greeting(&target, &["--addr", &addr]);
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(processes_named("escaping_server.py"), Vec::<String>::new());
     TcpListener::bind(&addr).unwrap_or_else(|e| panic!("{addr} still held: {e}"));
@@ -397,13 +379,7 @@ fn a_submission_starts_in_its_own_folder_with_its_files() {
     let program = write_program(dir.path(), "server.py", DATA_FILE_SERVER);
     std::fs::write(dir.path().join("suffix.txt"), "\n").expect("write data");
     let target = format!("python3 {} {{host}} {{port}}", program.display());
-    let (code, report) = run_json(&[
-        &spec("tcp-upper-server"),
-        "--case",
-        "greeting",
-        "--target",
-        &target,
-    ]);
+    let (code, report) = run_greeting(&target, &[]);
     assert_eq!(failing(&report), Vec::<String>::new(), "{report:#}");
     assert_eq!(code, 0);
 }

@@ -114,3 +114,12 @@ pub fn student_program(relative: &str, dir: &Path, from_ip: &str, to_ip: &str) -
     std::fs::write(&path, text.replace(from_ip, to_ip)).expect("temp dir is writable");
     path
 }
+
+/// Runs the greeting case of tcp-upper-server against `target` with
+/// `extra` runner arguments; returns the exit code and the JSON report.
+pub fn run_greeting(target: &str, extra: &[&str]) -> (i32, Value) {
+    let spec = spec("tcp-upper-server");
+    let mut args = vec![spec.as_str(), "--case", "greeting", "--target", target];
+    args.extend_from_slice(extra);
+    run_json(&args)
+}
