@@ -1,6 +1,7 @@
 //! Specs: the YAML language teachers write, loaded into a checked model.
 
 mod bundled;
+mod check;
 mod load;
 mod locate;
 mod model;
