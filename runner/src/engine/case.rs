@@ -6,7 +6,7 @@ use super::running::Running;
 use super::show;
 use super::transcript::Transcript;
 use crate::net::{Connection, Datagrams};
-use crate::spec::{Action, Case, Restart, Role, Spec, Step};
+use crate::spec::{Action, Case, Restart, Role, Spec, Step, CLIENT_ROLE_SOCKET};
 use crate::stop;
 use crate::target::describe_status;
 use std::collections::HashMap;
@@ -270,12 +270,16 @@ pub fn describe_action(step: &Step) -> String {
         Action::Shutdown { conn } => format!("shutdown {conn}"),
         Action::Close { conn } => format!("close {conn}"),
         Action::Reset { conn } => format!("reset {conn}"),
+        Action::SendTo { socket, .. } if socket == CLIENT_ROLE_SOCKET => {
+            String::from("sendto the client")
+        }
         Action::SendTo { socket, .. } => format!("sendto from {socket}"),
         Action::RecvFrom {
             socket, matcher: m, ..
-        } => {
-            format!("recvfrom on {socket} ({})", matcher(m))
-        }
+        } if socket == CLIENT_ROLE_SOCKET => format!("recvfrom the client ({})", matcher(m)),
+        Action::RecvFrom {
+            socket, matcher: m, ..
+        } => format!("recvfrom on {socket} ({})", matcher(m)),
         Action::WriteStdin { .. } => String::from("stdin"),
         Action::CloseStdin => String::from("close-stdin"),
         Action::Expect {
