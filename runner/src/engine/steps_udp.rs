@@ -11,6 +11,16 @@ use std::time::{Duration, Instant};
 
 use crate::spec::CLIENT_ROLE_SOCKET as SERVICE;
 
+/// The transcript's name for a datagram exchange: the peer's address,
+/// and in server role which of the runner's sockets was used.
+fn channel(socket: &str, peer: SocketAddr) -> String {
+    if socket == SERVICE {
+        format!("client {peer}")
+    } else {
+        format!("{socket} ({peer})")
+    }
+}
+
 impl CaseRun<'_> {
     /// The runner's socket `name` (server role), bound on first use to a
     /// fresh loopback port of the target's address family.
@@ -67,7 +77,8 @@ impl CaseRun<'_> {
                 format!("sending to the {noun} failed: {e}"),
             )
         })?;
-        self.transcript.record(name, Direction::Sent, &bytes);
+        self.transcript
+            .record(&channel(name, to), Direction::Sent, &bytes);
         Ok(())
     }
 
@@ -105,7 +116,7 @@ impl CaseRun<'_> {
             return Err(Problem::new(expected, message));
         };
         self.transcript
-            .record(&format!("{name} <- {from}"), Direction::Received, &data);
+            .record(&channel(name, from), Direction::Received, &data);
         if name == SERVICE {
             self.running.last_sender = Some(from);
         }
