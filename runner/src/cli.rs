@@ -63,6 +63,10 @@ pub struct Args {
     #[arg(long)]
     pub list: bool,
 
+    /// Print the YAML of the given specs (bundled ones too) and exit.
+    #[arg(long)]
+    pub show: bool,
+
     /// Colour in the human report.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
@@ -215,6 +219,16 @@ fn run(args: &Args) -> Result<u8, UsageError> {
     };
     if args.list {
         list(&specs, &selection);
+        return Ok(EXIT_PASSED);
+    }
+    if args.show {
+        for spec in &specs {
+            println!(
+                "# {}\n{}",
+                spec.source,
+                spec::source_text(&spec.source).unwrap_or_default()
+            );
+        }
         return Ok(EXIT_PASSED);
     }
     if target.is_none() {

@@ -102,3 +102,14 @@ fn a_bad_command_line_is_a_usage_error(#[case] args: &[&str], #[case] message: &
         .stdout(predicate::str::is_empty())
         .stderr(predicate::str::contains(message));
 }
+
+#[test]
+fn show_prints_a_bundled_spec_so_failure_lines_can_be_looked_up() {
+    runner()
+        .args(["--show", "tcp-upper-server"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with(
+            "# bundled:tcp-upper-server.yaml\nspec: tcp-upper-server\n",
+        ));
+}

@@ -45,6 +45,9 @@ pub struct Failure {
 #[derive(Debug, Clone)]
 pub struct CaseOutcome {
     pub spec: String,
+    /// Where the spec came from: a path, or `bundled:NAME.yaml` (shown by
+    /// `runner --show NAME`).
+    pub spec_file: String,
     pub case: String,
     /// The requirement the case checks.
     pub about: String,
@@ -73,6 +76,7 @@ impl CaseOutcome {
     ) -> CaseOutcome {
         CaseOutcome {
             spec: spec.name.clone(),
+            spec_file: spec.source.clone(),
             case: case.id.clone(),
             about: case.about.clone(),
             hint: case.hint.clone(),

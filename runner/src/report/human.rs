@@ -86,8 +86,8 @@ impl<W: Write> Human<W> {
         if let Some(failure) = &outcome.failure {
             writeln!(
                 self.out,
-                "{pad}failed at step {} (line {}): {}",
-                failure.step, failure.line, failure.action
+                "{pad}failed at step {} ({}:{}): {}",
+                failure.step, outcome.spec_file, failure.line, failure.action
             )?;
         }
         for (index, line) in terminal_safe(&outcome.message).lines().enumerate() {

@@ -64,6 +64,7 @@ fn case(outcome: &CaseOutcome) -> Value {
         .collect();
     json!({
         "spec": outcome.spec,
+        "spec_file": outcome.spec_file,
         "case": outcome.case,
         "verdict": outcome.verdict.as_str(),
         "points": outcome.points,

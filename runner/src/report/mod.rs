@@ -41,6 +41,7 @@ pub(crate) mod sample {
     pub fn collected() -> Collected {
         let passed = CaseOutcome {
             spec: "tcp-upper-server".into(),
+            spec_file: "bundled:tcp-upper-server.yaml".into(),
             case: "greeting".into(),
             about: "replies to \"hello\" with \"HELLO\"".into(),
             hint: None,

@@ -8,6 +8,6 @@ mod model;
 mod raw;
 mod suggest;
 
-pub use bundled::{bundled, bundled_named, bundled_names};
+pub use bundled::{bundled, bundled_named, bundled_names, source_text};
 pub use load::{load_file, parse, SpecError};
 pub use model::*;
