@@ -23,7 +23,7 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 ///
 /// With no SPEC, every bundled spec runs against its bundled reference
 /// implementation. Exit code: 0 all passed, 1 a case failed, 2 spec or
-/// usage error.
+/// usage error, 130 interrupted.
 #[derive(Debug, Parser)]
 #[command(name = "runner", version, after_help = AFTER_HELP)]
 pub struct Args {
@@ -79,7 +79,7 @@ pub struct Args {
     #[arg(long, value_name = "SIZE", value_parser = parse_memory, help_heading = "Limits")]
     pub max_memory: Option<u64>,
 
-    /// Processes the target's user may have [default: 64].
+    /// Processes (threads) the target may add to its user's [default: 64].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Limits")]
     pub max_procs: Option<u64>,
 
@@ -134,7 +134,7 @@ fn parse_size(text: &str) -> Result<u64, String> {
 const AFTER_HELP: &str = "Examples:
   runner                                          all bundled specs against the bundled references
   runner tcp-upper-server --target server.py --addr 127.1.1.1:8900
-  runner specs/ --target './server {host} {port}' --format json
+  runner tcp-chat-server --target './server {host} {port}' --format json
   runner my-spec.yaml --target ./a.out --case 'greet*'";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
