@@ -177,9 +177,12 @@ fn spawn_failed(error: std::io::Error) -> StartError {
 /// A loopback port that nothing is bound to right now.
 fn free_port(transport: Transport) -> Result<SocketAddr, String> {
     let any = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-    let found = match transport {
+    // The probe socket must not be copied into a target another thread is
+    // starting at this moment: that copy would hold the port until the
+    // other target's exec, and this target's bind would fail.
+    let found = crate::target::without_spawns(|| match transport {
         Transport::Tcp => TcpListener::bind(any).and_then(|l| l.local_addr()),
         Transport::Udp => UdpSocket::bind(any).and_then(|s| s.local_addr()),
-    };
+    });
     found.map_err(|e| format!("the runner found no free loopback port: {e}"))
 }

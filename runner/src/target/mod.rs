@@ -11,7 +11,9 @@ mod sandbox;
 pub use command::{CommandError, TargetCommand};
 pub use limits::{parse_size, Limits, MIN_MEMORY};
 pub use output::{Output, OutputSnapshot};
-pub use process::{become_subreaper, describe_status, kill_leftovers, Confinement, Process, POLL};
+pub use process::{
+    become_subreaper, describe_status, kill_leftovers, without_spawns, Confinement, Process, POLL,
+};
 pub use procfs::{time_wait_on, SocketKind};
 pub use sandbox::{reachable_by_others, submission_dir, Sandbox, SandboxError};
 

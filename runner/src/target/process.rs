@@ -326,6 +326,13 @@ fn adopted_orphans() -> Vec<i32> {
         .collect()
 }
 
+/// Runs `f` while no target is being started: between fork and exec a
+/// starting target holds copies of all the runner's sockets.
+pub fn without_spawns<T>(f: impl FnOnce() -> T) -> T {
+    let _no_spawns = LEADERS.lock().unwrap_or_else(|e| e.into_inner());
+    f()
+}
+
 /// Main processes of live targets, which their `Child` reaps.
 static LEADERS: std::sync::Mutex<Vec<i32>> = std::sync::Mutex::new(Vec::new());
 
