@@ -7,40 +7,55 @@ use common::*;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use predicates::prelude::*;
+use std::net::TcpListener;
 use std::process::{Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-fn processes_with(marker: &str) -> usize {
-    std::fs::read_dir("/proc")
-        .map(|entries| {
-            entries
-                .flatten()
-                .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
-                .map(|raw| String::from_utf8_lossy(&raw).replace('\0', " "))
-                .filter(|cmdline| cmdline.contains(marker) && cmdline.contains("hostile-silent"))
-                .filter(|cmdline| !cmdline.contains("--target"))
-                .count()
-        })
-        .unwrap_or(0)
-}
+/// A server that listens, tells the test it is up by connecting to the
+/// address in its last two arguments, then never answers.
+const ANNOUNCING_SILENT_SERVER: &str = r#"
+import signal, socket, sys
+s = socket.socket()
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(5)
+socket.create_connection((sys.argv[3], int(sys.argv[4]))).close()
+while True:
+    signal.pause()
+"#;
 
 #[test]
 fn ctrl_c_kills_the_target_and_still_prints_the_partial_report() {
-    let ip = private_loopback_ip();
-    let runner_path = assert_cmd::cargo::cargo_bin("runner");
-    let child = Command::new(runner_path)
-        .args([&spec("tcp-upper-server"), "--color", "never", "--target"])
-        .arg(fixture_target("hostile-silent"))
-        .args(["--addr", &format!("{ip}:8900")])
+    let dir = tempfile::tempdir().expect("temp dir");
+    let program = write_program(dir.path(), "announcing.py", ANNOUNCING_SILENT_SERVER);
+    let announcements = TcpListener::bind(format!("{}:0", private_loopback_ip())).expect("bind");
+    let announce_to = announcements.local_addr().expect("address");
+    let (up, target_is_up) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = up.send(announcements.accept().map(drop));
+    });
+    let target = format!(
+        "python3 {} {{host}} {{port}} {} {}",
+        program.display(),
+        announce_to.ip(),
+        announce_to.port()
+    );
+    let child = Command::new(assert_cmd::cargo::cargo_bin("runner"))
+        .args([
+            &spec("tcp-upper-server"),
+            "--color",
+            "never",
+            "--target",
+            &target,
+        ])
         .stdout(Stdio::piped())
         .spawn()
         .expect("runner starts");
-    // Wait (bounded) until the target is up, then interrupt.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while processes_with(&ip) == 0 {
-        assert!(Instant::now() < deadline, "the target never started");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    // Interrupt once the target has said it is up.
+    target_is_up
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the target never started")
+        .expect("accept the announcement");
     let interrupted = Instant::now();
     kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).expect("signal the runner");
     let output = child.wait_with_output().expect("runner ends");
@@ -53,7 +68,11 @@ fn ctrl_c_kills_the_target_and_still_prints_the_partial_report() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("ERROR greeting"), "{stdout}");
     assert!(stdout.contains("(interrupted)"), "{stdout}");
-    assert_eq!(processes_with(&ip), 0, "the target outlived the runner");
+    assert_eq!(
+        processes_named("announcing.py"),
+        Vec::<String>::new(),
+        "the target outlived the runner"
+    );
 }
 
 #[test]
@@ -84,7 +103,10 @@ fn a_run_deadline_stops_the_run_and_reports_what_ran() {
         1,
         "cases after the deadline did not run"
     );
-    assert_eq!(processes_with(&ip), 0);
+    assert_eq!(
+        processes_named(&format!("hostile-silent {ip}")),
+        Vec::<String>::new()
+    );
 }
 
 #[test]
@@ -169,12 +191,13 @@ fn a_port_in_time_wait_is_an_error_of_the_run_not_a_failure_of_the_program() {
 /// A server that never reads: the runner's send blocks once the buffers
 /// are full.
 const NON_READING_SERVER: &str = r#"
-import socket, sys, time
+import signal, socket, sys
 s = socket.socket()
 s.bind((sys.argv[1], int(sys.argv[2])))
 s.listen(5)
 c, _ = s.accept()
-time.sleep(120)
+while True:
+    signal.pause()
 "#;
 
 #[test]

@@ -10,27 +10,6 @@ use rstest::rstest;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-/// Processes whose command line names `marker`, other than this test's.
-fn processes_named(marker: &str) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .chars()
-                .all(|c| c.is_ascii_digit())
-        })
-        .filter_map(|e| {
-            let raw = std::fs::read(e.path().join("cmdline")).ok()?;
-            let cmdline = String::from_utf8_lossy(&raw).replace('\0', " ");
-            (cmdline.contains(marker) && !cmdline.contains("--target")).then_some(cmdline)
-        })
-        .collect()
-}
-
 /// Runs `fixture NAME` as the target of the tcp-upper-server greeting case
 /// on a private address, and checks the aftermath.
 fn run_hostile(name: &str, extra: &[&str]) -> (i32, serde_json::Value, Duration) {
@@ -126,13 +105,6 @@ fn a_memory_hog_is_stopped_by_the_memory_limit() {
     );
 }
 
-/// Writes a Python program used as a target into `dir`.
-fn write_program(dir: &std::path::Path, name: &str, source: &str) -> std::path::PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, source).expect("temp dir is writable");
-    path
-}
-
 /// A server that reports who it runs as and under which limits, then
 /// serves the greeting correctly.
 const IDENTITY_SERVER: &str = r#"
@@ -141,11 +113,12 @@ print("uid", os.getuid())
 print("nproc", resource.getrlimit(resource.RLIMIT_NPROC)[0])
 print("as", resource.getrlimit(resource.RLIMIT_AS)[0])
 print("cpu", resource.getrlimit(resource.RLIMIT_CPU)[0])
-import threading, time
+import threading
+never = threading.Event()
 started = 0
 try:
     for _ in range(200):
-        threading.Thread(target=time.sleep, args=(30,), daemon=True).start()
+        threading.Thread(target=never.wait, daemon=True).start()
         started += 1
 except RuntimeError:
     pass
@@ -244,7 +217,8 @@ fn a_spec_sets_limits_and_the_command_line_overrides_them() {
 /// socket, the other has replaced itself with an empty environment (so it
 /// carries no marker) under a name that still tells where it came from.
 const ESCAPING_SERVER: &str = r#"
-import os, signal, socket, sys, time
+import os, signal, socket, sys
+WAIT_FOREVER = "import signal\nwhile True: signal.pause()"
 s = socket.socket()
 s.bind((sys.argv[1], int(sys.argv[2])))
 s.listen(5)
@@ -252,14 +226,16 @@ if os.fork() == 0:
     os.setsid()
     if os.fork() == 0:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        time.sleep(120)
+        while True:
+            signal.pause()
     if os.fork() == 0:
-        os.execve("/bin/sleep", ["escaping_server.py-no-environment", "120"], {})
+        os.execve(sys.executable, ["escaping_server.py-no-environment", "-c", WAIT_FOREVER], {})
     os._exit(0)
 c, _ = s.accept()
 c.sendall(c.recv(1024).upper())
 c.close()
-time.sleep(120)
+while True:
+    signal.pause()
 "#;
 
 #[test]

@@ -123,3 +123,32 @@ pub fn run_greeting(target: &str, extra: &[&str]) -> (i32, Value) {
     args.extend_from_slice(extra);
     run_json(&args)
 }
+
+/// Processes whose command line names `marker`, other than a runner's (whose
+/// `--target` names it too).
+pub fn processes_named(marker: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .chars()
+                .all(|c| c.is_ascii_digit())
+        })
+        .filter_map(|e| {
+            let raw = std::fs::read(e.path().join("cmdline")).ok()?;
+            let cmdline = String::from_utf8_lossy(&raw).replace('\0', " ");
+            (cmdline.contains(marker) && !cmdline.contains("--target")).then_some(cmdline)
+        })
+        .collect()
+}
+
+/// Writes a Python program used as a target into `dir`.
+pub fn write_program(dir: &std::path::Path, name: &str, source: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, source).expect("temp dir is writable");
+    path
+}
