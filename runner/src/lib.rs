@@ -12,6 +12,7 @@ pub mod signals;
 pub mod spec;
 pub mod stop;
 pub mod target;
+pub mod text;
 
 /// The hidden first argument with which the runner starts one of its
 /// bundled reference programs as a target: `runner __reference NAME HOST PORT`.

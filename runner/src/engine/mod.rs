@@ -143,7 +143,6 @@ pub fn run(specs: &[Spec], options: &RunOptions, report: &mut dyn FnMut(&Event))
                 .iter()
                 .map(|(spec, cases, target)| {
                     scope.spawn(move || {
-                        crate::signals::block_in_this_thread();
                         let mut outcomes = Vec::new();
                         run_spec(spec, cases, target, options, &mut |o| outcomes.push(o));
                         outcomes

@@ -28,16 +28,7 @@ pub fn quoted(bytes: &[u8]) -> String {
 /// than newline and tab are shown escaped, so a submission cannot move the
 /// cursor, rewrite a line of the report or retitle the window.
 pub fn terminal_safe(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\n' | '\t' => out.push(c),
-            '\r' => out.push_str("\\r"),
-            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::text::escape_controls(text, |c| matches!(c, '\n' | '\t'))
 }
 
 /// Shortened form for long data: head ... tail.

@@ -28,11 +28,11 @@ pub struct Transcript {
     pub entries: Vec<Entry>,
     /// Bytes kept in entries so far.
     kept: usize,
-    /// Bytes left out once the transcript was full.
-    dropped: usize,
+    /// Whether later traffic is being left out.
+    full: bool,
 }
 
-/// Entries and bytes past these are counted, not kept: a flooding target
+/// Entries and bytes past these are left out: a flooding target
 /// must not fill the runner's memory, and a report must stay readable.
 const MAX_ENTRIES: usize = 2000;
 const MAX_BYTES: usize = 256 << 10;
@@ -43,13 +43,13 @@ impl Transcript {
             started: Instant::now(),
             entries: Vec::new(),
             kept: 0,
-            dropped: 0,
+            full: false,
         }
     }
 
     pub fn record(&mut self, channel: &str, direction: Direction, bytes: &[u8]) {
         if self.entries.len() >= MAX_ENTRIES || self.kept + bytes.len() > MAX_BYTES {
-            if self.dropped == 0 {
+            if !self.full {
                 self.entries.push(Entry {
                     at: self.started.elapsed(),
                     channel: channel.to_string(),
@@ -57,7 +57,7 @@ impl Transcript {
                     bytes: b"transcript full: later traffic is not shown".to_vec(),
                 });
             }
-            self.dropped += bytes.len().max(1);
+            self.full = true;
             return;
         }
         self.kept += bytes.len();

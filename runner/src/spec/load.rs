@@ -102,16 +102,7 @@ fn check_shape(file: &str, text: &str) -> Result<(), SpecError> {
 /// A message quoting spec text keeps to one line: control characters in
 /// keys and values are shown escaped.
 pub(super) fn one_line(message: &str) -> String {
-    message
-        .chars()
-        .map(|c| match c {
-            '\n' => String::from("\\n"),
-            '\r' => String::from("\\r"),
-            '\u{2028}' | '\u{2029}' => format!("\\u{{{:x}}}", c as u32),
-            c if c.is_control() => format!("\\u{{{:x}}}", c as u32),
-            c => c.to_string(),
-        })
-        .collect()
+    crate::text::escape_controls(message, |_| false)
 }
 
 /// Keeps a position inside the file: parsers report the end of input as

@@ -49,18 +49,6 @@ impl Limits {
         set(Resource::RLIMIT_FSIZE, self.file_size, self.file_size)?;
         set(Resource::RLIMIT_CORE, 0, 0)
     }
-
-    /// One line for reports.
-    pub fn describe(&self) -> String {
-        format!(
-            "CPU {} per process, memory {} MiB, {} processes, files up to {} MiB, output kept {} KiB",
-            humantime::format_duration(self.cpu),
-            self.memory >> 20,
-            self.processes,
-            self.file_size >> 20,
-            self.output >> 10
-        )
-    }
 }
 
 /// Below this much address space not even an interpreter starts: a

@@ -42,12 +42,12 @@ impl Output {
         output.lock().keep_head = keep_head;
         let sink = Arc::clone(&output);
         std::thread::spawn(move || {
-            crate::signals::block_in_this_thread();
             let mut buffer = [0u8; 8192];
             loop {
                 match source.read(&mut buffer) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => sink.append(&buffer[..n]),
+                    Ok(n) if n > 0 => sink.append(&buffer[..n]),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Ok(_) | Err(_) => break,
                 }
             }
             sink.lock().closed = true;

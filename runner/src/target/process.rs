@@ -345,12 +345,9 @@ pub fn become_subreaper() {
         // Adopted orphans that die are reaped as they go: a server that
         // double-forks per client would otherwise pile up zombies, which
         // count against its process limit.
-        std::thread::spawn(|| {
-            crate::signals::block_in_this_thread();
-            loop {
-                std::thread::sleep(REAP_EVERY);
-                reap_orphans();
-            }
+        std::thread::spawn(|| loop {
+            std::thread::sleep(REAP_EVERY);
+            reap_orphans();
         });
     }
 }

@@ -20,7 +20,6 @@ use std::sync::Mutex;
 pub struct Sandbox {
     pub uid: u32,
     pub gid: u32,
-    pub user: String,
     /// Owned by the target's user: its HOME, where it may write.
     home: tempfile::TempDir,
     /// Owned by root, readable by all: copies of private files.
@@ -68,7 +67,6 @@ impl Sandbox {
         Ok(Some(Sandbox {
             uid: entry.uid.as_raw(),
             gid: entry.gid.as_raw(),
-            user: user.to_string(),
             home,
             staging,
             staged: Mutex::new(HashMap::new()),

@@ -1,0 +1,39 @@
+//! Text quoted from elsewhere (a spec, a target's output) shown safely:
+//! control characters escaped so they cannot break a message across lines
+//! or drive the terminal.
+
+/// `text` with control characters and the Unicode line and paragraph
+/// separators escaped (`\n`, `\r`, others as `\u{1b}`), except the
+/// characters `keep` lets through.
+pub fn escape_controls(text: &str, keep: impl Fn(char) -> bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            c if keep(c) => out.push(c),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') => {
+                out.push_str(&format!("\\u{{{:x}}}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_what_is_not_kept() {
+        assert_eq!(
+            escape_controls("a\nb\r\u{1b}[2K", |_| false),
+            "a\\nb\\r\\u{1b}[2K"
+        );
+        assert_eq!(
+            escape_controls("a\nb\tc\u{2028}", |c| c == '\n' || c == '\t'),
+            "a\nb\tc\\u{2028}"
+        );
+    }
+}
