@@ -6,7 +6,7 @@ use super::running::Running;
 use super::show;
 use super::transcript::Transcript;
 use crate::net::{Connection, Datagrams};
-use crate::spec::{Action, Case, Restart, Role, Spec, Step, CLIENT_ROLE_SOCKET};
+use crate::spec::{Action, Case, DatagramSocket, Restart, Role, Spec, Step};
 use crate::stop;
 use crate::target::describe_status;
 use std::collections::HashMap;
@@ -270,16 +270,16 @@ pub fn describe_action(step: &Step) -> String {
         Action::Shutdown { conn } => format!("shutdown {conn}"),
         Action::Close { conn } => format!("close {conn}"),
         Action::Reset { conn } => format!("reset {conn}"),
-        Action::SendTo { socket, .. } if socket == CLIENT_ROLE_SOCKET => {
-            String::from("sendto the client")
-        }
-        Action::SendTo { socket, .. } => format!("sendto from {socket}"),
+        Action::SendTo { socket, .. } => match socket {
+            DatagramSocket::Service => String::from("sendto the client"),
+            DatagramSocket::Named(name) => format!("sendto from {name}"),
+        },
         Action::RecvFrom {
             socket, matcher: m, ..
-        } if socket == CLIENT_ROLE_SOCKET => format!("recvfrom the client ({})", matcher(m)),
-        Action::RecvFrom {
-            socket, matcher: m, ..
-        } => format!("recvfrom on {socket} ({})", matcher(m)),
+        } => match socket {
+            DatagramSocket::Service => format!("recvfrom the client ({})", matcher(m)),
+            DatagramSocket::Named(name) => format!("recvfrom on {name} ({})", matcher(m)),
+        },
         Action::WriteStdin { .. } => String::from("stdin"),
         Action::CloseStdin => String::from("close-stdin"),
         Action::Expect {

@@ -5,59 +5,53 @@ use super::case::{CaseRun, Problem, StepResult};
 use super::matching::{render, Expectation};
 use super::transcript::Direction;
 use crate::net::Datagrams;
-use crate::spec::{Matcher, Payload};
+use crate::spec::{DatagramSocket, Matcher, Payload};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use crate::spec::CLIENT_ROLE_SOCKET as SERVICE;
-
 /// The transcript's name for a datagram exchange: the peer's address,
 /// and in server role which of the runner's sockets was used.
-fn channel(socket: &str, peer: SocketAddr) -> String {
-    if socket == SERVICE {
-        format!("client {peer}")
-    } else {
-        format!("{socket} ({peer})")
+fn channel(socket: &DatagramSocket, peer: SocketAddr) -> String {
+    match socket {
+        DatagramSocket::Service => format!("client {peer}"),
+        DatagramSocket::Named(name) => format!("{name} ({peer})"),
     }
 }
 
 impl CaseRun<'_> {
-    /// The runner's socket `name` (server role), bound on first use to a
+    /// The runner's socket for a step: in client role the one the target
+    /// sends to; in server role the named one, bound on first use to a
     /// fresh loopback port of the target's address family.
-    fn socket(&mut self, name: &str) -> Result<&Datagrams, Problem> {
-        if name == SERVICE && self.running.service.is_some() {
-            return self
-                .running
-                .service
-                .as_ref()
-                .ok_or_else(|| Problem::new("a socket", "the runner has no socket"));
-        }
+    fn socket(&mut self, socket: &DatagramSocket) -> Result<&Datagrams, Problem> {
+        let missing = || Problem::new("a socket", "the runner has no socket");
+        let name = match socket {
+            DatagramSocket::Service => return self.running.service.as_ref().ok_or_else(missing),
+            DatagramSocket::Named(name) => name,
+        };
         if !self.sockets.contains_key(name) {
             let local = if self.running.addr.is_ipv4() {
                 SocketAddr::from((Ipv4Addr::LOCALHOST, 0))
             } else {
                 SocketAddr::from((Ipv6Addr::LOCALHOST, 0))
             };
-            let socket = Datagrams::bind(local).map_err(|e| {
+            let bound = Datagrams::bind(local).map_err(|e| {
                 Problem::new(
                     "a datagram socket",
                     format!("the runner cannot bind a socket: {e}"),
                 )
             })?;
-            if let Ok(addr) = socket.local_addr() {
+            if let Ok(addr) = bound.local_addr() {
                 self.transcript
                     .note(name, format!("runner socket bound to {addr}"));
             }
-            self.sockets.insert(name.to_string(), socket);
+            self.sockets.insert(name.clone(), bound);
         }
-        self.sockets
-            .get(name)
-            .ok_or_else(|| Problem::new("a socket", "the runner has no socket"))
+        self.sockets.get(name).ok_or_else(missing)
     }
 
-    pub(super) fn send_to(&mut self, name: &str, payload: &Payload) -> StepResult {
+    pub(super) fn send_to(&mut self, socket: &DatagramSocket, payload: &Payload) -> StepResult {
         let bytes = render(payload, &self.captures);
-        let to = if name == SERVICE {
+        let to = if *socket == DatagramSocket::Service {
             self.running.last_sender.ok_or_else(|| {
                 Problem::new(
                     "an address to reply to",
@@ -71,20 +65,20 @@ impl CaseRun<'_> {
             self.running.addr
         };
         let noun = self.noun;
-        self.socket(name)?.send_to(&bytes, to).map_err(|e| {
+        self.socket(socket)?.send_to(&bytes, to).map_err(|e| {
             Problem::new(
                 format!("to send a datagram to {to}"),
                 format!("sending to the {noun} failed: {e}"),
             )
         })?;
         self.transcript
-            .record(&channel(name, to), Direction::Sent, &bytes);
+            .record(&channel(socket, to), Direction::Sent, &bytes);
         Ok(())
     }
 
     pub(super) fn recv_from(
         &mut self,
-        name: &str,
+        which: &DatagramSocket,
         matcher: &Matcher,
         capture: Option<&str>,
         deadline: Instant,
@@ -93,7 +87,7 @@ impl CaseRun<'_> {
         let expectation = Expectation::new(matcher, &self.captures);
         let expected = format!("a datagram {}", expectation.describe());
         let noun = self.noun;
-        let socket = self.socket(name)?;
+        let socket = self.socket(which)?;
         let local = socket
             .local_addr()
             .map(|a| a.to_string())
@@ -102,7 +96,7 @@ impl CaseRun<'_> {
             .recv_from(deadline)
             .map_err(|e| Problem::new(&expected, format!("receiving failed: {e}")))?;
         let Some((data, from)) = received else {
-            let message = if name == SERVICE {
+            let message = if *which == DatagramSocket::Service {
                 format!(
                     "expected {expected} from the {noun} within {}, but none arrived",
                     humantime::format_duration(timeout)
@@ -116,8 +110,8 @@ impl CaseRun<'_> {
             return Err(Problem::new(expected, message));
         };
         self.transcript
-            .record(&channel(name, from), Direction::Received, &data);
-        if name == SERVICE {
+            .record(&channel(which, from), Direction::Received, &data);
+        if *which == DatagramSocket::Service {
             self.running.last_sender = Some(from);
         }
         if !expectation.on_datagram(&data) {

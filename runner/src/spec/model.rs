@@ -101,8 +101,14 @@ pub struct Step {
     pub line: usize,
 }
 
-/// The name of the runner's one datagram socket in client role.
-pub const CLIENT_ROLE_SOCKET: &str = "service";
+/// Which of the runner's datagram sockets a UDP step uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatagramSocket {
+    /// Client role: the runner's one socket, where the target sends to.
+    Service,
+    /// Server role: a socket of the runner's, by name, bound on first use.
+    Named(String),
+}
 
 /// Which of the target's output streams a step reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,12 +176,12 @@ pub enum Action {
     /// Send one datagram to the target (server role) or to the last sender
     /// (client role).
     SendTo {
-        socket: String,
+        socket: DatagramSocket,
         payload: Payload,
     },
     /// Receive one datagram; its content must match as a whole.
     RecvFrom {
-        socket: String,
+        socket: DatagramSocket,
         matcher: Matcher,
         capture: Option<String>,
     },

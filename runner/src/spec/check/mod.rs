@@ -32,7 +32,6 @@ pub(super) struct Scope {
     connections: HashSet<String>,
     /// Connections a `close` or `reset` step ended.
     ended: HashSet<String>,
-    sockets: HashSet<String>,
     captures: HashSet<String>,
     /// Client role, UDP: a datagram has come in, so there is an address
     /// to reply to.
@@ -293,7 +292,7 @@ impl Checker<'_> {
                 Action::Quiet { conn, window }
             }
             RawStep::Sendto(send) => {
-                let socket = self.datagram_socket(&body, &send.on, target, scope)?;
+                let socket = self.datagram_socket(&body, &send.on, target)?;
                 if target.role == Role::Client && !scope.heard_from_client {
                     return Err(self.error(
                         &body,
@@ -310,7 +309,7 @@ impl Checker<'_> {
                 Action::SendTo { socket, payload }
             }
             RawStep::Recvfrom(raw) => {
-                let socket = self.datagram_socket(&body, &raw.on, target, scope)?;
+                let socket = self.datagram_socket(&body, &raw.on, target)?;
                 scope.heard_from_client = true;
                 timeout = self.timeout_or(&body, &raw.timeout, timeout)?;
                 let matcher = self.matcher(&body, &raw, scope)?;
@@ -441,23 +440,16 @@ impl Checker<'_> {
         path: &str,
         on: &Option<String>,
         target: &TargetSpec,
-        scope: &mut Scope,
-    ) -> Result<String, SpecError> {
+    ) -> Result<DatagramSocket, SpecError> {
         match (target.role, on) {
             (Role::Client, Some(_)) => Err(self.error(
                 &child_key(path, "on"),
                 "a client target talks to the runner's one socket: leave out `on`",
             )),
-            (Role::Client, None) => Ok(String::from(CLIENT_ROLE_SOCKET)),
-            (Role::Server, Some(name)) if name == CLIENT_ROLE_SOCKET => Err(self.error(
-                &child_key(path, "on"),
-                format!("`{CLIENT_ROLE_SOCKET}` names the runner's socket in client role: choose another name"),
+            (Role::Client, None) => Ok(DatagramSocket::Service),
+            (Role::Server, name) => Ok(DatagramSocket::Named(
+                name.clone().unwrap_or_else(|| String::from("u")),
             )),
-            (Role::Server, name) => {
-                let name = name.clone().unwrap_or_else(|| String::from("u"));
-                scope.sockets.insert(name.clone());
-                Ok(name)
-            }
         }
     }
 
