@@ -24,33 +24,102 @@ fn the_reference_passes_every_case(#[case] spec_name: &str) {
     assert_eq!(code, 0);
 }
 
-/// Spec, student program in fixtures/python, the address it hard-codes.
+/// Spec, a correct student program in fixtures/ (the handout's style, or
+/// another student's in python/variants/: a spec checks the protocol and
+/// the essential output, so every style must pass), the address it
+/// hard-codes.
 #[rstest]
-#[case("tcp-upper-server", "upper_server.py", "127.1.1.1", 8900)]
-#[case("tcp-upper-client", "upper_client.py", "127.1.1.1", 8900)]
-#[case("tcp-chat-server", "chat_server.py", "127.1.1.1", 8900)]
-#[case("tcp-chat-client", "chat_client.py", "127.1.1.1", 8900)]
-#[case("udp-upper-server", "udp_server.py", "127.0.0.1", 8090)]
-#[case("udp-upper-server-loop", "udp_server_loop.py", "127.0.0.1", 8090)]
-#[case("udp-upper-client", "udp_client.py", "127.0.0.1", 8090)]
-#[case("udp-upper-client-loop", "udp_client_loop.py", "127.0.0.1", 8090)]
-fn the_student_style_python_program_passes(
+#[case("tcp-upper-server", "python/upper_server.py", "127.1.1.1", 8900)]
+#[case("tcp-upper-client", "python/upper_client.py", "127.1.1.1", 8900)]
+#[case("tcp-chat-server", "python/chat_server.py", "127.1.1.1", 8900)]
+#[case("tcp-chat-client", "python/chat_client.py", "127.1.1.1", 8900)]
+#[case("udp-upper-server", "python/udp_server.py", "127.0.0.1", 8090)]
+#[case(
+    "udp-upper-server-loop",
+    "python/udp_server_loop.py",
+    "127.0.0.1",
+    8090
+)]
+#[case("udp-upper-client", "python/udp_client.py", "127.0.0.1", 8090)]
+#[case(
+    "udp-upper-client-loop",
+    "python/udp_client_loop.py",
+    "127.0.0.1",
+    8090
+)]
+#[case(
+    "tcp-upper-server",
+    "python/variants/upper_server_caps_names.py",
+    "127.50.1.1",
+    8901
+)]
+#[case(
+    "tcp-upper-server",
+    "python/variants/upper_server_socketserver.py",
+    "127.50.1.3",
+    8903
+)]
+#[case(
+    "tcp-upper-client",
+    "python/variants/upper_client_reads_to_eof.py",
+    "127.50.2.4",
+    8914
+)]
+#[case(
+    "tcp-chat-server",
+    "python/variants/chat_server_oserror.py",
+    "127.50.3.6",
+    8926
+)]
+#[case(
+    "tcp-chat-client",
+    "python/variants/chat_client_english_note.py",
+    "127.50.9.2",
+    8982
+)]
+#[case(
+    "tcp-chat-client",
+    "python/variants/chat_client_chinese_note.py",
+    "127.50.9.3",
+    8983
+)]
+#[case(
+    "tcp-chat-client",
+    "python/variants/chat_client_prints_bytes.py",
+    "127.50.4.6",
+    8936
+)]
+#[case(
+    "udp-upper-server",
+    "python/variants/udp_server_print_addr.py",
+    "127.50.5.4",
+    8944
+)]
+#[case(
+    "udp-upper-client",
+    "python/variants/udp_client_connected.py",
+    "127.50.7.2",
+    8962
+)]
+#[case(
+    "udp-upper-client-loop",
+    "python/variants/udp_client_loop_connected.py",
+    "127.50.8.2",
+    8972
+)]
+#[case(
+    "udp-upper-client-loop",
+    "python/variants/udp_client_loop_prints_bytes.py",
+    "127.50.8.5",
+    8975
+)]
+fn a_correct_student_program_passes(
     #[case] spec_name: &str,
     #[case] program: &str,
     #[case] hard_coded_ip: &str,
     #[case] port: u16,
 ) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let ip = private_loopback_ip();
-    let path = student_program(&format!("python/{program}"), dir.path(), hard_coded_ip, &ip);
-    let addr = format!("{ip}:{port}");
-    let (code, report) = run_json(&[
-        &spec(spec_name),
-        "--target",
-        &path.display().to_string(),
-        "--addr",
-        &addr,
-    ]);
+    let (code, report) = run_student_program(spec_name, program, hard_coded_ip, port);
     assert_eq!(
         failing(&report),
         Vec::<String>::new(),
@@ -198,59 +267,4 @@ fn each_mutant_fails_exactly_its_cases(
         symptom.split('|').any(|s| message.contains(s)),
         "{program}/{first}: {message:?} lacks {symptom:?}"
     );
-}
-
-/// Correct programs in other students' styles (fixtures/python/variants):
-/// a spec checks the protocol and the essential output, so every one must
-/// pass. Spec, program, the address it hard-codes.
-#[rstest]
-#[case("tcp-upper-server", "upper_server_caps_names.py", "127.50.1.1", 8901)]
-#[case("tcp-upper-server", "upper_server_socketserver.py", "127.50.1.3", 8903)]
-#[case("tcp-upper-client", "upper_client_reads_to_eof.py", "127.50.2.4", 8914)]
-#[case("tcp-chat-server", "chat_server_oserror.py", "127.50.3.6", 8926)]
-#[case("tcp-chat-client", "chat_client_english_note.py", "127.50.9.2", 8982)]
-#[case("tcp-chat-client", "chat_client_chinese_note.py", "127.50.9.3", 8983)]
-#[case("tcp-chat-client", "chat_client_prints_bytes.py", "127.50.4.6", 8936)]
-#[case("udp-upper-server", "udp_server_print_addr.py", "127.50.5.4", 8944)]
-#[case("udp-upper-client", "udp_client_connected.py", "127.50.7.2", 8962)]
-#[case(
-    "udp-upper-client-loop",
-    "udp_client_loop_connected.py",
-    "127.50.8.2",
-    8972
-)]
-#[case(
-    "udp-upper-client-loop",
-    "udp_client_loop_prints_bytes.py",
-    "127.50.8.5",
-    8975
-)]
-fn a_correct_program_in_another_style_passes(
-    #[case] spec_name: &str,
-    #[case] program: &str,
-    #[case] hard_coded_ip: &str,
-    #[case] port: u16,
-) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let ip = private_loopback_ip();
-    let path = student_program(
-        &format!("python/variants/{program}"),
-        dir.path(),
-        hard_coded_ip,
-        &ip,
-    );
-    let addr = format!("{ip}:{port}");
-    let (code, report) = run_json(&[
-        &spec(spec_name),
-        "--target",
-        &path.display().to_string(),
-        "--addr",
-        &addr,
-    ]);
-    assert_eq!(
-        failing(&report),
-        Vec::<String>::new(),
-        "{program}: {report:#}"
-    );
-    assert_eq!(code, 0);
 }

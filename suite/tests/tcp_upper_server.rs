@@ -85,17 +85,8 @@ fn a_student_python_server_with_a_hard_coded_address_passes() {
 
 #[test]
 fn a_wrong_student_python_server_fails_with_what_it_sent() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let ip = private_loopback_ip();
-    let program = student_program("python/upper_server_wrong.py", dir.path(), "127.1.1.1", &ip);
-    let addr = format!("{ip}:8900");
-    let (code, report) = run_json(&[
-        &spec(SPEC),
-        "--target",
-        &program.display().to_string(),
-        "--addr",
-        &addr,
-    ]);
+    let (code, report) =
+        run_student_program(SPEC, "python/upper_server_wrong.py", "127.1.1.1", 8900);
     assert_eq!(code, 1);
     // capitalize() lower-cases the rest of the text: every reply is wrong.
     assert_eq!(failing(&report), ALL);

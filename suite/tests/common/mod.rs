@@ -152,3 +152,33 @@ pub fn write_program(dir: &std::path::Path, name: &str, source: &str) -> std::pa
     std::fs::write(&path, source).expect("temp dir is writable");
     path
 }
+
+/// Runs spec `spec_name` against the student program `fixtures/RELATIVE`,
+/// moved from the IP it hard-codes to a private one (port unchanged) and
+/// given to the runner with `--addr`.
+pub fn run_student_program(
+    spec_name: &str,
+    relative: &str,
+    hard_coded_ip: &str,
+    port: u16,
+) -> (i32, Value) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ip = private_loopback_ip();
+    let path = student_program(relative, dir.path(), hard_coded_ip, &ip);
+    let addr = format!("{ip}:{port}");
+    run_json(&[
+        &spec(spec_name),
+        "--target",
+        &path.display().to_string(),
+        "--addr",
+        &addr,
+    ])
+}
+
+/// As `run_json`, failing the test if the run took `limit` or longer.
+pub fn run_json_within(limit: std::time::Duration, args: &[&str]) -> (i32, Value) {
+    let started = std::time::Instant::now();
+    let result = run_json(args);
+    assert!(started.elapsed() < limit, "took {:?}", started.elapsed());
+    result
+}
