@@ -236,8 +236,9 @@ impl Process {
     /// then SIGKILL. Reaps the main process.
     pub fn stop(&mut self) {
         self.stdin = None;
-        if !self.members().is_empty() {
-            self.signal_all(Signal::SIGTERM);
+        let members = self.members();
+        if !members.is_empty() {
+            self.signal(&members, Signal::SIGTERM);
             let deadline = Instant::now() + GRACE;
             while Instant::now() < deadline && !self.members().is_empty() {
                 self.exit_status();
@@ -247,14 +248,15 @@ impl Process {
             // a new one behind, and a killed process under load takes a
             // moment to go.
             let deadline = Instant::now() + KILL_WAIT;
-            while Instant::now() < deadline {
-                self.signal_all(Signal::SIGKILL);
+            let mut members = self.members();
+            while Instant::now() < deadline && !members.is_empty() {
+                self.signal(&members, Signal::SIGKILL);
                 self.exit_status();
                 reap_orphans();
-                if self.members().is_empty() {
-                    break;
+                members = self.members();
+                if !members.is_empty() {
+                    std::thread::sleep(POLL);
                 }
-                std::thread::sleep(POLL);
             }
         }
         if self.status.is_none() {
@@ -286,14 +288,15 @@ impl Process {
         members
     }
 
-    fn signal_all(&self, signal: Signal) {
+    /// Signals the group, its cgroup (SIGKILL only) and `members`.
+    fn signal(&self, members: &[i32], signal: Signal) {
         if signal == Signal::SIGKILL {
             if let Some(cgroup) = &self.cgroup {
                 cgroup.kill();
             }
         }
         let _ = killpg(Pid::from_raw(self.group), signal);
-        for pid in self.members() {
+        for &pid in members {
             let _ = nix::sys::signal::kill(Pid::from_raw(pid), signal);
         }
     }
