@@ -1,9 +1,9 @@
 //! The command line: parse arguments, load specs, run, report, exit code.
 
 use crate::engine::{self, RunOptions, Selection, Verdict};
+use crate::program::TargetCommand;
 use crate::report::{self, human::Human, Collected};
 use crate::spec::{self, LimitSettings, Spec, Transport};
-use crate::target::TargetCommand;
 use clap::{Parser, ValueEnum};
 use std::io::{IsTerminal, Write};
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -96,7 +96,13 @@ pub struct Args {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Limits")]
     pub deadline: Option<Duration>,
 
-    /// When the runner is root, the unprivileged user targets run as.
+    /// Pass a variable to the target: NAME takes the runner's value,
+    /// NAME=VALUE sets one. Targets otherwise get a cleared environment.
+    #[arg(long = "env", value_name = "NAME[=VALUE]", value_parser = parse_env)]
+    pub env: Vec<(String, String)>,
+
+    /// When the runner is root and namespaces are not available, the
+    /// unprivileged user targets run as.
     #[arg(
         long,
         value_name = "NAME",
@@ -104,6 +110,26 @@ pub struct Args {
         help_heading = "Limits"
     )]
     pub user: String,
+}
+
+fn parse_env(text: &str) -> Result<(String, String), String> {
+    let (name, value) = match text.split_once('=') {
+        Some((name, value)) => (name, Some(value.to_string())),
+        None => (text, None),
+    };
+    let valid = !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid {
+        return Err(format!("`{name}` is not a variable name"));
+    }
+    let value = match value {
+        Some(value) => value,
+        None => std::env::var(name).map_err(|_| {
+            format!("`{name}` is not set in the runner's environment; give NAME=VALUE")
+        })?,
+    };
+    Ok((name.to_string(), value))
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -117,17 +143,17 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 
 fn parse_memory(text: &str) -> Result<u64, String> {
     let size = parse_size(text)?;
-    if size < crate::target::MIN_MEMORY {
+    if size < crate::program::MIN_MEMORY {
         return Err(format!(
             "`{text}` is too little: below {} MiB no program can even start",
-            crate::target::MIN_MEMORY >> 20
+            crate::program::MIN_MEMORY >> 20
         ));
     }
     Ok(size)
 }
 
 fn parse_size(text: &str) -> Result<u64, String> {
-    crate::target::parse_size(text)
+    crate::program::parse_size(text)
         .ok_or_else(|| format!("`{text}` is not a size such as 512MiB or 1GiB"))
 }
 
@@ -160,7 +186,7 @@ pub enum UsageError {
     #[error(transparent)]
     Spec(#[from] spec::SpecError),
     #[error(transparent)]
-    Target(#[from] crate::target::CommandError),
+    Target(#[from] crate::program::CommandError),
     #[error("{0}")]
     Other(String),
 }
@@ -249,10 +275,18 @@ fn run(args: &Args) -> Result<u8, UsageError> {
             "no case matches --case/--tag; `runner --list` shows the cases",
         )));
     }
-    if let Some(addr) = addr {
+    let isolation = crate::sandbox::isolation();
+    if let crate::sandbox::Isolation::ProcessGroup { reason } = isolation {
+        eprintln!(
+            "warning: targets are not sandboxed ({reason}): each runs in a process group of its own, and shares the network, files and processes of this machine"
+        );
+    }
+    if let (Some(addr), false) = (addr, isolation.namespaces()) {
+        // In a sandbox the address is the target's own; on the host, a
+        // program already holding it would fail every case.
         check_addr_free(addr, &specs)?;
     }
-    let sandbox = crate::target::Sandbox::for_this_run(&args.user)
+    let sandbox = crate::program::Sandbox::for_this_run(&args.user)
         .map_err(|e| UsageError::Other(e.to_string()))?;
     let options = RunOptions {
         target,
@@ -266,10 +300,11 @@ fn run(args: &Args) -> Result<u8, UsageError> {
             output: args.max_output,
         },
         sandbox,
+        env: args.env.clone(),
         deadline: args.deadline.map(crate::stop::deadline_after),
     };
     crate::signals::stop_on_signals();
-    crate::target::become_subreaper();
+    crate::program::become_subreaper();
     let color = match args.color {
         Color::Always => true,
         Color::Never => false,
@@ -278,12 +313,7 @@ fn run(args: &Args) -> Result<u8, UsageError> {
     // The report file is opened before anything runs: a path that cannot
     // be written is a usage error, not a lost report after the run.
     let mut output_file = match &args.output {
-        Some(path) => Some(std::fs::File::create(path).map_err(|e| {
-            UsageError::Other(format!(
-                "cannot write the report to {}: {e}",
-                path.display()
-            ))
-        })?),
+        Some(path) => Some(create_report_file(path)?),
         None => None,
     };
     let human_on_stdout = args.format == Format::Human || args.output.is_some();
@@ -302,7 +332,7 @@ fn run(args: &Args) -> Result<u8, UsageError> {
         }
         collected.event(event);
     });
-    crate::target::kill_leftovers();
+    crate::program::kill_leftovers();
     drop(human);
     let rendered = match args.format {
         Format::Human => None,
@@ -336,6 +366,36 @@ fn run(args: &Args) -> Result<u8, UsageError> {
             EXIT_FAILED
         },
     )
+}
+
+/// Opens a report file for writing, never through a symbolic link: a
+/// submission folder may carry one pointing anywhere, and the runner is
+/// often root.
+fn create_report_file(path: &Path) -> Result<std::fs::File, UsageError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let refuse = |why: String| {
+        UsageError::Other(format!(
+            "cannot write the report to {}: {why}",
+            path.display()
+        ))
+    };
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(refuse(String::from(
+            "it is a symbolic link; give the path of a regular file",
+        )));
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .custom_flags(nix::libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(nix::libc::ELOOP) => refuse(String::from(
+                "it is a symbolic link; give the path of a regular file",
+            )),
+            _ => refuse(e.to_string()),
+        })
 }
 
 /// Spec arguments: files, folders (every *.yaml inside), bundled names.

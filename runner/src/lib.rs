@@ -7,11 +7,12 @@
 pub mod cli;
 pub mod engine;
 pub mod net;
+pub mod program;
 pub mod report;
+pub mod sandbox;
 pub mod signals;
 pub mod spec;
 pub mod stop;
-pub mod target;
 pub mod text;
 
 /// The hidden first argument with which the runner starts one of its

@@ -2,10 +2,15 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some(runner::REFERENCE_SUBCOMMAND) {
-        return run_reference(&args[2..]);
+    match args.get(1).map(String::as_str) {
+        Some(runner::sandbox::SUBCOMMAND) => runner::sandbox::init_main(&args[2..]),
+        Some(runner::REFERENCE_SUBCOMMAND) => run_reference(&args[2..]),
+        _ => {
+            // First, while the runner has a single thread.
+            runner::sandbox::set_up_at_start();
+            runner::cli::main()
+        }
     }
-    runner::cli::main()
 }
 
 /// `runner __reference NAME HOST PORT`: the bundled reference programs

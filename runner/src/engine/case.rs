@@ -6,9 +6,9 @@ use super::running::Running;
 use super::show;
 use super::transcript::Transcript;
 use crate::net::{Connection, Datagrams};
+use crate::program::describe_status;
 use crate::spec::{Action, Case, DatagramSocket, Restart, Role, Spec, Step};
 use crate::stop;
-use crate::target::describe_status;
 use std::collections::HashMap;
 use std::time::Instant;
 

@@ -15,8 +15,8 @@ pub use outcome::{CaseOutcome, Event, Failure, Summary, Verdict};
 pub use running::AddressPlan;
 pub use transcript::{Direction, Entry};
 
+use crate::program::{Limits, Sandbox, TargetCommand};
 use crate::spec::{Case, LimitSettings, Spec};
-use crate::target::{Limits, Sandbox, TargetCommand};
 use session::{run_spec, SpecTarget};
 use std::time::{Duration, Instant};
 
@@ -31,6 +31,8 @@ pub struct RunOptions {
     pub limits: LimitSettings,
     /// Set when the runner is root: whom targets run as.
     pub sandbox: Option<Sandbox>,
+    /// Variables passed to every target on purpose (`--env`).
+    pub env: Vec<(String, String)>,
     /// When the whole run must end.
     pub deadline: Option<Instant>,
 }

@@ -2,7 +2,7 @@
 //! each case with all the evidence a student needs.
 
 use super::transcript::Entry;
-use crate::target::OutputSnapshot;
+use crate::program::OutputSnapshot;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

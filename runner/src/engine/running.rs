@@ -2,12 +2,14 @@
 //! it serves, or where the runner listens for it.
 
 use crate::net::Datagrams;
-use crate::spec::{Role, Spec, Transport};
-use crate::target::{
+use crate::program::{
     time_wait_on, wait_until_serving, Confinement, OutputSnapshot, Process, SocketKind,
     StartFailure, TargetCommand,
 };
+use crate::sandbox::{NetNamespace, Network};
+use crate::spec::{Role, Spec, Transport};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Where the target is to serve (or connect to).
@@ -24,6 +26,8 @@ pub enum AddressPlan {
 
 pub struct Running {
     pub process: Process,
+    /// Where the runner opens the case's sockets: the target's network.
+    pub network: Network,
     /// Where the target serves (server role) or where the runner listens
     /// for it (client role).
     pub addr: SocketAddr,
@@ -61,9 +65,21 @@ impl Running {
         confinement: &Confinement,
         case_deadline: Instant,
     ) -> Result<Running, StartError> {
+        // A network of its own per target: an address it hard-codes is
+        // private to it, and never in TIME_WAIT from an earlier case.
+        let network = if crate::sandbox::isolation().namespaces() {
+            let namespace = NetNamespace::create().map_err(|e| {
+                StartError::Harness(format!("the runner cannot make the sandbox's network: {e}"))
+            })?;
+            Network::Private(Arc::new(namespace))
+        } else {
+            Network::Host
+        };
         match spec.target.role {
-            Role::Server => Self::start_server(spec, command, plan, confinement, case_deadline),
-            Role::Client => Self::start_client(spec, command, plan, confinement),
+            Role::Server => {
+                Self::start_server(spec, command, plan, confinement, network, case_deadline)
+            }
+            Role::Client => Self::start_client(spec, command, plan, confinement, network),
         }
     }
 
@@ -72,11 +88,14 @@ impl Running {
         command: &TargetCommand,
         plan: AddressPlan,
         confinement: &Confinement,
+        network: Network,
         case_deadline: Instant,
     ) -> Result<Running, StartError> {
         let expected = match plan {
             AddressPlan::Fixed(addr)
-                if spec.target.transport == Transport::Tcp && time_wait_on(addr) =>
+                if spec.target.transport == Transport::Tcp
+                    && !network.is_private()
+                    && time_wait_on(addr) =>
             {
                 return Err(StartError::Harness(format!(
                     "{addr} is in TIME_WAIT from an earlier connection (it clears within 60 s): a program that binds it without SO_REUSEADDR would fail through no fault of its own; run again in a minute"
@@ -84,12 +103,12 @@ impl Running {
             }
             AddressPlan::Fixed(addr) => Some(addr),
             AddressPlan::Fresh => {
-                Some(free_port(spec.target.transport).map_err(StartError::Harness)?)
+                Some(free_port(spec.target.transport, &network).map_err(StartError::Harness)?)
             }
             AddressPlan::Discover => None,
         };
-        let mut process =
-            Process::spawn(&command.argv_for(expected), confinement).map_err(spawn_failed)?;
+        let mut process = Process::spawn(&command.argv_for(expected), confinement, &network)
+            .map_err(spawn_failed)?;
         let kind = match spec.target.transport {
             Transport::Tcp => SocketKind::TcpListening,
             Transport::Udp => SocketKind::UdpBound,
@@ -112,7 +131,7 @@ impl Running {
                 })));
             }
         };
-        Ok(Running::new(process, addr))
+        Ok(Running::new(process, network, addr))
     }
 
     fn start_client(
@@ -120,6 +139,7 @@ impl Running {
         command: &TargetCommand,
         plan: AddressPlan,
         confinement: &Confinement,
+        network: Network,
     ) -> Result<Running, StartError> {
         let bind_at = match plan {
             AddressPlan::Fixed(addr) => addr,
@@ -135,27 +155,28 @@ impl Running {
         };
         let (listener, service, addr) = match spec.target.transport {
             Transport::Tcp => {
-                let listener = TcpListener::bind(bind_at).map_err(cannot)?;
+                let listener = network.run(|| TcpListener::bind(bind_at)).map_err(cannot)?;
                 let addr = listener.local_addr().map_err(cannot)?;
                 (Some(listener), None, addr)
             }
             Transport::Udp => {
-                let socket = Datagrams::bind(bind_at).map_err(cannot)?;
+                let socket = network.run(|| Datagrams::bind(bind_at)).map_err(cannot)?;
                 let addr = socket.local_addr().map_err(cannot)?;
                 (None, Some(socket), addr)
             }
         };
-        let process =
-            Process::spawn(&command.argv_for(Some(addr)), confinement).map_err(spawn_failed)?;
-        let mut running = Running::new(process, addr);
+        let process = Process::spawn(&command.argv_for(Some(addr)), confinement, &network)
+            .map_err(spawn_failed)?;
+        let mut running = Running::new(process, network, addr);
         running.listener = listener;
         running.service = service;
         Ok(running)
     }
 
-    fn new(process: Process, addr: SocketAddr) -> Running {
+    fn new(process: Process, network: Network, addr: SocketAddr) -> Running {
         Running {
             process,
+            network,
             addr,
             listener: None,
             service: None,
@@ -174,15 +195,17 @@ fn spawn_failed(error: std::io::Error) -> StartError {
     }))
 }
 
-/// A loopback port that nothing is bound to right now.
-fn free_port(transport: Transport) -> Result<SocketAddr, String> {
+/// A loopback port that nothing is bound to right now, in `network`.
+fn free_port(transport: Transport, network: &Network) -> Result<SocketAddr, String> {
     let any = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
     // The probe socket must not be copied into a target another thread is
     // starting at this moment: that copy would hold the port until the
     // other target's exec, and this target's bind would fail.
-    let found = crate::target::without_spawns(|| match transport {
-        Transport::Tcp => TcpListener::bind(any).and_then(|l| l.local_addr()),
-        Transport::Udp => UdpSocket::bind(any).and_then(|s| s.local_addr()),
+    let found = crate::program::without_spawns(|| {
+        network.run(|| match transport {
+            Transport::Tcp => TcpListener::bind(any).and_then(|l| l.local_addr()),
+            Transport::Udp => UdpSocket::bind(any).and_then(|s| s.local_addr()),
+        })
     });
     found.map_err(|e| format!("the runner found no free loopback port: {e}"))
 }

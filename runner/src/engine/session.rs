@@ -4,8 +4,8 @@
 use super::case::{noun, run_case};
 use super::running::{AddressPlan, Running, StartError, TargetStartError};
 use super::{CaseOutcome, RunOptions, Verdict};
+use crate::program::{Confinement, StartFailure, TargetCommand};
 use crate::spec::{Case, Restart, Spec};
-use crate::target::{Confinement, StartFailure, TargetCommand};
 use std::time::{Duration, Instant};
 
 /// What runs a spec: the program and where it is to be reached.
@@ -47,6 +47,7 @@ pub fn run_spec(
     let confinement = Confinement {
         limits,
         sandbox: options.sandbox.as_ref(),
+        env: &options.env,
     };
     let mut running: Option<Running> = None;
     for case in cases {

@@ -4,8 +4,8 @@
 use super::case::{CaseRun, Problem, StepResult};
 use super::matching::{render, Expectation, StreamMatch};
 use super::transcript::Direction;
+use crate::program::{describe_status, Output};
 use crate::spec::{Matcher, Payload, Stream};
-use crate::target::{describe_status, Output};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

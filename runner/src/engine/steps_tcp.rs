@@ -5,8 +5,8 @@ use super::matching::{render, Expectation, StreamMatch};
 use super::show::quoted;
 use super::transcript::Direction;
 use crate::net::{Connection, ReadEvent};
+use crate::program::{describe_status, POLL};
 use crate::spec::{Matcher, Payload};
-use crate::target::{describe_status, POLL};
 use std::io::ErrorKind;
 use std::time::{Duration, Instant};
 
@@ -34,7 +34,8 @@ impl CaseRun<'_> {
     pub(super) fn connect(&mut self, name: &str, deadline: Instant) -> StepResult {
         let addr = self.running.addr;
         loop {
-            match Connection::connect(addr, deadline) {
+            let network = &self.running.network;
+            match network.run(|| Connection::connect(addr, deadline)) {
                 Ok(connection) => {
                     let from = connection
                         .local_addr()

@@ -34,7 +34,8 @@ impl CaseRun<'_> {
             } else {
                 SocketAddr::from((Ipv6Addr::LOCALHOST, 0))
             };
-            let bound = Datagrams::bind(local).map_err(|e| {
+            let network = &self.running.network;
+            let bound = network.run(|| Datagrams::bind(local)).map_err(|e| {
                 Problem::new(
                     "a datagram socket",
                     format!("the runner cannot bind a socket: {e}"),

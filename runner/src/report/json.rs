@@ -13,6 +13,8 @@ pub fn render(collected: &Collected) -> String {
     let summary = &collected.summary;
     let report = json!({
         "version": VERSION,
+        // How targets were confined: "namespaces" or "process-group".
+        "isolation": crate::sandbox::isolation().name(),
         "summary": {
             "passed": summary.passed,
             "failed": summary.failed,

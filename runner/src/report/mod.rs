@@ -26,7 +26,7 @@ impl Collected {
 }
 
 /// Lines of a target's output stream worth showing, or None if empty.
-pub fn tail(snapshot: &crate::target::OutputSnapshot, lines: usize) -> Option<String> {
+pub fn tail(snapshot: &crate::program::OutputSnapshot, lines: usize) -> Option<String> {
     let text = snapshot.last_lines(lines);
     (!text.trim().is_empty()).then_some(text)
 }

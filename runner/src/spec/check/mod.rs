@@ -129,7 +129,7 @@ impl Checker<'_> {
         let size = |key: &str, text: &Option<String>| -> Result<Option<u64>, SpecError> {
             text.as_ref()
                 .map(|text| {
-                    crate::target::parse_size(text).ok_or_else(|| {
+                    crate::program::parse_size(text).ok_or_else(|| {
                         self.error(
                             &child_key(path, key),
                             format!("`{text}` is not a size: write it like 512MiB or 1GiB"),
@@ -139,12 +139,12 @@ impl Checker<'_> {
                 .transpose()
         };
         let memory = size("memory", &raw.memory)?;
-        if memory.is_some_and(|m| m < crate::target::MIN_MEMORY) {
+        if memory.is_some_and(|m| m < crate::program::MIN_MEMORY) {
             return Err(self.error(
                 &child_key(path, "memory"),
                 format!(
                     "below {} MiB no program can even start",
-                    crate::target::MIN_MEMORY >> 20
+                    crate::program::MIN_MEMORY >> 20
                 ),
             ));
         }

@@ -10,11 +10,11 @@ use std::time::Duration;
 pub struct Limits {
     /// CPU time per process; SIGXCPU at the limit, SIGKILL a second later.
     pub cpu: Duration,
-    /// Address space per process, in bytes.
+    /// Resident memory of the whole sandbox, in bytes (a cgroup limit);
+    /// where no cgroup can be written, the data size of each process.
     pub memory: u64,
-    /// Processes (threads, to the kernel) the target may add to those its
-    /// user already runs. Binding only for a user other than root, which is
-    /// why the runner drops root for targets.
+    /// Processes and threads of the whole sandbox (a cgroup limit); where
+    /// no cgroup can be written, what the target may add to its user's.
     pub processes: u64,
     /// Largest file the target may write, in bytes.
     pub file_size: u64,
@@ -36,16 +36,23 @@ impl Default for Limits {
 }
 
 impl Limits {
-    /// Applies the limits to the calling process. Runs in the forked child
-    /// before exec: it only makes system calls (no allocation).
-    pub fn apply(&self) -> std::io::Result<()> {
+    /// Applies the limits to the calling process: always CPU time and file
+    /// size, the process count and the data size where no cgroup limits
+    /// them. Never the address space, which a JVM or a Go runtime reserves
+    /// far beyond what it uses. Runs in the forked child before exec: it
+    /// only makes system calls (no allocation).
+    pub fn apply(&self, processes: bool, memory: bool) -> std::io::Result<()> {
         let cpu = self.cpu.as_secs().max(1);
         let set = |resource, soft: u64, hard: u64| {
             setrlimit(resource, soft, hard).map_err(std::io::Error::from)
         };
         set(Resource::RLIMIT_CPU, cpu, cpu.saturating_add(1))?;
-        set(Resource::RLIMIT_AS, self.memory, self.memory)?;
-        set(Resource::RLIMIT_NPROC, self.processes, self.processes)?;
+        if memory {
+            set(Resource::RLIMIT_DATA, self.memory, self.memory)?;
+        }
+        if processes {
+            set(Resource::RLIMIT_NPROC, self.processes, self.processes)?;
+        }
         set(Resource::RLIMIT_FSIZE, self.file_size, self.file_size)?;
         set(Resource::RLIMIT_CORE, 0, 0)
     }
@@ -54,6 +61,16 @@ impl Limits {
 /// Below this much address space not even an interpreter starts: a
 /// smaller memory limit would fail every program for the limit's sake.
 pub const MIN_MEMORY: u64 = 16 << 20;
+
+/// A size for people: `512 MiB`, `1 GiB`, `4096 bytes`.
+pub fn show_size(bytes: u64) -> String {
+    for (unit, shift) in [("GiB", 30), ("MiB", 20), ("KiB", 10)] {
+        if bytes >= 1 << shift && bytes % (1 << shift) == 0 {
+            return format!("{} {unit}", bytes >> shift);
+        }
+    }
+    format!("{bytes} bytes")
+}
 
 /// Parses a size such as `512MiB`, `1GiB`, `1G`, `64M`, `4096`.
 pub fn parse_size(text: &str) -> Option<u64> {
@@ -85,5 +102,8 @@ mod tests {
         assert_eq!(parse_size("0"), None);
         assert_eq!(parse_size("-1M"), None);
         assert_eq!(parse_size("12 parsecs"), None);
+        assert_eq!(show_size(512 << 20), "512 MiB");
+        assert_eq!(show_size(1 << 30), "1 GiB");
+        assert_eq!(show_size(1000), "1000 bytes");
     }
 }

@@ -1,12 +1,12 @@
 //! Starting and supervising the program under test.
 
-mod cgroup;
 mod command;
 mod limits;
 mod output;
 mod process;
 mod procfs;
 mod sandbox;
+mod sandboxed;
 
 pub use command::{CommandError, TargetCommand};
 pub use limits::{parse_size, Limits, MIN_MEMORY};
@@ -70,9 +70,14 @@ impl StartFailure {
     }
 }
 
-/// Does a socket bound to `bound` receive what is sent to `wanted`?
+/// Does a socket bound to `bound` receive what is sent to `wanted`? An
+/// IPv6 socket bound to an IPv4-mapped address (`::ffff:127.1.1.1`, as a
+/// JVM binds) receives what is sent to the IPv4 address; a wildcard one
+/// receives everything on its port.
 fn serves(bound: SocketAddr, wanted: SocketAddr) -> bool {
-    bound.port() == wanted.port() && (bound.ip().is_unspecified() || bound.ip() == wanted.ip())
+    let bound_ip = bound.ip().to_canonical();
+    bound.port() == wanted.port()
+        && (bound_ip.is_unspecified() || bound_ip == wanted.ip().to_canonical())
 }
 
 /// Waits until the target's own process group holds a socket of `kind`
@@ -87,7 +92,7 @@ pub fn wait_until_serving(
 ) -> Result<SocketAddr, StartFailure> {
     let started = Instant::now();
     loop {
-        let seen = procfs::group_sockets(process.group(), kind);
+        let seen = process.sockets(kind);
         let found = match expected {
             Some(wanted) => seen.iter().any(|b| serves(*b, wanted)).then_some(wanted),
             None => seen.first().map(|addr| reachable(*addr)),
@@ -117,6 +122,9 @@ pub fn wait_until_serving(
 /// A wildcard bind (`''`, `0.0.0.0`, `::`) is reached through loopback.
 fn reachable(bound: SocketAddr) -> SocketAddr {
     match bound.ip() {
+        _ if !bound.ip().to_canonical().is_unspecified() => {
+            SocketAddr::new(bound.ip().to_canonical(), bound.port())
+        }
         std::net::IpAddr::V4(ip) if ip.is_unspecified() => {
             SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), bound.port())
         }

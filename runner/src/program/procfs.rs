@@ -30,19 +30,6 @@ fn stat(pid: i32) -> Option<Stat> {
     })
 }
 
-/// Every live (not zombie) process whose process group is `group`.
-pub fn group_members(group: i32) -> Vec<i32> {
-    let Ok(entries) = fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            stat(*pid).is_some_and(|s| s.process_group == group && !matches!(s.state, 'Z' | 'X'))
-        })
-        .collect()
-}
-
 /// Every live process of the group led by `leader`, and every live
 /// descendant of the leader even if it left the group (`setsid`).
 pub fn tree_members(leader: i32) -> Vec<i32> {
@@ -158,11 +145,11 @@ pub fn is_zombie(pid: i32) -> bool {
     stat(pid).is_some_and(|s| s.state == 'Z')
 }
 
-/// CPU time used so far by the live members of `group`.
-pub fn group_cpu_time(group: i32) -> Duration {
-    let ticks: u64 = group_members(group)
-        .into_iter()
-        .filter_map(stat)
+/// CPU time used so far by the live processes `pids`.
+pub fn cpu_time(pids: &[i32]) -> Duration {
+    let ticks: u64 = pids
+        .iter()
+        .filter_map(|pid| stat(*pid))
         .map(|s| s.cpu_ticks)
         .sum();
     let per_second = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
@@ -205,19 +192,22 @@ pub enum SocketKind {
     UdpBound,
 }
 
-/// Local addresses of the sockets of `kind` owned by processes of `group`.
-pub fn group_sockets(group: i32, kind: SocketKind) -> Vec<SocketAddr> {
-    let inodes = socket_inodes(&group_members(group));
+/// Local addresses of the sockets of `kind` owned by the processes
+/// `owners`, as listed in the socket tables of the folder `tables`
+/// (`/proc/net`, or `/proc/thread-self/net` for the network namespace of
+/// the calling thread).
+pub fn sockets_of(owners: &[i32], tables: &str, kind: SocketKind) -> Vec<SocketAddr> {
+    let inodes = socket_inodes(owners);
     if inodes.is_empty() {
         return Vec::new();
     }
-    let (tables, wanted_state) = match kind {
-        SocketKind::TcpListening => (["/proc/net/tcp", "/proc/net/tcp6"], Some("0A")),
-        SocketKind::UdpBound => (["/proc/net/udp", "/proc/net/udp6"], None),
+    let (names, wanted_state) = match kind {
+        SocketKind::TcpListening => (["tcp", "tcp6"], Some("0A")),
+        SocketKind::UdpBound => (["udp", "udp6"], None),
     };
     let mut found = Vec::new();
-    for table in tables {
-        let Ok(text) = fs::read_to_string(table) else {
+    for name in names {
+        let Ok(text) = fs::read_to_string(format!("{tables}/{name}")) else {
             continue;
         };
         for line in text.lines().skip(1) {
@@ -302,11 +292,8 @@ mod tests {
     fn sees_a_listening_socket_of_this_process() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let group = nix::unistd::getpgrp().as_raw();
-        assert!(group_sockets(group, SocketKind::TcpListening).contains(&addr));
-        assert!(
-            group_cpu_time(group) > Duration::ZERO
-                || group_members(group).contains(&(std::process::id() as i32))
-        );
+        let own = [std::process::id() as i32];
+        assert!(sockets_of(&own, "/proc/net", SocketKind::TcpListening).contains(&addr));
+        assert!(cpu_time(&own) > Duration::ZERO);
     }
 }

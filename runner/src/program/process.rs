@@ -1,0 +1,569 @@
+//! A running target: its own process group, captured stdio, and a stop that
+//! takes the whole group down (SIGTERM, a grace period, then SIGKILL).
+
+use super::limits::Limits;
+use super::output::Output;
+use super::procfs::{self, SocketKind};
+use super::sandbox::Sandbox;
+use super::sandboxed::Sandboxed;
+use crate::sandbox::{Breach, Cgroups, Network};
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::prctl::set_pdeathsig;
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+use std::io::{self, Write};
+use std::os::fd::{AsFd, AsRawFd};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long a target has to exit after SIGTERM before it gets SIGKILL.
+const GRACE: Duration = Duration::from_millis(200);
+/// How long SIGKILLed processes may take to disappear.
+const KILL_WAIT: Duration = Duration::from_secs(2);
+/// Polling interval while waiting for a state change the kernel does not
+/// notify us of (a process exiting while we also watch other things).
+pub const POLL: Duration = Duration::from_millis(2);
+
+/// What a target is confined by.
+#[derive(Debug, Clone, Copy)]
+pub struct Confinement<'a> {
+    pub limits: Limits,
+    /// Set when the runner is root: staged copies of private files, and
+    /// (without namespaces) the unprivileged user to run as.
+    pub sandbox: Option<&'a Sandbox>,
+    /// Variables passed on purpose (`--env`), on top of the kept ones.
+    pub env: &'a [(String, String)],
+}
+
+/// The environment variable every process of a target carries, with a
+/// value unique to that target (see `procfs::processes_with_env`).
+pub const MARKER: &str = "SOCKET_RUNNER_TARGET";
+
+/// Marker values: this runner's pid and a counter.
+fn next_marker() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{MARKER}={}-{n}", std::process::id())
+}
+
+/// Variables a target keeps from the runner's environment; the rest
+/// (tokens, credentials of a CI job) never reach a submission.
+const KEPT_ENVIRONMENT: &[&str] = &["PATH", "LANG", "LC_ALL", "LC_CTYPE", "TERM", "TZ"];
+
+/// The whole environment of a target: the kept variables, HOME, what
+/// makes its output unbuffered, and what `--env` passes on purpose.
+pub fn target_environment(
+    home: &std::path::Path,
+    extra: &[(String, String)],
+) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = KEPT_ENVIRONMENT
+        .iter()
+        .filter_map(|name| Some((name.to_string(), std::env::var(name).ok()?)))
+        .collect();
+    env.push((String::from("HOME"), home.display().to_string()));
+    env.push((String::from("PYTHONUNBUFFERED"), String::from("1")));
+    env.push((String::from("PYTHONIOENCODING"), String::from("utf-8")));
+    env.push((String::from("PYTHONDONTWRITEBYTECODE"), String::from("1")));
+    env.extend(unbuffered_c_stdio());
+    for (name, value) in extra {
+        env.retain(|(kept, _)| kept != name);
+        env.push((name.clone(), value.clone()));
+    }
+    env
+}
+
+pub struct Process {
+    child: Child,
+    /// How the target is held: a sandbox of its own, or a process group.
+    hold: Hold,
+    /// Where the target's sockets are.
+    network: Network,
+    group: i32,
+    stdin: Option<ChildStdin>,
+    pub stdout: Arc<Output>,
+    pub stderr: Arc<Output>,
+    status: Option<ExitStatus>,
+}
+
+/// What keeps track of a target's processes.
+enum Hold {
+    /// A sandbox: the runner's child is the sandbox's helper, whose child
+    /// is the init of the target's PID namespace.
+    Sandboxed(Sandboxed),
+    /// The fallback: a process group, an environment marker, the
+    /// runner's subreaper, and a cgroup where root can make one.
+    Direct {
+        marker: String,
+        cgroups: Option<Cgroups>,
+    },
+}
+
+impl Process {
+    /// Starts `argv` with piped stdio under `confinement`: in a sandbox of
+    /// its own whose network is `network`, or (the fallback, when the
+    /// network is the host's) in a process group of its own. Python is
+    /// told not to buffer its output, so prompts and prints arrive in time.
+    pub fn spawn(
+        argv: &[String],
+        confinement: &Confinement,
+        network: &Network,
+    ) -> io::Result<Process> {
+        let argv = match confinement.sandbox {
+            Some(sandbox) => sandbox.stage(argv)?,
+            None => super::sandbox::absolute_files(argv),
+        };
+        if argv.is_empty() {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "empty command"));
+        }
+        let keep = usize::try_from(confinement.limits.output).unwrap_or(usize::MAX);
+        // Registered under the lock it is started under: the orphan reaper
+        // never mistakes a target's own main process for an orphan.
+        let mut leaders = LEADERS.lock().unwrap_or_else(|e| e.into_inner());
+        let (mut child, hold) = match network {
+            Network::Private(namespace) => {
+                let (child, sandboxed) = Sandboxed::spawn(&argv, confinement, namespace)?;
+                (child, Hold::Sandboxed(sandboxed))
+            }
+            Network::Host => spawn_direct(&argv, confinement)?,
+        };
+        leaders.push(child.id() as i32);
+        drop(leaders);
+        if let Some(stdin) = &child.stdin {
+            // Writes must never block the runner: they wait with a deadline.
+            let flags = fcntl(stdin.as_raw_fd(), FcntlArg::F_GETFL).map_err(io::Error::from)?;
+            let flags = OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK;
+            fcntl(stdin.as_raw_fd(), FcntlArg::F_SETFL(flags)).map_err(io::Error::from)?;
+        }
+        let group = child.id() as i32;
+        let stdout = Output::pump(child.stdout.take().expect("stdout is piped"), keep);
+        let stderr = Output::pump(child.stderr.take().expect("stderr is piped"), keep);
+        let mut process = Process {
+            hold,
+            network: network.clone(),
+            stdin: child.stdin.take(),
+            child,
+            group,
+            stdout,
+            stderr,
+            status: None,
+        };
+        if let Hold::Sandboxed(sandboxed) = &mut process.hold {
+            // Returns once the program is exec'd, or with why it was not.
+            if let Err(error) = sandboxed.wait_started() {
+                process.stop();
+                return Err(error);
+            }
+        }
+        Ok(process)
+    }
+
+    /// The exit status, if the main process has exited.
+    pub fn exit_status(&mut self) -> Option<ExitStatus> {
+        if self.status.is_none() {
+            self.status = self.child.try_wait().ok().flatten();
+        }
+        self.status
+    }
+
+    /// Waits for the main process to exit until `deadline`.
+    pub fn wait_exit(&mut self, deadline: Instant) -> Option<ExitStatus> {
+        loop {
+            if let Some(status) = self.exit_status() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline || crate::stop::requested() {
+                return None;
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// Writes to the target's stdin, failing with TimedOut when the target
+    /// does not read and the pipe stays full until `deadline`.
+    pub fn write_stdin(&mut self, bytes: &[u8], deadline: Instant) -> io::Result<()> {
+        let Some(stdin) = &mut self.stdin else {
+            return Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "stdin was closed",
+            ));
+        };
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            match stdin.write(rest) {
+                Ok(n) => rest = &rest[n..],
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    let Some(slice) = crate::stop::slice_until(deadline) else {
+                        return Err(io::Error::from(io::ErrorKind::TimedOut));
+                    };
+                    let wait = PollTimeout::try_from(slice).unwrap_or(PollTimeout::MAX);
+                    let mut fds = [PollFd::new(stdin.as_fd(), PollFlags::POLLOUT)];
+                    poll(&mut fds, wait).map_err(io::Error::from)?;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
+    }
+
+    /// CPU time used so far by the live processes of the target.
+    pub fn cpu_time(&self) -> Duration {
+        procfs::cpu_time(&self.members())
+    }
+
+    /// Local addresses of the target's sockets of `kind`: read from the
+    /// tables of its own network, and owned by its processes.
+    pub fn sockets(&self, kind: SocketKind) -> Vec<std::net::SocketAddr> {
+        let owners = self.members();
+        let tables = if self.network.is_private() {
+            "/proc/thread-self/net"
+        } else {
+            "/proc/net"
+        };
+        self.network
+            .run(|| Ok(procfs::sockets_of(&owners, tables, kind)))
+            .unwrap_or_default()
+    }
+
+    /// The limits the sandbox ran into so far, in words, e.g. "the
+    /// sandbox's memory limit (1 GiB)".
+    pub fn limits_hit(&self, limits: &Limits) -> Vec<String> {
+        let cgroups = match &self.hold {
+            Hold::Sandboxed(sandboxed) => Some(&sandboxed.cgroups),
+            Hold::Direct { cgroups, .. } => cgroups.as_ref(),
+        };
+        let mut hit: Vec<String> = cgroups
+            .map(Cgroups::breaches)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|breach| match breach {
+                Breach::Memory => format!(
+                    "the program ran into its memory limit ({}: all its processes together), and the kernel killed a process",
+                    super::limits::show_size(limits.memory)
+                ),
+                Breach::Processes => format!(
+                    "the program ran into its process limit ({} processes and threads together): a fork or a new thread was refused",
+                    limits.processes
+                ),
+            })
+            .collect();
+        if let Some(signal) = self.status.and_then(|s| s.signal()) {
+            if signal == Signal::SIGXFSZ as i32 {
+                hit.push(format!(
+                    "the program ran into its file size limit ({} per file)",
+                    super::limits::show_size(limits.file_size)
+                ));
+            }
+            if signal == Signal::SIGXCPU as i32 {
+                hit.push(format!(
+                    "the program ran into its CPU time limit ({} per process)",
+                    humantime::format_duration(limits.cpu)
+                ));
+            }
+        }
+        hit
+    }
+
+    /// Stops every process of the target: SIGTERM, up to GRACE to exit,
+    /// then SIGKILL. Reaps the main process.
+    pub fn stop(&mut self) {
+        self.stdin = None;
+        let init = match &mut self.hold {
+            Hold::Sandboxed(sandboxed) => sandboxed.init(self.child.id() as i32),
+            Hold::Direct { .. } => None,
+        };
+        let helpers = [Some(self.group), init];
+        // The program's own processes: in a sandbox, all but its helper
+        // and init, which end when the program has.
+        let program = |process: &Process| -> Vec<i32> {
+            let mut members = process.members();
+            if matches!(process.hold, Hold::Sandboxed(_)) {
+                members.retain(|pid| !helpers.contains(&Some(*pid)));
+            }
+            members
+        };
+        let members = program(self);
+        if !members.is_empty() {
+            self.signal(&members, Signal::SIGTERM);
+            let deadline = Instant::now() + GRACE;
+            while Instant::now() < deadline && !program(self).is_empty() {
+                self.exit_status();
+                std::thread::sleep(POLL);
+            }
+        }
+        // Until none is left: a process that forks while dying leaves a
+        // new one behind, and a killed process under load takes a moment.
+        let deadline = Instant::now() + KILL_WAIT;
+        let mut members = self.members();
+        while Instant::now() < deadline && !members.is_empty() {
+            if let Some(init) = init {
+                // The init's end is the sandbox's: the kernel kills every
+                // process left in its PID namespace.
+                let _ = nix::sys::signal::kill(Pid::from_raw(init), Signal::SIGKILL);
+            }
+            self.signal(&members, Signal::SIGKILL);
+            self.exit_status();
+            reap_orphans();
+            members = self.members();
+            if !members.is_empty() {
+                std::thread::sleep(POLL);
+            }
+        }
+        if self.status.is_none() {
+            self.status = self.child.wait().ok();
+        }
+        if let Ok(mut leaders) = LEADERS.lock() {
+            leaders.retain(|pid| *pid != self.group);
+        }
+    }
+}
+
+impl Process {
+    /// Every live process of the target: its group and every descendant
+    /// (in a sandbox, everything in its PID namespace descends from its
+    /// init), and any process in its cgroups or (the fallback) carrying
+    /// its marker, such as one that escaped with setsid and a double fork.
+    fn members(&self) -> Vec<i32> {
+        let mut members = procfs::tree_members(self.group);
+        let (cgroups, marked) = match &self.hold {
+            Hold::Sandboxed(sandboxed) => (Some(&sandboxed.cgroups), Vec::new()),
+            Hold::Direct { marker, cgroups } => {
+                (cgroups.as_ref(), procfs::processes_with_env(marker))
+            }
+        };
+        let in_cgroups = cgroups.map(Cgroups::members).unwrap_or_default();
+        for pid in marked.into_iter().chain(in_cgroups) {
+            if !members.contains(&pid) && !procfs::is_zombie(pid) {
+                members.push(pid);
+            }
+        }
+        members
+    }
+
+    /// Signals the group, its cgroup (SIGKILL only) and `members`.
+    fn signal(&self, members: &[i32], signal: Signal) {
+        if signal == Signal::SIGKILL {
+            let cgroups = match &self.hold {
+                Hold::Sandboxed(sandboxed) => Some(&sandboxed.cgroups),
+                Hold::Direct { cgroups, .. } => cgroups.as_ref(),
+            };
+            if let Some(cgroups) = cgroups {
+                cgroups.kill();
+            }
+            let _ = killpg(Pid::from_raw(self.group), signal);
+        }
+        for &pid in members {
+            let _ = nix::sys::signal::kill(Pid::from_raw(pid), signal);
+        }
+    }
+}
+
+/// The fallback start: the program itself in a new process group, with
+/// setrlimit limits, a cleared environment and a marker variable, as the
+/// runner's user or (when root) the unprivileged one.
+fn spawn_direct(argv: &[String], confinement: &Confinement) -> io::Result<(Child, Hold)> {
+    let (program, args) = argv
+        .split_first()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
+    let mut command = Command::new(program);
+    let home = match confinement.sandbox {
+        Some(sandbox) => sandbox.home().to_path_buf(),
+        None => std::env::temp_dir(),
+    };
+    command
+        .env_clear()
+        .envs(target_environment(&home, confinement.env));
+    if let Some(sandbox) = confinement.sandbox {
+        command.uid(sandbox.uid).gid(sandbox.gid);
+    }
+    // Like a student running `python3 server.py` in their folder: data
+    // files next to the program are found. Without a file to go by, a
+    // target starts in its home.
+    command.current_dir(super::submission_dir(argv).unwrap_or(home));
+    let marker = next_marker();
+    let (marker_name, marker_value) = marker.split_once('=').unwrap_or((MARKER, ""));
+    command.env(marker_name, marker_value);
+    let mut limits = confinement.limits;
+    let cgroups = nix::unistd::geteuid()
+        .is_root()
+        .then(|| Cgroups::create(limits.memory, limits.processes));
+    let by_cgroup = |check: fn(&Cgroups) -> bool| cgroups.as_ref().is_some_and(check);
+    let memory_by_cgroup = by_cgroup(Cgroups::limits_memory);
+    let processes_by_cgroup = by_cgroup(Cgroups::limits_processes);
+    // RLIMIT_NPROC counts every thread of the user, including those it
+    // already runs (a desktop, other targets): the limit is on what the
+    // target adds.
+    let uid = confinement
+        .sandbox
+        .map_or_else(|| nix::unistd::getuid().as_raw(), |s| s.uid);
+    limits.processes = limits
+        .processes
+        .saturating_add(procfs::threads_of_user(uid));
+    let join: Vec<std::ffi::CString> = cgroups
+        .iter()
+        .flat_map(Cgroups::procs_files)
+        .filter_map(|path| std::ffi::CString::new(path.into_os_string().into_encoded_bytes()).ok())
+        .collect();
+    // SAFETY: the closure runs in the forked child before exec and only
+    // makes system calls (open, write, setrlimit, prctl) on data prepared
+    // before the fork: async-signal-safe.
+    unsafe {
+        command.pre_exec(move || {
+            // The runner blocks its stop signals in helper threads;
+            // the target must start with none blocked, or SIGTERM
+            // would not reach it.
+            nix::sys::signal::SigSet::all()
+                .thread_unblock()
+                .map_err(io::Error::from)?;
+            // Into the cgroups before exec: every process the program
+            // starts is born inside.
+            for file in &join {
+                let fd = nix::libc::open(file.as_ptr(), nix::libc::O_WRONLY | nix::libc::O_CLOEXEC);
+                if fd >= 0 {
+                    nix::libc::write(fd, b"0".as_ptr().cast(), 1);
+                    nix::libc::close(fd);
+                }
+            }
+            limits.apply(!processes_by_cgroup, !memory_by_cgroup)?;
+            // If the runner dies without cleaning up, the target dies too.
+            set_pdeathsig(Signal::SIGKILL).map_err(io::Error::from)
+        });
+    }
+    command
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    let child = command
+        .spawn()
+        .map_err(|e| io::Error::new(e.kind(), format!("{program}: {e}")))?;
+    Ok((child, Hold::Direct { marker, cgroups }))
+}
+
+/// The runner is a child subreaper (see `become_subreaper`): orphaned
+/// processes of its targets become its children, and it reaps the ones
+/// that have died. Its own targets' main processes are reaped by their
+/// `Child`, so only processes not started by the runner are waited for.
+fn reap_orphans() {
+    use nix::sys::wait::{waitpid, WaitPidFlag};
+    // Held throughout: no target starts (and goes unregistered) meanwhile.
+    let leaders = LEADERS.lock().unwrap_or_else(|e| e.into_inner());
+    for pid in procfs::own_children() {
+        if procfs::is_zombie(pid) && !leaders.contains(&pid) {
+            let _ = waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG));
+        }
+    }
+}
+
+/// Live children of the runner that it did not start: orphans of targets,
+/// adopted because the runner is a subreaper. Only meaningful when no
+/// target is being started (a child between fork and registration would
+/// look the same).
+fn adopted_orphans() -> Vec<i32> {
+    let leaders = LEADERS.lock().map(|l| l.clone()).unwrap_or_default();
+    procfs::own_children()
+        .into_iter()
+        .filter(|pid| !leaders.contains(pid) && !procfs::is_zombie(*pid))
+        .collect()
+}
+
+/// Runs `f` while no target is being started: between fork and exec a
+/// starting target holds copies of all the runner's sockets.
+pub fn without_spawns<T>(f: impl FnOnce() -> T) -> T {
+    let _no_spawns = LEADERS.lock().unwrap_or_else(|e| e.into_inner());
+    f()
+}
+
+/// Main processes of live targets, which their `Child` reaps.
+static LEADERS: std::sync::Mutex<Vec<i32>> = std::sync::Mutex::new(Vec::new());
+
+/// Makes the runner the reaper of its targets' orphans, so that a process
+/// that double-forks stays below the runner instead of escaping to init.
+/// Call it once every helper process (such as the python3 lookup) has
+/// been waited for: from then on the runner starts only targets.
+pub fn become_subreaper() {
+    if nix::sys::prctl::set_child_subreaper(true).is_ok() {
+        // Adopted orphans that die are reaped as they go: a server that
+        // double-forks per client would otherwise pile up zombies, which
+        // count against its process limit.
+        std::thread::spawn(|| loop {
+            std::thread::sleep(REAP_EVERY);
+            reap_orphans();
+        });
+    }
+}
+
+/// How often adopted orphans that died are reaped.
+const REAP_EVERY: Duration = Duration::from_millis(10);
+
+/// Kills every process any target of this runner left behind: the last
+/// line of defence, run when the run ends and no target is starting. That
+/// includes orphans the runner adopted, even one that cleared its marker.
+pub fn kill_leftovers() {
+    let prefix = format!("{MARKER}={}-", std::process::id());
+    for _ in 0..10 {
+        let mut left = procfs::processes_with_env_prefix(&prefix);
+        left.extend(adopted_orphans());
+        if left.is_empty() {
+            break;
+        }
+        for pid in left {
+            let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+        std::thread::sleep(POLL);
+        reap_orphans();
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Where coreutils keeps the library behind `stdbuf`.
+const LIBSTDBUF: &[&str] = &[
+    "/usr/libexec/coreutils/libstdbuf.so",
+    "/usr/lib/coreutils/libstdbuf.so",
+    "/usr/local/libexec/coreutils/libstdbuf.so",
+];
+
+/// C programs buffer stdout when it is a pipe, so a prompt or a printed
+/// reply would reach the runner only at exit. What `stdbuf -o0 -e0` does:
+/// preload coreutils' libstdbuf, which makes stdio unbuffered. It works for
+/// dynamically linked C and C++ programs and does nothing to the others.
+fn unbuffered_c_stdio() -> Vec<(String, String)> {
+    let Some(library) = LIBSTDBUF
+        .iter()
+        .find(|path| std::path::Path::new(path).is_file())
+    else {
+        return Vec::new();
+    };
+    vec![
+        (String::from("LD_PRELOAD"), library.to_string()),
+        (String::from("_STDBUF_O"), String::from("0")),
+        (String::from("_STDBUF_E"), String::from("0")),
+    ]
+}
+
+/// "exited with code 1" / "was killed by signal 9 (SIGKILL)".
+pub fn describe_status(status: ExitStatus) -> String {
+    if let Some(code) = status.code() {
+        return format!("exited with code {code}");
+    }
+    match status.signal() {
+        Some(signal) => match Signal::try_from(signal) {
+            Ok(name) => format!("was killed by signal {signal} ({name})"),
+            Err(_) => format!("was killed by signal {signal}"),
+        },
+        None => String::from("ended"),
+    }
+}

@@ -1,0 +1,229 @@
+//! Starting a target in a sandbox of its own (see `crate::sandbox`): the
+//! runner decides what the sandbox holds (ids, cgroups, visible folders,
+//! limits) and starts its helper, `runner __sandbox PLAN`, with the
+//! target's environment and stdio.
+
+use super::process::{target_environment, Confinement};
+use super::procfs;
+use crate::sandbox::{Cgroups, IdLease, NetNamespace, Plan, Rlimits};
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::fd::{AsFd, AsRawFd};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Longest a sandbox may take to build itself and exec the program.
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The folders where a sandbox's programs may write, and its HOME.
+const SCRATCH: &str = "/tmp";
+
+/// A started sandbox, as the runner holds it.
+pub struct Sandboxed {
+    pub cgroups: Cgroups,
+    /// Its uid and gid, held until its last process is gone.
+    _lease: Option<IdLease>,
+    /// Where the sandbox says why it could not start the program.
+    errors: Option<File>,
+    /// The pid of its init (pid 1 inside), once known.
+    init: Option<i32>,
+}
+
+impl Sandboxed {
+    /// Starts the sandbox's helper for `argv` in `network`.
+    pub fn spawn(
+        argv: &[String],
+        confinement: &Confinement,
+        network: &NetNamespace,
+    ) -> io::Result<(Child, Sandboxed)> {
+        let limits = confinement.limits;
+        let as_root = nix::unistd::geteuid().is_root();
+        let lease = as_root.then(IdLease::take).transpose()?;
+        // Without root no cgroup can be written: the limits are then per
+        // process (the run's notice says so).
+        let cgroups = if as_root {
+            // The helper and the init count too.
+            Cgroups::create(limits.memory, limits.processes.saturating_add(2))
+        } else {
+            Cgroups::default()
+        };
+        let uid = lease
+            .as_ref()
+            .map_or_else(|| nix::unistd::getuid().as_raw(), |l| l.id);
+        let plan = Plan {
+            argv: argv.to_vec(),
+            cwd: super::submission_dir(argv).unwrap_or_else(|| PathBuf::from(SCRATCH)),
+            ids: lease.as_ref().map(|l| (l.id, l.id)),
+            binds: visible_folders(argv),
+            masks: runner_binary_unless_running_it(argv),
+            scratch_size: limits.file_size,
+            cgroup_procs: cgroups.procs_files(),
+            rlimits: Rlimits {
+                cpu_seconds: limits.cpu.as_secs(),
+                file_size: limits.file_size,
+                processes: (!cgroups.limits_processes()).then(|| {
+                    limits
+                        .processes
+                        .saturating_add(procfs::threads_of_user(uid))
+                }),
+                data: (!cgroups.limits_memory()).then_some(limits.memory),
+            },
+        };
+        let plan = serde_json::to_string(&plan).map_err(io::Error::other)?;
+        let (errors, errors_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+        let netns = network.handle().as_raw_fd();
+        let errors_fd = errors_write.as_raw_fd();
+        let mut command = Command::new("/proc/self/exe");
+        command
+            .arg(crate::sandbox::SUBCOMMAND)
+            .arg(plan)
+            .env_clear()
+            .envs(target_environment(Path::new(SCRATCH), confinement.env))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        // SAFETY: the closure runs in the forked child before exec and only
+        // makes system calls on descriptors opened before the fork.
+        unsafe {
+            command.pre_exec(move || {
+                nix::sys::signal::SigSet::all()
+                    .thread_unblock()
+                    .map_err(io::Error::from)?;
+                // Through fresh numbers first: either may already be 3 or 4.
+                let netns = fcntl(netns, FcntlArg::F_DUPFD_CLOEXEC(10))?;
+                let errors = fcntl(errors_fd, FcntlArg::F_DUPFD_CLOEXEC(10))?;
+                nix::unistd::dup2(netns, crate::sandbox::NETNS_FD)?;
+                nix::unistd::dup2(errors, crate::sandbox::ERROR_FD)?;
+                nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
+                Ok(())
+            });
+        }
+        let child = command.spawn()?;
+        drop(errors_write);
+        Ok((
+            child,
+            Sandboxed {
+                cgroups,
+                _lease: lease,
+                errors: Some(File::from(errors)),
+                init: None,
+            },
+        ))
+    }
+
+    /// Waits until the program is exec'd (the error channel closes with
+    /// nothing said), or returns why the sandbox could not start it.
+    pub fn wait_started(&mut self) -> io::Result<()> {
+        let Some(mut errors) = self.errors.take() else {
+            return Ok(());
+        };
+        let deadline = Instant::now() + START_TIMEOUT;
+        let mut said = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the sandbox did not start the program within 10 s",
+                ));
+            }
+            let wait =
+                PollTimeout::try_from(left.min(crate::stop::SLICE)).unwrap_or(PollTimeout::MAX);
+            let mut fds = [PollFd::new(errors.as_fd(), PollFlags::POLLIN)];
+            match poll(&mut fds, wait) {
+                Ok(0) => continue,
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => return Err(e.into()),
+                Ok(_) => {}
+            }
+            let mut chunk = [0u8; 4096];
+            match errors.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => said.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if said.is_empty() {
+            Ok(())
+        } else {
+            Err(io::Error::other(
+                String::from_utf8_lossy(&said).into_owned(),
+            ))
+        }
+    }
+
+    /// The sandbox's init, a child of its helper `helper`.
+    pub fn init(&mut self, helper: i32) -> Option<i32> {
+        if self.init.is_none() {
+            self.init = procfs::children_of(helper).first().copied();
+        }
+        self.init
+    }
+}
+
+/// Folders the programs of the host live in; every sandbox sees them.
+const SYSTEM: &[&str] = &[
+    "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc", "/opt",
+];
+
+/// The folders of the files `argv` names, shown read-only in the
+/// sandbox: the submission's own folder, and an interpreter's
+/// installation when it lies outside the system folders.
+fn visible_folders(argv: &[String]) -> Vec<PathBuf> {
+    let mut folders: Vec<PathBuf> = Vec::new();
+    for (index, arg) in argv.iter().enumerate() {
+        let path = Path::new(arg);
+        if !path.is_absolute() || !path.is_file() || SYSTEM.iter().any(|s| path.starts_with(s)) {
+            continue;
+        }
+        let Some(mut folder) = path.parent() else {
+            continue;
+        };
+        // An interpreter in PREFIX/bin needs PREFIX/lib too.
+        if index == 0 && folder.file_name().is_some_and(|n| n == "bin") {
+            folder = folder.parent().unwrap_or(folder);
+        }
+        if folder != Path::new("/") && !folders.iter().any(|f| folder.starts_with(f)) {
+            folders.push(folder.to_path_buf());
+        }
+    }
+    folders
+}
+
+/// The runner's own binary is hidden from every target but the bundled
+/// references (which are the runner): a submission must not run them.
+fn runner_binary_unless_running_it(argv: &[String]) -> Vec<PathBuf> {
+    let Ok(runner) = std::env::current_exe().and_then(std::fs::canonicalize) else {
+        return Vec::new();
+    };
+    let program = argv.first().and_then(|p| std::fs::canonicalize(p).ok());
+    if program.as_deref() == Some(runner.as_path()) {
+        Vec::new()
+    } else {
+        vec![runner]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_submission_folder_is_visible_and_system_folders_are_not_repeated() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("server.py");
+        std::fs::write(&file, "").expect("write");
+        let argv = vec![
+            String::from("/usr/bin/python3"),
+            file.display().to_string(),
+            String::from("127.0.0.1"),
+        ];
+        assert_eq!(visible_folders(&argv), vec![dir.path().to_path_buf()]);
+    }
+}

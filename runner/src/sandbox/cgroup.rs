@@ -1,0 +1,276 @@
+//! Cgroups of a sandbox: memory (resident, all its processes together)
+//! and process count limits on the sandbox as a whole, and `cgroup.kill`.
+//!
+//! Machines differ: pure cgroup v2 with the controllers delegated; a
+//! hybrid, where v2 is mounted with no controllers (its `cgroup.kill`
+//! still works) and `memory` and `pids` are v1 hierarchies; or a
+//! container where no cgroup can be written at all. Each controller is
+//! taken from v2 where it is enabled, else from v1, else it is missing,
+//! and `Cgroups::describe` says which applied. The target joins them
+//! before it runs (the sandbox's helper writes itself into each
+//! `cgroup.procs` before it starts anything), never after.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The cgroups of one sandbox (none, some or all of them).
+#[derive(Debug, Default)]
+pub struct Cgroups {
+    /// The v2 cgroup (for `cgroup.kill`, and the controllers v2 has).
+    unified: Option<PathBuf>,
+    /// Where the memory limit is set, and in which version.
+    memory: Option<(PathBuf, Version)>,
+    /// Where the process limit is set, and in which version.
+    pids: Option<(PathBuf, Version)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Version {
+    V1,
+    V2,
+}
+
+/// A limit the sandbox ran into during the case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Breach {
+    /// The kernel killed a process for exceeding the memory limit.
+    Memory,
+    /// A fork or thread was refused at the process limit.
+    Processes,
+}
+
+impl Cgroups {
+    /// New cgroups below the runner's own, limited to `memory` bytes and
+    /// `processes` tasks; whatever cannot be made is left out.
+    pub fn create(memory: u64, processes: u64) -> Cgroups {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        let name = format!(
+            "socket-runner-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let mounts = Mounts::read();
+        let mut cgroups = Cgroups::default();
+        if let Some(dir) = mounts.v2.as_ref().and_then(|base| make(base, &name)) {
+            enable_controllers(&dir);
+            let has = |c: &str| {
+                fs::read_to_string(dir.join("cgroup.controllers"))
+                    .is_ok_and(|t| t.split_whitespace().any(|w| w == c))
+            };
+            if has("memory") && fs::write(dir.join("memory.max"), memory.to_string()).is_ok() {
+                let _ = fs::write(dir.join("memory.swap.max"), "0");
+                cgroups.memory = Some((dir.clone(), Version::V2));
+            }
+            if has("pids") && fs::write(dir.join("pids.max"), processes.to_string()).is_ok() {
+                cgroups.pids = Some((dir.clone(), Version::V2));
+            }
+            cgroups.unified = Some(dir);
+        }
+        if cgroups.memory.is_none() {
+            if let Some(dir) = mounts.v1_memory.as_ref().and_then(|b| make(b, &name)) {
+                if fs::write(dir.join("memory.limit_in_bytes"), memory.to_string()).is_ok() {
+                    // With swap accounting, swap counts too (else it is off).
+                    let _ = fs::write(dir.join("memory.memsw.limit_in_bytes"), memory.to_string());
+                    cgroups.memory = Some((dir, Version::V1));
+                } else {
+                    let _ = fs::remove_dir(&dir);
+                }
+            }
+        }
+        if cgroups.pids.is_none() {
+            if let Some(dir) = mounts.v1_pids.as_ref().and_then(|b| make(b, &name)) {
+                if fs::write(dir.join("pids.max"), processes.to_string()).is_ok() {
+                    cgroups.pids = Some((dir, Version::V1));
+                } else {
+                    let _ = fs::remove_dir(&dir);
+                }
+            }
+        }
+        cgroups
+    }
+
+    /// The `cgroup.procs` files the sandbox joins before it starts.
+    pub fn procs_files(&self) -> Vec<PathBuf> {
+        let mut dirs: Vec<&PathBuf> = self.unified.iter().collect();
+        for (dir, _) in self.memory.iter().chain(self.pids.iter()) {
+            if !dirs.contains(&dir) {
+                dirs.push(dir);
+            }
+        }
+        dirs.into_iter().map(|d| d.join("cgroup.procs")).collect()
+    }
+
+    pub fn limits_memory(&self) -> bool {
+        self.memory.is_some()
+    }
+
+    pub fn limits_processes(&self) -> bool {
+        self.pids.is_some()
+    }
+
+    /// Which cgroups applied, for the run's notice.
+    pub fn describe(&self) -> String {
+        let part = |what: &str, place: &Option<(PathBuf, Version)>| match place {
+            Some((_, Version::V2)) => format!("{what}: cgroup v2"),
+            Some((_, Version::V1)) => format!("{what}: cgroup v1"),
+            None => format!("{what}: no writable cgroup"),
+        };
+        format!(
+            "{}, {}",
+            part("memory", &self.memory),
+            part("processes", &self.pids)
+        )
+    }
+
+    /// Every process in the sandbox's cgroups.
+    pub fn members(&self) -> Vec<i32> {
+        let mut members = Vec::new();
+        for file in self.procs_files() {
+            if let Ok(text) = fs::read_to_string(file) {
+                members.extend(text.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
+            }
+        }
+        members.sort_unstable();
+        members.dedup();
+        members
+    }
+
+    /// SIGKILL to every process of the v2 cgroup at once, where it has one.
+    pub fn kill(&self) {
+        if let Some(dir) = &self.unified {
+            let _ = fs::write(dir.join("cgroup.kill"), "1");
+        }
+    }
+
+    /// The limits the sandbox ran into so far.
+    pub fn breaches(&self) -> Vec<Breach> {
+        let mut found = Vec::new();
+        if let Some((dir, version)) = &self.memory {
+            let (file, key) = match version {
+                Version::V2 => ("memory.events", "oom_kill"),
+                Version::V1 => ("memory.oom_control", "oom_kill"),
+            };
+            if counter(&dir.join(file), key) > 0 {
+                found.push(Breach::Memory);
+            }
+        }
+        if let Some((dir, _)) = &self.pids {
+            if counter(&dir.join("pids.events"), "max") > 0 {
+                found.push(Breach::Processes);
+            }
+        }
+        found
+    }
+}
+
+impl Drop for Cgroups {
+    fn drop(&mut self) {
+        // Succeeds once the last process is gone (and reaped).
+        let dirs = self
+            .memory
+            .iter()
+            .chain(self.pids.iter())
+            .map(|(d, _)| d.clone())
+            .chain(self.unified.clone());
+        for dir in dirs {
+            let _ = fs::remove_dir(dir);
+        }
+    }
+}
+
+/// `key N` in a flat-keyed cgroup file.
+fn counter(file: &Path, key: &str) -> u64 {
+    fs::read_to_string(file)
+        .ok()
+        .and_then(|text| {
+            text.lines().find_map(|line| {
+                let (name, value) = line.split_once(' ')?;
+                (name == key).then(|| value.trim().parse().ok()).flatten()
+            })
+        })
+        .unwrap_or(0)
+}
+
+/// Makes `base/name`, or None when the runner may not.
+fn make(base: &Path, name: &str) -> Option<PathBuf> {
+    let dir = base.join(name);
+    fs::create_dir(&dir).ok().map(|()| dir)
+}
+
+/// Asks the parent of a v2 cgroup to hand memory and pids down to its
+/// children. Refused (and then left alone) where the parent holds
+/// processes of its own and is not the root: v2's "no internal processes".
+fn enable_controllers(dir: &Path) {
+    if let Some(parent) = dir.parent() {
+        for controller in ["+memory", "+pids"] {
+            let _ = fs::write(parent.join("cgroup.subtree_control"), controller);
+        }
+    }
+}
+
+/// Where the runner's own cgroups are, per hierarchy.
+#[derive(Debug, Default)]
+struct Mounts {
+    v2: Option<PathBuf>,
+    v1_memory: Option<PathBuf>,
+    v1_pids: Option<PathBuf>,
+}
+
+impl Mounts {
+    fn read() -> Mounts {
+        let own = fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+        let own_path = |wanted: &dyn Fn(&str) -> bool| {
+            own.lines().find_map(|line| {
+                let mut fields = line.splitn(3, ':');
+                let (_, controllers, path) = (fields.next()?, fields.next()?, fields.next()?);
+                wanted(controllers).then(|| path.to_string())
+            })
+        };
+        let mountinfo = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        let mut mounts = Mounts::default();
+        for line in mountinfo.lines() {
+            let Some((left, right)) = line.split_once(" - ") else {
+                continue;
+            };
+            let left: Vec<&str> = left.split_whitespace().collect();
+            let right: Vec<&str> = right.split_whitespace().collect();
+            let (Some(root), Some(point), Some(fstype)) = (left.get(3), left.get(4), right.first())
+            else {
+                continue;
+            };
+            let options = right.get(2).copied().unwrap_or("");
+            let place = |path: Option<String>| {
+                let path = path?;
+                let inside = Path::new(&path).strip_prefix(root).ok()?;
+                Some(Path::new(point).join(inside))
+            };
+            match *fstype {
+                "cgroup2" if mounts.v2.is_none() => mounts.v2 = place(own_path(&|c| c.is_empty())),
+                "cgroup" if options.split(',').any(|o| o == "memory") => {
+                    mounts.v1_memory = place(own_path(&|c| c.split(',').any(|c| c == "memory")))
+                }
+                "cgroup" if options.split(',').any(|o| o == "pids") => {
+                    mounts.v1_pids = place(own_path(&|c| c.split(',').any(|c| c == "pids")))
+                }
+                _ => {}
+            }
+        }
+        mounts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_are_read_by_key() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("memory.events");
+        fs::write(&file, "low 0\nhigh 0\nmax 3\noom 1\noom_kill 2\n").expect("write");
+        assert_eq!(counter(&file, "oom_kill"), 2);
+        assert_eq!(counter(&file, "max"), 3);
+        assert_eq!(counter(&file, "missing"), 0);
+    }
+}

@@ -1,0 +1,249 @@
+//! The sandbox's helper: `runner __sandbox PLAN`, started by the runner
+//! with the target's environment and stdio, the network namespace's
+//! handle as fd 3 and an error channel as fd 4.
+//!
+//! Three processes, as in bubblewrap:
+//! - the helper joins the cgroups, makes the mount, PID, IPC and UTS
+//!   namespaces, enters the network namespace, forks the init, and exits
+//!   with the program's own status when the init is done;
+//! - the init (pid 1 inside) builds the filesystem, forks the program,
+//!   reaps every orphan, and exits when the program does, which makes the
+//!   kernel kill whatever is left in the namespace;
+//! - the program drops to its ids, limits and no_new_privs, and execs.
+//!
+//! Setup errors go to the error channel, which the runner reads: they are
+//! the runner's, not the program's, and are reported as such.
+
+use super::mounts;
+use super::plan::Plan;
+use nix::sched::{setns, unshare, CloneFlags};
+use nix::sys::prctl;
+use nix::sys::resource::{setrlimit, Resource};
+use nix::sys::signal::{signal, SigHandler, SigSet, Signal};
+use nix::unistd::{fork, ForkResult, Pid};
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+
+/// The hidden first argument that starts the helper.
+pub const SUBCOMMAND: &str = "__sandbox";
+/// The network namespace's handle in the helper.
+pub const NETNS_FD: i32 = 3;
+/// The write end of the error channel in the helper.
+pub const ERROR_FD: i32 = 4;
+/// Exit code of a sandbox that could not start its program.
+const SETUP_FAILED: i32 = 127;
+
+/// Entry point of `runner __sandbox PLAN`.
+pub fn main(args: &[String]) -> ! {
+    // SAFETY: fd 4 is the error channel the runner passed in.
+    let errors = unsafe { File::from_raw_fd(ERROR_FD) };
+    let plan = match args.first().map(|json| serde_json::from_str::<Plan>(json)) {
+        Some(Ok(plan)) => plan,
+        _ => fail(errors, "the sandbox was given no valid plan"),
+    };
+    match helper(&plan, &errors) {
+        Ok(never) => match never {},
+        Err(message) => fail(errors, &message),
+    }
+}
+
+fn fail(mut errors: File, message: &str) -> ! {
+    let _ = errors.write_all(message.as_bytes());
+    std::process::exit(SETUP_FAILED)
+}
+
+fn helper(plan: &Plan, errors: &File) -> Result<std::convert::Infallible, String> {
+    // Nothing inside may read this process's memory or files.
+    let _ = prctl::set_dumpable(false);
+    for file in &plan.cgroup_procs {
+        std::fs::write(file, "0")
+            .map_err(|e| format!("cannot join the cgroup {}: {e}", file.display()))?;
+    }
+    unshare(
+        CloneFlags::CLONE_NEWNS
+            | CloneFlags::CLONE_NEWPID
+            | CloneFlags::CLONE_NEWIPC
+            | CloneFlags::CLONE_NEWUTS,
+    )
+    .map_err(|e| format!("cannot make the sandbox's namespaces: {e}"))?;
+    // SAFETY: fd 3 is the network namespace's handle the runner passed in.
+    let netns = unsafe { OwnedFd::from_raw_fd(NETNS_FD) };
+    setns(&netns, CloneFlags::CLONE_NEWNET)
+        .map_err(|e| format!("cannot enter the sandbox's network: {e}"))?;
+    drop(netns);
+    let (status_read, status_write) =
+        nix::unistd::pipe().map_err(|e| format!("cannot make a pipe: {e}"))?;
+    // SAFETY: the helper is single-threaded (a fresh exec), so the child
+    // may run any code.
+    match unsafe { fork() }.map_err(|e| format!("cannot fork: {e}"))? {
+        ForkResult::Child => {
+            drop(status_read);
+            init(plan, errors, File::from(status_write))
+        }
+        ForkResult::Parent { child } => {
+            drop(status_write);
+            close_stdio();
+            let _ = nix::unistd::close(errors.as_raw_fd());
+            let own = wait_raw(child);
+            let mut reported = [0u8; 4];
+            let status = match File::from(status_read).read_exact(&mut reported) {
+                Ok(()) => i32::from_ne_bytes(reported),
+                Err(_) => own,
+            };
+            mirror(status)
+        }
+    }
+}
+
+/// Pid 1 of the sandbox.
+fn init(plan: &Plan, errors: &File, mut status: File) -> ! {
+    let _ = prctl::set_pdeathsig(Signal::SIGKILL);
+    if let Err(message) = mounts::build_root(plan) {
+        let _ = (&*errors).write_all(message.as_bytes());
+        std::process::exit(SETUP_FAILED);
+    }
+    let _ = nix::unistd::sethostname("sandbox");
+    // SAFETY: single-threaded, as above.
+    let program = match unsafe { fork() } {
+        Ok(ForkResult::Child) => {
+            drop(status);
+            let error = start_program(plan);
+            let _ = (&*errors).write_all(error.as_bytes());
+            std::process::exit(SETUP_FAILED);
+        }
+        Ok(ForkResult::Parent { child }) => child,
+        Err(e) => {
+            let _ = (&*errors).write_all(format!("cannot fork: {e}").as_bytes());
+            std::process::exit(SETUP_FAILED);
+        }
+    };
+    close_stdio();
+    let _ = nix::unistd::close(errors.as_raw_fd());
+    // Reap everything; when the program ends, so does the sandbox.
+    loop {
+        let mut raw = 0;
+        // SAFETY: waitpid with a valid pointer to an int.
+        let pid = unsafe { nix::libc::waitpid(-1, &mut raw, 0) };
+        if pid == program.as_raw() {
+            let _ = status.write_all(&raw.to_ne_bytes());
+            std::process::exit(0);
+        }
+        if pid < 0 && nix::errno::Errno::last() != nix::errno::Errno::EINTR {
+            std::process::exit(0);
+        }
+    }
+}
+
+/// In the program's process: drops privileges, applies the limits and
+/// execs. Returns only on failure, with the reason.
+fn start_program(plan: &Plan) -> String {
+    let _ = prctl::set_pdeathsig(Signal::SIGKILL);
+    // The error channel closes when the exec succeeds: the program never
+    // holds it.
+    let _ = nix::fcntl::fcntl(
+        ERROR_FD,
+        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+    );
+    // The helper is a Rust program, which ignores SIGPIPE: the target
+    // must start with every signal at its default and none blocked.
+    // SAFETY: setting the default disposition installs no handler.
+    let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
+    let _ = SigSet::all().thread_unblock();
+    if let Some((uid, gid)) = plan.ids {
+        let dropped = nix::unistd::setgroups(&[])
+            .and_then(|()| nix::unistd::setresgid(gid.into(), gid.into(), gid.into()))
+            .and_then(|()| nix::unistd::setresuid(uid.into(), uid.into(), uid.into()));
+        if let Err(e) = dropped {
+            return format!("cannot switch to the sandbox's uid {uid}: {e}");
+        }
+    }
+    if let Err(e) = apply_rlimits(plan) {
+        return format!("cannot set the limits: {e}");
+    }
+    // Whatever the program execs, it can never gain a privilege.
+    if let Err(e) = prctl::set_no_new_privs() {
+        return format!("cannot set no_new_privs: {e}");
+    }
+    for capability in 0..64 {
+        // SAFETY: PR_CAPBSET_DROP takes an integer; failure (no such
+        // capability) is harmless.
+        unsafe { nix::libc::prctl(nix::libc::PR_CAPBSET_DROP, capability, 0, 0, 0) };
+    }
+    let Some((program, args)) = plan.argv.split_first() else {
+        return String::from("the command is empty");
+    };
+    // Exec with the caller's environment (the helper's, which is the
+    // target's); the program is looked up on its PATH.
+    let error = std::process::Command::new(program)
+        .args(args)
+        .current_dir(&plan.cwd)
+        .exec();
+    format!("{program}: {error}")
+}
+
+fn apply_rlimits(plan: &Plan) -> nix::Result<()> {
+    let limits = plan.rlimits;
+    let cpu = limits.cpu_seconds.max(1);
+    setrlimit(Resource::RLIMIT_CPU, cpu, cpu.saturating_add(1))?;
+    setrlimit(Resource::RLIMIT_FSIZE, limits.file_size, limits.file_size)?;
+    setrlimit(Resource::RLIMIT_CORE, 0, 0)?;
+    if let Some(processes) = limits.processes {
+        setrlimit(Resource::RLIMIT_NPROC, processes, processes)?;
+    }
+    if let Some(data) = limits.data {
+        setrlimit(Resource::RLIMIT_DATA, data, data)?;
+    }
+    Ok(())
+}
+
+/// The helper and the init keep no end of the target's pipes: the runner
+/// must see end-of-file when the program's own processes close them.
+fn close_stdio() {
+    if let Ok(null) = File::options().read(true).write(true).open("/dev/null") {
+        for fd in 0..3 {
+            let _ = nix::unistd::dup2(null.as_raw_fd(), fd);
+        }
+    } else {
+        for fd in 0..3 {
+            let _ = nix::unistd::close(fd);
+        }
+    }
+}
+
+fn wait_raw(pid: Pid) -> i32 {
+    let mut raw = 0;
+    loop {
+        // SAFETY: waitpid with a valid pointer to an int.
+        let got = unsafe { nix::libc::waitpid(pid.as_raw(), &mut raw, 0) };
+        if got == pid.as_raw() {
+            return raw;
+        }
+        if got < 0 && nix::errno::Errno::last() != nix::errno::Errno::EINTR {
+            return 0;
+        }
+    }
+}
+
+/// Ends the helper the way the program ended: the same exit code, or
+/// killed by the same signal (without a core dump).
+fn mirror(raw: i32) -> ! {
+    use nix::libc;
+    if libc::WIFSIGNALED(raw) {
+        let number = libc::WTERMSIG(raw);
+        let _ = setrlimit(Resource::RLIMIT_CORE, 0, 0);
+        if let Ok(signal_) = Signal::try_from(number) {
+            // SAFETY: restores the default action so the signal ends us.
+            let _ = unsafe { signal(signal_, SigHandler::SigDfl) };
+            let _ = SigSet::all().thread_unblock();
+            let _ = nix::sys::signal::raise(signal_);
+        }
+        std::process::exit(128 + number);
+    }
+    std::process::exit(if libc::WIFEXITED(raw) {
+        libc::WEXITSTATUS(raw)
+    } else {
+        1
+    })
+}

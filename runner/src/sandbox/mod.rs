@@ -1,0 +1,100 @@
+//! A sandbox of its own for every target, the way trusted judges (isolate,
+//! nsjail, bubblewrap) confine untrusted programs:
+//!
+//! - its own network namespace with only `lo`, where the runner opens
+//!   that case's sockets too (`netns`);
+//! - its own mount, PID, IPC and UTS namespaces: a read-only root with
+//!   the system folders and the submission's own folder, private `/tmp`,
+//!   `/var/tmp` and `/dev/shm`, a `/proc` of its own processes (`init`,
+//!   `mounts`); when its init dies, the kernel kills everything inside;
+//! - its own unprivileged uid and gid per concurrent sandbox when the
+//!   runner is root (`ids`);
+//! - memory and process limits on the sandbox as a whole (`cgroup`).
+//!
+//! As root, the runner makes the namespaces directly. Without root, it
+//! first enters a user namespace of its own (`set_up_at_start`), in which
+//! it may make the others: a student's laptop and a CI job get the same
+//! confinement. Where neither works, targets run in a process group of
+//! their own (`Isolation::ProcessGroup`), and every report says so.
+
+mod cgroup;
+mod ids;
+mod init;
+mod mounts;
+mod netns;
+mod plan;
+
+pub use cgroup::{Breach, Cgroups};
+pub use ids::IdLease;
+pub use init::{main as init_main, ERROR_FD, NETNS_FD, SUBCOMMAND};
+pub use netns::{NetNamespace, Network};
+pub use plan::{Plan, Rlimits};
+
+use std::sync::OnceLock;
+
+/// How targets are confined in this run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Isolation {
+    /// A sandbox per target. `as_root`: the runner is root, so each
+    /// sandbox also gets uids of its own and cgroup limits.
+    Namespaces { as_root: bool },
+    /// The weak fallback: a process group, setrlimit and a cleared
+    /// environment; `reason` says why namespaces were not available.
+    ProcessGroup { reason: String },
+}
+
+impl Isolation {
+    /// The name reports use: `namespaces` or `process-group`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Isolation::Namespaces { .. } => "namespaces",
+            Isolation::ProcessGroup { .. } => "process-group",
+        }
+    }
+
+    pub fn namespaces(&self) -> bool {
+        matches!(self, Isolation::Namespaces { .. })
+    }
+}
+
+static ISOLATION: OnceLock<Isolation> = OnceLock::new();
+
+/// Decides how targets are confined. Must run first thing in `main`,
+/// while the runner still has a single thread: a process can only enter
+/// a new user namespace then.
+pub fn set_up_at_start() {
+    let root = nix::unistd::geteuid().is_root();
+    let entered = if root { Ok(()) } else { enter_user_namespace() };
+    let isolation = match entered.and_then(|()| {
+        NetNamespace::create()
+            .map(drop)
+            .map_err(|e| format!("cannot make a network namespace: {e}"))
+    }) {
+        Ok(()) => Isolation::Namespaces { as_root: root },
+        Err(reason) => Isolation::ProcessGroup { reason },
+    };
+    let _ = ISOLATION.set(isolation);
+}
+
+/// How targets are confined in this run (the fallback when
+/// `set_up_at_start` was never called, as in unit tests).
+pub fn isolation() -> &'static Isolation {
+    ISOLATION.get_or_init(|| Isolation::ProcessGroup {
+        reason: String::from("sandboxes were not set up"),
+    })
+}
+
+/// Enters a new user namespace in which the runner keeps its own uid and
+/// gid and holds the capabilities to make the other namespaces.
+fn enter_user_namespace() -> Result<(), String> {
+    let uid = nix::unistd::getuid();
+    let gid = nix::unistd::getgid();
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUSER)
+        .map_err(|e| format!("unprivileged user namespaces are not available ({e})"))?;
+    let write = |file: &str, text: String| {
+        std::fs::write(file, text).map_err(|e| format!("cannot write {file}: {e}"))
+    };
+    write("/proc/self/setgroups", String::from("deny"))?;
+    write("/proc/self/uid_map", format!("{uid} {uid} 1\n"))?;
+    write("/proc/self/gid_map", format!("{gid} {gid} 1\n"))
+}
