@@ -100,6 +100,13 @@ impl Sandboxed {
                 nix::unistd::dup2(netns, crate::sandbox::NETNS_FD)?;
                 nix::unistd::dup2(errors, crate::sandbox::ERROR_FD)?;
                 nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
+                if !as_root {
+                    // In the runner's user namespace the helper is not
+                    // uid 0 there, so exec would drop the capabilities it
+                    // needs to build the sandbox: they go along as ambient
+                    // capabilities, which the program itself never gets.
+                    crate::sandbox::keep_capabilities_across_exec();
+                }
                 Ok(())
             });
         }

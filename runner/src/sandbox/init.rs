@@ -166,11 +166,7 @@ fn start_program(plan: &Plan) -> String {
     if let Err(e) = prctl::set_no_new_privs() {
         return format!("cannot set no_new_privs: {e}");
     }
-    for capability in 0..64 {
-        // SAFETY: PR_CAPBSET_DROP takes an integer; failure (no such
-        // capability) is harmless.
-        unsafe { nix::libc::prctl(nix::libc::PR_CAPBSET_DROP, capability, 0, 0, 0) };
-    }
+    super::capabilities::drop_all();
     let Some((program, args)) = plan.argv.split_first() else {
         return String::from("the command is empty");
     };

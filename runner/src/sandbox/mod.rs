@@ -17,6 +17,7 @@
 //! confinement. Where neither works, targets run in a process group of
 //! their own (`Isolation::ProcessGroup`), and every report says so.
 
+mod capabilities;
 mod cgroup;
 mod ids;
 mod init;
@@ -24,6 +25,7 @@ mod mounts;
 mod netns;
 mod plan;
 
+pub use capabilities::keep_across_exec as keep_capabilities_across_exec;
 pub use cgroup::{Breach, Cgroups};
 pub use ids::IdLease;
 pub use init::{main as init_main, ERROR_FD, NETNS_FD, SUBCOMMAND};
