@@ -151,6 +151,8 @@ fn start_program(plan: &Plan) -> String {
     // SAFETY: setting the default disposition installs no handler.
     let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
     let _ = SigSet::all().thread_unblock();
+    // While the capability to do so is still there (a new uid loses it).
+    super::capabilities::drop_all();
     if let Some((uid, gid)) = plan.ids {
         let dropped = nix::unistd::setgroups(&[])
             .and_then(|()| nix::unistd::setresgid(gid.into(), gid.into(), gid.into()))
@@ -166,7 +168,6 @@ fn start_program(plan: &Plan) -> String {
     if let Err(e) = prctl::set_no_new_privs() {
         return format!("cannot set no_new_privs: {e}");
     }
-    super::capabilities::drop_all();
     let Some((program, args)) = plan.argv.split_first() else {
         return String::from("the command is empty");
     };

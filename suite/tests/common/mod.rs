@@ -182,3 +182,114 @@ pub fn run_json_within(limit: std::time::Duration, args: &[&str]) -> (i32, Value
     assert!(started.elapsed() < limit, "took {:?}", started.elapsed());
     result
 }
+
+// The runner as root or as an unprivileged user, and what a run leaves.
+
+/// The runner binary started as `nobody` (through `setpriv`), the way a CI
+/// job run by a normal user starts it. The binary and the fixtures under
+/// the workspace are world-readable.
+pub fn runner_as_nobody() -> Command {
+    let mut command = Command::new("setpriv");
+    command
+        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+        .arg(assert_cmd::cargo::cargo_bin("runner"))
+        .timeout(std::time::Duration::from_secs(120));
+    command
+}
+
+/// The runner as root (the test's own user) or as `nobody`.
+pub fn runner_as(as_root: bool) -> Command {
+    if as_root {
+        runner()
+    } else {
+        runner_as_nobody()
+    }
+}
+
+/// What one runner run printed.
+pub struct Finished {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Finished {
+    /// The JSON report on stdout (the run was given `--format json`).
+    pub fn report(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "no JSON report ({e}); exit {}; stdout: {}\nstderr: {}",
+                self.code, self.stdout, self.stderr
+            )
+        })
+    }
+
+    /// Everything the run printed, to look for what must not be there.
+    pub fn everything(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+/// Runs `command` with `args` to the end.
+pub fn finish(mut command: Command, args: &[&str]) -> Finished {
+    let output = command.args(args).output().expect("runner runs");
+    Finished {
+        code: output.status.code().expect("runner exits normally"),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// A temporary folder any user can read and enter: targets run as another
+/// uid than the test.
+pub fn world_readable_tempdir() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+        .expect("chmod temp dir");
+    dir
+}
+
+/// Polls `condition` until it holds or `limit` has passed; whether it held.
+pub fn wait_until(limit: std::time::Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if condition() {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Pid and command line of the processes whose command line names
+/// `marker`, other than a runner's (whose `--target` names it too).
+pub fn pids_named(marker: &str) -> Vec<(i32, String)> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| {
+            let pid: i32 = e.file_name().to_str()?.parse().ok()?;
+            let raw = std::fs::read(e.path().join("cmdline")).ok()?;
+            let cmdline = String::from_utf8_lossy(&raw).replace('\0', " ");
+            (cmdline.contains(marker) && !cmdline.contains("--target")).then_some((pid, cmdline))
+        })
+        .collect()
+}
+
+/// SIGKILLs every process `pids_named(marker)` finds, until none is left
+/// (a chain may still be starting new ones) or 2 s have passed.
+pub fn kill_processes_named(marker: &str) {
+    use nix::sys::signal::{kill, Signal};
+    wait_until(std::time::Duration::from_secs(2), || {
+        let left = pids_named(marker);
+        for (pid, _) in &left {
+            let _ = kill(nix::unistd::Pid::from_raw(*pid), Signal::SIGKILL);
+        }
+        left.is_empty()
+    });
+}
