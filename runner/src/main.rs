@@ -3,7 +3,7 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
-        Some(runner::sandbox::SUBCOMMAND) => runner::sandbox::init_main(&args[2..]),
+        Some(runner::sandbox::SUBCOMMAND) => runner::sandbox::init_main(),
         Some(runner::REFERENCE_SUBCOMMAND) => run_reference(&args[2..]),
         _ => {
             // First, while the runner has a single thread.

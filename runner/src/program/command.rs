@@ -26,6 +26,8 @@ pub enum CommandError {
     NotExecutable(String),
     #[error("target `{0}` is a directory, not a program")]
     Directory(String),
+    #[error("`{0}` is a symbolic link to a file other users cannot read: give the submission's own file")]
+    PrivateLink(String),
     #[error("cannot find python3 to run `{0}`")]
     NoPython(String),
 }
@@ -59,6 +61,9 @@ impl TargetCommand {
         let Some((program, args)) = words.split_first() else {
             return Err(CommandError::Empty);
         };
+        if let Some(link) = words.iter().find(|word| is_private_link(word)) {
+            return Err(CommandError::PrivateLink(link.clone()));
+        }
         let mut argv = Vec::with_capacity(words.len() + 1);
         if program.ends_with(".py") && Path::new(program).is_file() {
             argv.push(python(program)?);
@@ -92,6 +97,15 @@ impl TargetCommand {
             })
             .collect()
     }
+}
+
+/// A symbolic link to a file that not everyone may read. Followed by the
+/// runner (often root) to stage a copy, it would hand a submission any
+/// file of the machine (`server.py -> /etc/shadow`).
+fn is_private_link(word: &str) -> bool {
+    let path = Path::new(word);
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+        && !super::reachable_by_others(path)
 }
 
 fn is_python(program: &str) -> bool {
@@ -138,20 +152,22 @@ fn python(for_file: &str) -> Result<String, CommandError> {
     static INTERPRETER: OnceLock<Option<PathBuf>> = OnceLock::new();
     INTERPRETER
         .get_or_init(|| {
-            let output = std::process::Command::new("python3")
+            // A PATH entry the runner's user cannot enter is skipped, and
+            // the system's interpreters are the fallback.
+            let found = std::process::Command::new("python3")
                 .args(["-c", "import sys; print(sys.executable)"])
                 .output()
-                .ok()?;
-            let path = String::from_utf8(output.stdout).ok()?;
-            let found = PathBuf::from(path.trim());
-            let found = (output.status.success() && found.is_file()).then_some(found);
-            if !nix::unistd::geteuid().is_root() {
-                return found;
-            }
+                .ok()
+                .filter(|output| output.status.success())
+                .and_then(|output| String::from_utf8(output.stdout).ok())
+                .map(|path| PathBuf::from(path.trim()));
+            let root = nix::unistd::geteuid().is_root();
             found
                 .into_iter()
                 .chain(["/usr/bin/python3", "/usr/local/bin/python3"].map(PathBuf::from))
-                .find(|candidate| super::reachable_by_others(candidate))
+                .find(|candidate| {
+                    candidate.is_file() && (!root || super::reachable_by_others(candidate))
+                })
         })
         .as_ref()
         .map(|p| p.display().to_string())
@@ -168,6 +184,19 @@ mod tests {
         assert!(command.has_placeholders());
         let argv = command.argv_for(Some("127.0.0.1:9000".parse().expect("valid")));
         assert_eq!(argv[1..], ["-c", "echo 127.0.0.1 9000"]);
+    }
+
+    #[test]
+    fn rejects_a_link_to_a_private_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "x").expect("write");
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        let link = dir.path().join("server.py");
+        std::os::unix::fs::symlink(&secret, &link).expect("symlink");
+        let error = TargetCommand::parse(&format!("python3 {}", link.display())).expect_err("link");
+        assert!(matches!(error, CommandError::PrivateLink(_)));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::sandbox::{Cgroups, IdLease, NetNamespace, Plan, Rlimits};
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -18,6 +18,9 @@ use std::time::{Duration, Instant};
 
 /// Longest a sandbox may take to build itself and exec the program.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What a pipe holds without a reader (Linux's default).
+const PIPE_CAPACITY: usize = 65536;
 
 /// The folders where a sandbox's programs may write, and its HOME.
 const SCRATCH: &str = "/tmp";
@@ -73,14 +76,21 @@ impl Sandboxed {
                 data: (!cgroups.limits_memory()).then_some(limits.memory),
             },
         };
-        let plan = serde_json::to_string(&plan).map_err(io::Error::other)?;
+        // Handed over in a pipe, not on the command line, which the
+        // sandbox's init would show in its /proc/1/cmdline.
+        let plan = serde_json::to_vec(&plan).map_err(io::Error::other)?;
+        if plan.len() >= PIPE_CAPACITY {
+            return Err(io::Error::other("the target's command line is too long"));
+        }
+        let (plan_read, plan_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+        File::from(plan_write).write_all(&plan)?;
         let (errors, errors_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
         let netns = network.handle().as_raw_fd();
         let errors_fd = errors_write.as_raw_fd();
+        let plan_fd = plan_read.as_raw_fd();
         let mut command = Command::new("/proc/self/exe");
         command
             .arg(crate::sandbox::SUBCOMMAND)
-            .arg(plan)
             .env_clear()
             .envs(target_environment(Path::new(SCRATCH), confinement.env))
             .stdin(Stdio::piped())
@@ -94,11 +104,13 @@ impl Sandboxed {
                 nix::sys::signal::SigSet::all()
                     .thread_unblock()
                     .map_err(io::Error::from)?;
-                // Through fresh numbers first: either may already be 3 or 4.
+                // Through fresh numbers first: any may already be 3, 4 or 5.
                 let netns = fcntl(netns, FcntlArg::F_DUPFD_CLOEXEC(10))?;
                 let errors = fcntl(errors_fd, FcntlArg::F_DUPFD_CLOEXEC(10))?;
+                let plan = fcntl(plan_fd, FcntlArg::F_DUPFD_CLOEXEC(10))?;
                 nix::unistd::dup2(netns, crate::sandbox::NETNS_FD)?;
                 nix::unistd::dup2(errors, crate::sandbox::ERROR_FD)?;
+                nix::unistd::dup2(plan, crate::sandbox::PLAN_FD)?;
                 nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
                 if !as_root {
                     // In the runner's user namespace the helper is not
@@ -112,6 +124,7 @@ impl Sandboxed {
         }
         let child = command.spawn()?;
         drop(errors_write);
+        drop(plan_read);
         Ok((
             child,
             Sandboxed {

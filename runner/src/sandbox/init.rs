@@ -32,15 +32,20 @@ pub const SUBCOMMAND: &str = "__sandbox";
 pub const NETNS_FD: i32 = 3;
 /// The write end of the error channel in the helper.
 pub const ERROR_FD: i32 = 4;
+/// The read end of the pipe holding the plan.
+pub const PLAN_FD: i32 = 5;
 /// Exit code of a sandbox that could not start its program.
 const SETUP_FAILED: i32 = 127;
 
-/// Entry point of `runner __sandbox PLAN`.
-pub fn main(args: &[String]) -> ! {
-    // SAFETY: fd 4 is the error channel the runner passed in.
+/// Entry point of `runner __sandbox`.
+pub fn main() -> ! {
+    // SAFETY: fds 4 and 5 are the error channel and the plan's pipe the
+    // runner passed in.
     let errors = unsafe { File::from_raw_fd(ERROR_FD) };
-    let plan = match args.first().map(|json| serde_json::from_str::<Plan>(json)) {
-        Some(Ok(plan)) => plan,
+    let mut plan = String::new();
+    let read = unsafe { File::from_raw_fd(PLAN_FD) }.read_to_string(&mut plan);
+    let plan = match read.map(|_| serde_json::from_str::<Plan>(&plan)) {
+        Ok(Ok(plan)) => plan,
         _ => fail(errors, "the sandbox was given no valid plan"),
     };
     match helper(&plan, &errors) {
@@ -121,6 +126,17 @@ fn init(plan: &Plan, errors: &File, mut status: File) -> ! {
     };
     close_stdio();
     let _ = nix::unistd::close(errors.as_raw_fd());
+    // From here on the init only reaps: it needs no privilege, and keeps
+    // none (as the sandbox's own uid, which cannot trace or signal it).
+    super::capabilities::drop_all();
+    if let Some((uid, gid)) = plan.ids {
+        let _ = nix::unistd::setgroups(&[])
+            .and_then(|()| nix::unistd::setresgid(gid.into(), gid.into(), gid.into()))
+            .and_then(|()| nix::unistd::setresuid(uid.into(), uid.into(), uid.into()));
+    }
+    // A change of uid clears both: set them again.
+    let _ = prctl::set_pdeathsig(Signal::SIGKILL);
+    let _ = prctl::set_dumpable(false);
     // Reap everything; when the program ends, so does the sandbox.
     loop {
         let mut raw = 0;
@@ -160,6 +176,8 @@ fn start_program(plan: &Plan) -> String {
         if let Err(e) = dropped {
             return format!("cannot switch to the sandbox's uid {uid}: {e}");
         }
+        // The change of uid cleared it.
+        let _ = prctl::set_pdeathsig(Signal::SIGKILL);
     }
     if let Err(e) = apply_rlimits(plan) {
         return format!("cannot set the limits: {e}");
