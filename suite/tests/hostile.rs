@@ -170,10 +170,9 @@ fn targets_never_run_as_root_and_run_under_the_limits_given() {
     // already runs: about 16 more (other processes of that user starting or
     // ending meanwhile move it a little), not the 200 it tries.
     assert!((8..=30).contains(&threads_started(stdout)), "{stdout}");
-    assert!(
-        lines.contains(&format!("as {}", 300u64 << 20).as_str()),
-        "{stdout}"
-    );
+    // Memory is limited for the sandbox as a whole, never as address
+    // space, which a JVM or a Go runtime reserves far beyond its use.
+    assert!(lines.contains(&"as -1"), "{stdout}");
     assert!(lines.contains(&"cpu 7"), "{stdout}");
 }
 

@@ -65,7 +65,7 @@ pub const MIN_MEMORY: u64 = 16 << 20;
 /// A size for people: `512 MiB`, `1 GiB`, `4096 bytes`.
 pub fn show_size(bytes: u64) -> String {
     for (unit, shift) in [("GiB", 30), ("MiB", 20), ("KiB", 10)] {
-        if bytes >= 1 << shift && bytes % (1 << shift) == 0 {
+        if bytes >= 1 << shift && bytes.is_multiple_of(1 << shift) {
             return format!("{} {unit}", bytes >> shift);
         }
     }
