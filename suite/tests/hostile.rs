@@ -20,8 +20,10 @@ fn run_hostile(name: &str, extra: &[&str]) -> (i32, serde_json::Value, Duration)
     let started = Instant::now();
     let (code, report) = run_greeting(&fixture_target(name), &args);
     let took = started.elapsed();
+    // Named with the private address: a hostile program may run another
+    // one's code (hostile-ignores-sigterm serves as hostile-silent).
     assert_eq!(
-        processes_named(name),
+        processes_named(&format!(" {ip} ")),
         Vec::<String>::new(),
         "{name}: processes left behind"
     );
@@ -43,7 +45,7 @@ fn run_hostile(name: &str, extra: &[&str]) -> (i32, serde_json::Value, Duration)
 #[case::flood_stderr("hostile-flood-stderr", &[], "but nothing arrived")]
 #[case::fork_keeps_port("hostile-fork-keeps-port", &[], "but nothing arrived")]
 #[case::ignores_sigterm("hostile-ignores-sigterm", &[], "but nothing arrived")]
-#[case::fork_bomb("hostile-fork-bomb", &["--max-procs", "20"], "but nothing arrived")]
+#[case::fork_bomb("hostile-fork-bomb", &["--max-procs", "20"], "ran into its process limit (20 processes")]
 fn a_hostile_target_fails_with_a_reason_and_leaves_nothing_behind(
     #[case] name: &str,
     #[case] extra: &[&str],
@@ -100,9 +102,34 @@ fn a_memory_hog_is_stopped_by_the_memory_limit() {
     assert!(took < Duration::from_secs(10), "took {took:?}");
     let (_, message) = &verdicts(&report)["greeting"];
     assert!(
-        message.contains("SIGABRT") || message.contains("killed"),
+        message.starts_with("the program ran into its memory limit (256 MiB"),
         "{message}"
     );
+}
+
+/// Writes /tmp full, one file after another (each below the file size
+/// limit), then crashes on the error.
+const DISK_FILLER: &str = r#"
+import itertools
+for n in itertools.count():
+    with open(f"/tmp/fill-{n}", "wb") as f:
+        for _ in range(8):
+            f.write(b"x" * (1 << 20))
+"#;
+
+#[test]
+fn a_disk_filler_is_told_which_limit_it_ran_into() {
+    let dir = world_readable_tempdir();
+    let program = write_program(dir.path(), "disk_filler.py", DISK_FILLER);
+    let target = format!("python3 {} {{host}} {{port}}", program.display());
+    let (code, report) = run_greeting(&target, &[]);
+    assert_eq!(code, 1);
+    let (_, message) = &verdicts(&report)["greeting"];
+    assert!(
+        message.starts_with("the program filled its private /tmp (64 MiB at most)"),
+        "{message}"
+    );
+    assert!(message.contains("No space left on device"), "{message}");
 }
 
 /// A server that reports who it runs as and under which limits, then

@@ -109,6 +109,10 @@ pub fn run_case(
         failure = None;
         Verdict::Error
     } else if failure.is_some() {
+        // A limit the program ran into is the first thing to know.
+        for hit in run.running.process.limits_hit(&run.running.limits) {
+            message = format!("{hit}: {message}");
+        }
         Verdict::Fail
     } else {
         Verdict::Pass

@@ -26,6 +26,8 @@ pub enum AddressPlan {
 
 pub struct Running {
     pub process: Process,
+    /// The limits the target runs under, to name the one it ran into.
+    pub limits: crate::program::Limits,
     /// Where the runner opens the case's sockets: the target's network.
     pub network: Network,
     /// Where the target serves (server role) or where the runner listens
@@ -45,6 +47,8 @@ pub struct Running {
 /// A target that failed to start properly, and what it printed (why).
 pub struct TargetStartError {
     pub failure: StartFailure,
+    /// The limits it ran into, in words.
+    pub limits_hit: Vec<String>,
     pub stdout: OutputSnapshot,
     pub stderr: OutputSnapshot,
 }
@@ -126,12 +130,13 @@ impl Running {
                 }
                 return Err(StartError::Target(Box::new(TargetStartError {
                     failure,
+                    limits_hit: process.limits_hit(&confinement.limits),
                     stdout: process.stdout.snapshot(),
                     stderr: process.stderr.snapshot(),
                 })));
             }
         };
-        Ok(Running::new(process, network, addr))
+        Ok(Running::new(process, network, confinement.limits, addr))
     }
 
     fn start_client(
@@ -167,15 +172,21 @@ impl Running {
         };
         let process = Process::spawn(&command.argv_for(Some(addr)), confinement, &network)
             .map_err(spawn_failed)?;
-        let mut running = Running::new(process, network, addr);
+        let mut running = Running::new(process, network, confinement.limits, addr);
         running.listener = listener;
         running.service = service;
         Ok(running)
     }
 
-    fn new(process: Process, network: Network, addr: SocketAddr) -> Running {
+    fn new(
+        process: Process,
+        network: Network,
+        limits: crate::program::Limits,
+        addr: SocketAddr,
+    ) -> Running {
         Running {
             process,
+            limits,
             network,
             addr,
             listener: None,
@@ -190,6 +201,7 @@ impl Running {
 fn spawn_failed(error: std::io::Error) -> StartError {
     StartError::Target(Box::new(TargetStartError {
         failure: StartFailure::Spawn(error),
+        limits_hit: Vec::new(),
         stdout: OutputSnapshot::default(),
         stderr: OutputSnapshot::default(),
     }))

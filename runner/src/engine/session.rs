@@ -101,6 +101,7 @@ fn start_failed(spec: &Spec, case: &Case, error: StartError, duration: Duration)
         StartError::Target(started) => {
             let TargetStartError {
                 failure,
+                limits_hit,
                 stdout,
                 stderr,
             } = *started;
@@ -109,6 +110,9 @@ fn start_failed(spec: &Spec, case: &Case, error: StartError, duration: Duration)
                 _ => Verdict::Fail,
             };
             let mut message = failure.describe(noun);
+            for hit in limits_hit {
+                message = format!("{hit}: {message}");
+            }
             let tail = stderr.last_lines(5);
             if !tail.trim().is_empty() {
                 message.push_str(&format!("; its stderr ends with:\n{}", tail.trim_end()));

@@ -156,6 +156,7 @@ impl Process {
                 process.stop();
                 return Err(error);
             }
+            sandboxed.watch_scratch(process.child.id() as i32);
         }
         Ok(process)
     }
@@ -254,6 +255,14 @@ impl Process {
                 ),
             })
             .collect();
+        if let Hold::Sandboxed(sandboxed) = &self.hold {
+            for folder in sandboxed.full_scratch() {
+                hit.push(format!(
+                    "the program filled its private {folder} ({} at most)",
+                    super::limits::show_size(limits.file_size)
+                ));
+            }
+        }
         if let Some(signal) = self.status.and_then(|s| s.signal()) {
             if signal == Signal::SIGXFSZ as i32 {
                 hit.push(format!(
@@ -305,8 +314,11 @@ impl Process {
         while Instant::now() < deadline && !members.is_empty() {
             if let Some(init) = init {
                 // The init's end is the sandbox's: the kernel kills every
-                // process left in its PID namespace.
+                // process left in its PID namespace, and only then lets
+                // the helper see the init exit. The helper is left to end
+                // on its own, so that its end means nothing is left.
                 let _ = nix::sys::signal::kill(Pid::from_raw(init), Signal::SIGKILL);
+                members.retain(|pid| *pid != self.group);
             }
             self.signal(&members, Signal::SIGKILL);
             self.exit_status();
@@ -315,6 +327,10 @@ impl Process {
             if !members.is_empty() {
                 std::thread::sleep(POLL);
             }
+        }
+        if self.status.is_none() {
+            // A helper that outlived its deadline is killed too.
+            let _ = nix::sys::signal::kill(Pid::from_raw(self.group), Signal::SIGKILL);
         }
         if self.status.is_none() {
             self.status = self.child.wait().ok();
@@ -357,7 +373,9 @@ impl Process {
             if let Some(cgroups) = cgroups {
                 cgroups.kill();
             }
-            let _ = killpg(Pid::from_raw(self.group), signal);
+            if matches!(self.hold, Hold::Direct { .. }) {
+                let _ = killpg(Pid::from_raw(self.group), signal);
+            }
         }
         for &pid in members {
             let _ = nix::sys::signal::kill(Pid::from_raw(pid), signal);

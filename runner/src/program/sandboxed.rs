@@ -34,6 +34,8 @@ pub struct Sandboxed {
     errors: Option<File>,
     /// The pid of its init (pid 1 inside), once known.
     init: Option<i32>,
+    /// Handles on its private writable folders (see `watch_scratch`).
+    scratch: Vec<(&'static str, std::os::fd::OwnedFd)>,
 }
 
 impl Sandboxed {
@@ -132,6 +134,7 @@ impl Sandboxed {
                 _lease: lease,
                 errors: Some(File::from(errors)),
                 init: None,
+                scratch: Vec::new(),
             },
         ))
     }
@@ -186,6 +189,42 @@ impl Sandboxed {
         self.init
     }
 }
+
+impl Sandboxed {
+    /// Keeps a handle on each private writable folder of the sandbox
+    /// whose helper is `helper`, so that whether it filled up can be told
+    /// even after the sandbox is gone.
+    pub fn watch_scratch(&mut self, helper: i32) {
+        let Some(init) = self.init(helper) else {
+            return;
+        };
+        for folder in SCRATCH_FOLDERS {
+            let path = format!("/proc/{init}/root{folder}");
+            let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+            if let Ok(fd) = nix::fcntl::open(path.as_str(), flags, nix::sys::stat::Mode::empty()) {
+                // SAFETY: open returned a new descriptor that nothing else owns.
+                let fd =
+                    unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+                self.scratch.push((folder, fd));
+            }
+        }
+    }
+
+    /// The sandbox's private writable folders that are full.
+    pub fn full_scratch(&self) -> Vec<&'static str> {
+        self.scratch
+            .iter()
+            .filter(|(_, fd)| {
+                nix::sys::statvfs::fstatvfs(fd)
+                    .is_ok_and(|stat| stat.blocks() > 0 && stat.blocks_available() == 0)
+            })
+            .map(|(folder, _)| *folder)
+            .collect()
+    }
+}
+
+/// The private writable folders of every sandbox.
+const SCRATCH_FOLDERS: [&str; 3] = ["/tmp", "/var/tmp", "/dev/shm"];
 
 /// Folders the programs of the host live in; every sandbox sees them.
 const SYSTEM: &[&str] = &[
