@@ -281,6 +281,9 @@ fn run(args: &Args) -> Result<u8, UsageError> {
             "warning: targets are not sandboxed ({reason}): each runs in a process group of its own, and shares the network, files and processes of this machine"
         );
     }
+    if let Some(note) = crate::sandbox::limits_notice() {
+        eprintln!("note: {note}");
+    }
     if let (Some(addr), false) = (addr, isolation.namespaces()) {
         // In a sandbox the address is the target's own; on the host, a
         // program already holding it would fail every case.

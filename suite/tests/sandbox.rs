@@ -653,4 +653,12 @@ fn the_report_says_targets_ran_in_namespaces(#[case] as_root: bool) {
     let run = greet(as_root, &hostile("print_env.py"), &[], &[]);
     let report = assert_greeting_passes(&run);
     assert_eq!(report["isolation"], "namespaces", "{}", run.stderr);
+    // Root writes cgroups here (v1 memory and pids); nobody cannot, and is
+    // told how the limits apply instead.
+    assert_eq!(
+        run.stderr.contains("no writable cgroup"),
+        !as_root,
+        "{}",
+        run.stderr
+    );
 }

@@ -86,6 +86,20 @@ pub fn isolation() -> &'static Isolation {
     })
 }
 
+/// Where the sandbox's memory and process limits cannot be set on the
+/// sandbox as a whole (no writable cgroup), one sentence saying how they
+/// apply instead; None where cgroups hold both.
+pub fn limits_notice() -> Option<String> {
+    let probe = Cgroups::create(1 << 30, 64);
+    if probe.limits_memory() && probe.limits_processes() {
+        return None;
+    }
+    Some(format!(
+        "no writable cgroup for every limit ({}): where none is, memory is limited per process (data size) and processes per user",
+        probe.describe()
+    ))
+}
+
 /// Enters a new user namespace in which the runner keeps its own uid and
 /// gid and holds the capabilities to make the other namespaces.
 fn enter_user_namespace() -> Result<(), String> {
