@@ -42,7 +42,10 @@ fn go_build(source: &Path, dir: &Path) -> String {
 #[case::java("java/Server.java")]
 #[case::go("go/server.go")]
 #[case::node("js/server.js")]
-fn a_correct_server_passes_every_default_case_under_default_limits(#[case] relative: &str) {
+fn a_correct_server_passes_every_default_case_under_default_limits(
+    #[case] relative: &str,
+    #[values(true, false)] as_root: bool,
+) {
     let dir = tempfile::tempdir().expect("temp dir");
     chmod(dir.path(), 0o755);
     let ip = private_loopback_ip();
@@ -56,14 +59,29 @@ fn a_correct_server_passes_every_default_case_under_default_limits(#[case] relat
     };
     let addr = format!("{ip}:8900");
     let started = Instant::now();
-    let (code, report) = run_json(&[
-        &spec("tcp-upper-server"),
-        "--target",
-        &target,
-        "--addr",
-        &addr,
-    ]);
-    println!("{relative}: runner took {:?}", started.elapsed());
+    // As root (targets get uids of their own and cgroup limits) and as
+    // nobody (a user namespace; limits per process).
+    let run = finish(
+        runner_as(as_root),
+        &[
+            &spec("tcp-upper-server"),
+            "--target",
+            &target,
+            "--addr",
+            &addr,
+            "--format",
+            "json",
+        ],
+    );
+    let (code, report): (i32, serde_json::Value) = (
+        run.code,
+        serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("no JSON report ({e}): {}\n{}", run.stdout, run.stderr)),
+    );
+    println!(
+        "{relative} (root: {as_root}): runner took {:?}",
+        started.elapsed()
+    );
     assert_eq!(failing(&report), Vec::<String>::new(), "{report:#}");
     assert!(!verdicts(&report).is_empty(), "{report:#}");
     assert_eq!(code, 0, "{report:#}");
