@@ -10,33 +10,53 @@ use predicates::prelude::*;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A server that listens, then never answers.
+/// A server that listens, says so through the FIFO named in its last
+/// argument, then never answers.
 const SILENT_LISTENER: &str = r#"
 import signal, socket, sys
 s = socket.socket()
 s.bind((sys.argv[1], int(sys.argv[2])))
 s.listen(5)
+with open(sys.argv[3], "w") as up:
+    up.write("up")
 while True:
     signal.pause()
 "#;
 
-/// Whether process `pid` has a listening TCP socket in its network
-/// namespace (the test, as root, reads the target's own socket table).
-fn listens(pid: i32) -> bool {
-    ["tcp", "tcp6"].iter().any(|table| {
-        std::fs::read_to_string(format!("/proc/{pid}/net/{table}")).is_ok_and(|text| {
-            text.lines()
-                .skip(1)
-                .any(|line| line.split_whitespace().nth(3) == Some("0A"))
-        })
-    })
+/// A FIFO in `dir` the sandboxed target can write to (a FIFO works through
+/// its read-only view of its folder), opened for reading.
+fn announcements(dir: &std::path::Path) -> (std::path::PathBuf, std::fs::File) {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let path = dir.join("up.fifo");
+    nix::unistd::mkfifo(&path, nix::sys::stat::Mode::from_bits_truncate(0o666)).expect("mkfifo");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+    let reader = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open(&path)
+        .expect("open the FIFO");
+    (path, reader)
+}
+
+/// Waits until something is written to `fifo`, for at most `limit`.
+fn announced(fifo: &std::fs::File, limit: Duration) -> bool {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::os::fd::AsFd;
+    let timeout = PollTimeout::try_from(limit).unwrap_or(PollTimeout::MAX);
+    let mut fds = [PollFd::new(fifo.as_fd(), PollFlags::POLLIN)];
+    poll(&mut fds, timeout).is_ok_and(|ready| ready > 0)
 }
 
 #[test]
 fn ctrl_c_kills_the_target_and_still_prints_the_partial_report() {
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = world_readable_tempdir();
     let program = write_program(dir.path(), "silent_listener.py", SILENT_LISTENER);
-    let target = format!("python3 {} {{host}} {{port}}", program.display());
+    let (fifo, up) = announcements(dir.path());
+    let target = format!(
+        "python3 {} {{host}} {{port}} {}",
+        program.display(),
+        fifo.display()
+    );
     let child = Command::new(assert_cmd::cargo::cargo_bin("runner"))
         .args([
             &spec("tcp-upper-server"),
@@ -48,13 +68,9 @@ fn ctrl_c_kills_the_target_and_still_prints_the_partial_report() {
         .stdout(Stdio::piped())
         .spawn()
         .expect("runner starts");
-    // Interrupt once the target is listening.
+    // Interrupt once the target has said it is listening.
     assert!(
-        wait_until(Duration::from_secs(10), || {
-            pids_named("silent_listener.py")
-                .iter()
-                .any(|(pid, _)| listens(*pid))
-        }),
+        announced(&up, Duration::from_secs(10)),
         "the target never listened"
     );
     let interrupted = Instant::now();

@@ -250,17 +250,39 @@ pub fn world_readable_tempdir() -> tempfile::TempDir {
     dir
 }
 
-/// Polls `condition` until it holds or `limit` has passed; whether it held.
-pub fn wait_until(limit: std::time::Duration, mut condition: impl FnMut() -> bool) -> bool {
+/// Waits until the process `pid` has ended (its pidfd becomes readable)
+/// or `deadline` passes; whether it ended.
+fn wait_for_exit(pid: i32, deadline: std::time::Instant) -> bool {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
+    let raw = unsafe { nix::libc::syscall(nix::libc::SYS_pidfd_open, pid, 0) };
+    if raw < 0 {
+        return true; // no such process any more
+    }
+    // SAFETY: a descriptor pidfd_open just returned, owned by nothing else.
+    let pidfd = unsafe { OwnedFd::from_raw_fd(raw as i32) };
+    let left = deadline.saturating_duration_since(std::time::Instant::now());
+    let timeout = PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX);
+    let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
+    poll(&mut fds, timeout).is_ok_and(|ready| ready > 0)
+}
+
+/// Waits until no process `pids_named(marker)` finds is left, each wait
+/// on a process's own exit, for at most `limit`; whether none is left.
+pub fn wait_until_gone(marker: &str, limit: std::time::Duration) -> bool {
     let deadline = std::time::Instant::now() + limit;
     loop {
-        if condition() {
+        let left = pids_named(marker);
+        if left.is_empty() {
             return true;
         }
         if std::time::Instant::now() >= deadline {
             return false;
         }
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        for (pid, _) in left {
+            wait_for_exit(pid, deadline);
+        }
     }
 }
 
@@ -285,11 +307,17 @@ pub fn pids_named(marker: &str) -> Vec<(i32, String)> {
 /// (a chain may still be starting new ones) or 2 s have passed.
 pub fn kill_processes_named(marker: &str) {
     use nix::sys::signal::{kill, Signal};
-    wait_until(std::time::Duration::from_secs(2), || {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
         let left = pids_named(marker);
+        if left.is_empty() || std::time::Instant::now() >= deadline {
+            return;
+        }
         for (pid, _) in &left {
             let _ = kill(nix::unistd::Pid::from_raw(*pid), Signal::SIGKILL);
         }
-        left.is_empty()
-    });
+        for (pid, _) in left {
+            wait_for_exit(pid, deadline);
+        }
+    }
 }
