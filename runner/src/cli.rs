@@ -289,7 +289,7 @@ fn run(args: &Args) -> Result<u8, UsageError> {
         // program already holding it would fail every case.
         check_addr_free(addr, &specs)?;
     }
-    let sandbox = crate::program::Sandbox::for_this_run(&args.user)
+    let identity = crate::program::Identity::for_this_run(&args.user)
         .map_err(|e| UsageError::Other(e.to_string()))?;
     let options = RunOptions {
         target,
@@ -302,7 +302,7 @@ fn run(args: &Args) -> Result<u8, UsageError> {
             case_time: args.max_case_time,
             output: args.max_output,
         },
-        sandbox,
+        identity,
         env: args.env.clone(),
         deadline: args.deadline.map(crate::stop::deadline_after),
     };

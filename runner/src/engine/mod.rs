@@ -15,7 +15,7 @@ pub use outcome::{CaseOutcome, Event, Failure, Summary, Verdict};
 pub use running::AddressPlan;
 pub use transcript::{Direction, Entry};
 
-use crate::program::{Limits, Sandbox, TargetCommand};
+use crate::program::{Identity, Limits, TargetCommand};
 use crate::spec::{Case, LimitSettings, Spec};
 use session::{run_spec, SpecTarget};
 use std::time::{Duration, Instant};
@@ -29,8 +29,9 @@ pub struct RunOptions {
     pub selection: Selection,
     /// Limits from the command line; they override the spec's.
     pub limits: LimitSettings,
-    /// Set when the runner is root: whom targets run as.
-    pub sandbox: Option<Sandbox>,
+    /// Set when the runner is root: staged files, and whom targets run as
+    /// in the fallback.
+    pub identity: Option<Identity>,
     /// Variables passed to every target on purpose (`--env`).
     pub env: Vec<(String, String)>,
     /// When the whole run must end.

@@ -1,8 +1,7 @@
-//! Resource limits on every target, applied in the child between fork and
-//! exec with setrlimit: a submission that spins, allocates, forks or
-//! writes files without bound is stopped by the kernel.
+//! The limits a target runs under, as given (spec, command line,
+//! defaults): the sandbox holds them with cgroups and setrlimit (see
+//! `crate::sandbox::Rlimits`), the runner with its own deadlines.
 
-use nix::sys::resource::{setrlimit, Resource};
 use std::time::Duration;
 
 /// Limits on one target process (and, for processes, its user).
@@ -32,29 +31,6 @@ impl Default for Limits {
             file_size: 64 << 20,
             output: 1 << 20,
         }
-    }
-}
-
-impl Limits {
-    /// Applies the limits to the calling process: always CPU time and file
-    /// size, the process count and the data size where no cgroup limits
-    /// them. Never the address space, which a JVM or a Go runtime reserves
-    /// far beyond what it uses. Runs in the forked child before exec: it
-    /// only makes system calls (no allocation).
-    pub fn apply(&self, processes: bool, memory: bool) -> std::io::Result<()> {
-        let cpu = self.cpu.as_secs().max(1);
-        let set = |resource, soft: u64, hard: u64| {
-            setrlimit(resource, soft, hard).map_err(std::io::Error::from)
-        };
-        set(Resource::RLIMIT_CPU, cpu, cpu.saturating_add(1))?;
-        if memory {
-            set(Resource::RLIMIT_DATA, self.memory, self.memory)?;
-        }
-        if processes {
-            set(Resource::RLIMIT_NPROC, self.processes, self.processes)?;
-        }
-        set(Resource::RLIMIT_FSIZE, self.file_size, self.file_size)?;
-        set(Resource::RLIMIT_CORE, 0, 0)
     }
 }
 

@@ -1,21 +1,21 @@
 //! Starting and supervising the program under test.
 
 mod command;
+mod identity;
 mod limits;
 mod output;
 mod process;
 mod procfs;
-mod sandbox;
 mod sandboxed;
 
 pub use command::{CommandError, TargetCommand};
+pub use identity::{reachable_by_others, submission_dir, Identity, IdentityError};
 pub use limits::{parse_size, Limits, MIN_MEMORY};
 pub use output::{Output, OutputSnapshot};
 pub use process::{
     become_subreaper, describe_status, kill_leftovers, without_spawns, Confinement, Process, POLL,
 };
 pub use procfs::{time_wait_on, SocketKind};
-pub use sandbox::{reachable_by_others, submission_dir, Sandbox, SandboxError};
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};

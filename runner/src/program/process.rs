@@ -1,12 +1,12 @@
 //! A running target: its own process group, captured stdio, and a stop that
 //! takes the whole group down (SIGTERM, a grace period, then SIGKILL).
 
+use super::identity::Identity;
 use super::limits::Limits;
 use super::output::Output;
 use super::procfs::{self, SocketKind};
-use super::sandbox::Sandbox;
 use super::sandboxed::Sandboxed;
-use crate::sandbox::{Breach, Cgroups, Network};
+use crate::sandbox::{Breach, Cgroups, Network, Rlimits};
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::prctl::set_pdeathsig;
@@ -33,7 +33,7 @@ pub struct Confinement<'a> {
     pub limits: Limits,
     /// Set when the runner is root: staged copies of private files, and
     /// (without namespaces) the unprivileged user to run as.
-    pub sandbox: Option<&'a Sandbox>,
+    pub identity: Option<&'a Identity>,
     /// Variables passed on purpose (`--env`), on top of the kept ones.
     pub env: &'a [(String, String)],
 }
@@ -95,10 +95,17 @@ enum Hold {
     Sandboxed(Sandboxed),
     /// The fallback: a process group, an environment marker, the
     /// runner's subreaper, and a cgroup where root can make one.
-    Direct {
-        marker: String,
-        cgroups: Option<Cgroups>,
-    },
+    Direct { marker: String, cgroups: Cgroups },
+}
+
+impl Hold {
+    /// The target's cgroups (empty where none could be made).
+    fn cgroups(&self) -> &Cgroups {
+        match self {
+            Hold::Sandboxed(sandboxed) => &sandboxed.cgroups,
+            Hold::Direct { cgroups, .. } => cgroups,
+        }
+    }
 }
 
 impl Process {
@@ -111,9 +118,9 @@ impl Process {
         confinement: &Confinement,
         network: &Network,
     ) -> io::Result<Process> {
-        let argv = match confinement.sandbox {
-            Some(sandbox) => sandbox.stage(argv)?,
-            None => super::sandbox::absolute_files(argv),
+        let argv = match confinement.identity {
+            Some(identity) => identity.stage(argv)?,
+            None => super::identity::absolute_files(argv),
         };
         if argv.is_empty() {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "empty command"));
@@ -236,13 +243,10 @@ impl Process {
     /// The limits the sandbox ran into so far, in words, e.g. "the
     /// sandbox's memory limit (1 GiB)".
     pub fn limits_hit(&self, limits: &Limits) -> Vec<String> {
-        let cgroups = match &self.hold {
-            Hold::Sandboxed(sandboxed) => Some(&sandboxed.cgroups),
-            Hold::Direct { cgroups, .. } => cgroups.as_ref(),
-        };
-        let mut hit: Vec<String> = cgroups
-            .map(Cgroups::breaches)
-            .unwrap_or_default()
+        let mut hit: Vec<String> = self
+            .hold
+            .cgroups()
+            .breaches()
             .into_iter()
             .map(|breach| match breach {
                 Breach::Memory => format!(
@@ -331,8 +335,6 @@ impl Process {
         if self.status.is_none() {
             // A helper that outlived its deadline is killed too.
             let _ = nix::sys::signal::kill(Pid::from_raw(self.group), Signal::SIGKILL);
-        }
-        if self.status.is_none() {
             self.status = self.child.wait().ok();
         }
         if let Ok(mut leaders) = LEADERS.lock() {
@@ -348,14 +350,11 @@ impl Process {
     /// its marker, such as one that escaped with setsid and a double fork.
     fn members(&self) -> Vec<i32> {
         let mut members = procfs::tree_members(self.group);
-        let (cgroups, marked) = match &self.hold {
-            Hold::Sandboxed(sandboxed) => (Some(&sandboxed.cgroups), Vec::new()),
-            Hold::Direct { marker, cgroups } => {
-                (cgroups.as_ref(), procfs::processes_with_env(marker))
-            }
+        let marked = match &self.hold {
+            Hold::Sandboxed(_) => Vec::new(),
+            Hold::Direct { marker, .. } => procfs::processes_with_env(marker),
         };
-        let in_cgroups = cgroups.map(Cgroups::members).unwrap_or_default();
-        for pid in marked.into_iter().chain(in_cgroups) {
+        for pid in marked.into_iter().chain(self.hold.cgroups().members()) {
             if !members.contains(&pid) && !procfs::is_zombie(pid) {
                 members.push(pid);
             }
@@ -366,13 +365,7 @@ impl Process {
     /// Signals the group, its cgroup (SIGKILL only) and `members`.
     fn signal(&self, members: &[i32], signal: Signal) {
         if signal == Signal::SIGKILL {
-            let cgroups = match &self.hold {
-                Hold::Sandboxed(sandboxed) => Some(&sandboxed.cgroups),
-                Hold::Direct { cgroups, .. } => cgroups.as_ref(),
-            };
-            if let Some(cgroups) = cgroups {
-                cgroups.kill();
-            }
+            self.hold.cgroups().kill();
             if matches!(self.hold, Hold::Direct { .. }) {
                 let _ = killpg(Pid::from_raw(self.group), signal);
             }
@@ -391,15 +384,15 @@ fn spawn_direct(argv: &[String], confinement: &Confinement) -> io::Result<(Child
         .split_first()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
     let mut command = Command::new(program);
-    let home = match confinement.sandbox {
-        Some(sandbox) => sandbox.home().to_path_buf(),
+    let home = match confinement.identity {
+        Some(identity) => identity.home().to_path_buf(),
         None => std::env::temp_dir(),
     };
     command
         .env_clear()
         .envs(target_environment(&home, confinement.env));
-    if let Some(sandbox) = confinement.sandbox {
-        command.uid(sandbox.uid).gid(sandbox.gid);
+    if let Some(identity) = confinement.identity {
+        command.uid(identity.uid).gid(identity.gid);
     }
     // Like a student running `python3 server.py` in their folder: data
     // files next to the program are found. Without a file to go by, a
@@ -408,25 +401,15 @@ fn spawn_direct(argv: &[String], confinement: &Confinement) -> io::Result<(Child
     let marker = next_marker();
     let (marker_name, marker_value) = marker.split_once('=').unwrap_or((MARKER, ""));
     command.env(marker_name, marker_value);
-    let mut limits = confinement.limits;
-    let cgroups = nix::unistd::geteuid()
-        .is_root()
-        .then(|| Cgroups::create(limits.memory, limits.processes));
-    let by_cgroup = |check: fn(&Cgroups) -> bool| cgroups.as_ref().is_some_and(check);
-    let memory_by_cgroup = by_cgroup(Cgroups::limits_memory);
-    let processes_by_cgroup = by_cgroup(Cgroups::limits_processes);
-    // RLIMIT_NPROC counts every thread of the user, including those it
-    // already runs (a desktop, other targets): the limit is on what the
-    // target adds.
+    // Where the runner may make cgroups (root): limits on the whole group.
+    let cgroups = Cgroups::create(confinement.limits.memory, confinement.limits.processes);
     let uid = confinement
-        .sandbox
-        .map_or_else(|| nix::unistd::getuid().as_raw(), |s| s.uid);
-    limits.processes = limits
-        .processes
-        .saturating_add(procfs::threads_of_user(uid));
+        .identity
+        .map_or_else(|| nix::unistd::getuid().as_raw(), |i| i.uid);
+    let rlimits = Rlimits::new(&confinement.limits, &cgroups, procfs::threads_of_user(uid));
     let join: Vec<std::ffi::CString> = cgroups
-        .iter()
-        .flat_map(Cgroups::procs_files)
+        .procs_files()
+        .into_iter()
         .filter_map(|path| std::ffi::CString::new(path.into_os_string().into_encoded_bytes()).ok())
         .collect();
     // SAFETY: the closure runs in the forked child before exec and only
@@ -449,7 +432,7 @@ fn spawn_direct(argv: &[String], confinement: &Confinement) -> io::Result<(Child
                     nix::libc::close(fd);
                 }
             }
-            limits.apply(!processes_by_cgroup, !memory_by_cgroup)?;
+            rlimits.apply()?;
             // If the runner dies without cleaning up, the target dies too.
             set_pdeathsig(Signal::SIGKILL).map_err(io::Error::from)
         });

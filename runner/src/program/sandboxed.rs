@@ -5,7 +5,9 @@
 
 use super::process::{target_environment, Confinement};
 use super::procfs;
-use crate::sandbox::{Cgroups, IdLease, NetNamespace, Plan, Rlimits};
+use crate::sandbox::{
+    Cgroups, IdLease, NetNamespace, Plan, Rlimits, SCRATCH_FOLDERS, SYSTEM_FOLDERS,
+};
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::fs::File;
@@ -22,8 +24,9 @@ const START_TIMEOUT: Duration = Duration::from_secs(10);
 /// What a pipe holds without a reader (Linux's default).
 const PIPE_CAPACITY: usize = 65536;
 
-/// The folders where a sandbox's programs may write, and its HOME.
-const SCRATCH: &str = "/tmp";
+/// HOME of every sandboxed program, and where it starts without a
+/// submission folder: its private /tmp.
+const HOME: &str = "/tmp";
 
 /// A started sandbox, as the runner holds it.
 pub struct Sandboxed {
@@ -49,34 +52,21 @@ impl Sandboxed {
         let as_root = nix::unistd::geteuid().is_root();
         let lease = as_root.then(IdLease::take).transpose()?;
         // Without root no cgroup can be written: the limits are then per
-        // process (the run's notice says so).
-        let cgroups = if as_root {
-            // The helper and the init count too.
-            Cgroups::create(limits.memory, limits.processes.saturating_add(2))
-        } else {
-            Cgroups::default()
-        };
+        // process (the run's notice says so). The helper and the init
+        // count among the processes.
+        let cgroups = Cgroups::create(limits.memory, limits.processes.saturating_add(2));
         let uid = lease
             .as_ref()
             .map_or_else(|| nix::unistd::getuid().as_raw(), |l| l.id);
         let plan = Plan {
             argv: argv.to_vec(),
-            cwd: super::submission_dir(argv).unwrap_or_else(|| PathBuf::from(SCRATCH)),
+            cwd: super::submission_dir(argv).unwrap_or_else(|| PathBuf::from(HOME)),
             ids: lease.as_ref().map(|l| (l.id, l.id)),
             binds: visible_folders(argv),
             masks: runner_binary_unless_running_it(argv),
             scratch_size: limits.file_size,
             cgroup_procs: cgroups.procs_files(),
-            rlimits: Rlimits {
-                cpu_seconds: limits.cpu.as_secs(),
-                file_size: limits.file_size,
-                processes: (!cgroups.limits_processes()).then(|| {
-                    limits
-                        .processes
-                        .saturating_add(procfs::threads_of_user(uid))
-                }),
-                data: (!cgroups.limits_memory()).then_some(limits.memory),
-            },
+            rlimits: Rlimits::new(&limits, &cgroups, procfs::threads_of_user(uid)),
         };
         // Handed over in a pipe, not on the command line, which the
         // sandbox's init would show in its /proc/1/cmdline.
@@ -94,7 +84,7 @@ impl Sandboxed {
         command
             .arg(crate::sandbox::SUBCOMMAND)
             .env_clear()
-            .envs(target_environment(Path::new(SCRATCH), confinement.env))
+            .envs(target_environment(Path::new(HOME), confinement.env))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -223,14 +213,6 @@ impl Sandboxed {
     }
 }
 
-/// The private writable folders of every sandbox.
-const SCRATCH_FOLDERS: [&str; 3] = ["/tmp", "/var/tmp", "/dev/shm"];
-
-/// Folders the programs of the host live in; every sandbox sees them.
-const SYSTEM: &[&str] = &[
-    "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc", "/opt",
-];
-
 /// The folders of the files `argv` names, shown read-only in the
 /// sandbox: the submission's own folder, and an interpreter's
 /// installation when it lies outside the system folders.
@@ -238,7 +220,10 @@ fn visible_folders(argv: &[String]) -> Vec<PathBuf> {
     let mut folders: Vec<PathBuf> = Vec::new();
     for (index, arg) in argv.iter().enumerate() {
         let path = Path::new(arg);
-        if !path.is_absolute() || !path.is_file() || SYSTEM.iter().any(|s| path.starts_with(s)) {
+        if !path.is_absolute()
+            || !path.is_file()
+            || SYSTEM_FOLDERS.iter().any(|s| path.starts_with(s))
+        {
             continue;
         }
         let Some(mut folder) = path.parent() else {

@@ -179,7 +179,7 @@ fn start_program(plan: &Plan) -> String {
         // The change of uid cleared it.
         let _ = prctl::set_pdeathsig(Signal::SIGKILL);
     }
-    if let Err(e) = apply_rlimits(plan) {
+    if let Err(e) = plan.rlimits.apply() {
         return format!("cannot set the limits: {e}");
     }
     // Whatever the program execs, it can never gain a privilege.
@@ -196,21 +196,6 @@ fn start_program(plan: &Plan) -> String {
         .current_dir(&plan.cwd)
         .exec();
     format!("{program}: {error}")
-}
-
-fn apply_rlimits(plan: &Plan) -> nix::Result<()> {
-    let limits = plan.rlimits;
-    let cpu = limits.cpu_seconds.max(1);
-    setrlimit(Resource::RLIMIT_CPU, cpu, cpu.saturating_add(1))?;
-    setrlimit(Resource::RLIMIT_FSIZE, limits.file_size, limits.file_size)?;
-    setrlimit(Resource::RLIMIT_CORE, 0, 0)?;
-    if let Some(processes) = limits.processes {
-        setrlimit(Resource::RLIMIT_NPROC, processes, processes)?;
-    }
-    if let Some(data) = limits.data {
-        setrlimit(Resource::RLIMIT_DATA, data, data)?;
-    }
-    Ok(())
 }
 
 /// The helper and the init keep no end of the target's pipes: the runner

@@ -29,6 +29,7 @@ pub use capabilities::keep_across_exec as keep_capabilities_across_exec;
 pub use cgroup::{Breach, Cgroups};
 pub use ids::IdLease;
 pub use init::{main as init_main, ERROR_FD, NETNS_FD, PLAN_FD, SUBCOMMAND};
+pub use mounts::{SCRATCH_FOLDERS, SYSTEM_FOLDERS};
 pub use netns::{NetNamespace, Network};
 pub use plan::{Plan, Rlimits};
 

@@ -14,9 +14,11 @@ use std::path::{Path, PathBuf};
 
 /// Host folders every program needs (interpreters, libraries, settings),
 /// shown read-only; those that are links on the host stay links.
-const SYSTEM: &[&str] = &[
-    "usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc", "opt",
+pub const SYSTEM_FOLDERS: &[&str] = &[
+    "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt",
 ];
+/// The sandbox's private writable folders, each a tmpfs of its own.
+pub const SCRATCH_FOLDERS: [&str; 3] = ["/tmp", "/var/tmp", "/dev/shm"];
 /// Device nodes a program may use.
 const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom", "tty"];
 
@@ -46,9 +48,9 @@ pub fn build_root(plan: &Plan) -> Result<(), String> {
     mkdir(NEW, 0o755)?;
     tmpfs(NEW, 0o755, 1 << 20)?;
 
-    for name in SYSTEM {
-        let host = Path::new(OLD).join(name);
-        let inside = Path::new(NEW).join(name);
+    for folder in SYSTEM_FOLDERS {
+        let host = on(OLD, folder);
+        let inside = on(NEW, folder);
         match fs::symlink_metadata(&host) {
             Ok(meta) if meta.file_type().is_symlink() => {
                 let link = fs::read_link(&host).map_err(|e| failed(host.display(), e))?;
@@ -72,9 +74,9 @@ pub fn build_root(plan: &Plan) -> Result<(), String> {
         None::<&str>,
     )
     .map_err(|e| failed("mount /proc", e))?;
-    build_dev(plan.scratch_size)?;
-    for scratch in ["tmp", "var/tmp"] {
-        let dir = Path::new(NEW).join(scratch);
+    build_dev()?;
+    for folder in SCRATCH_FOLDERS {
+        let dir = on(NEW, folder);
         mkdir_all(&dir)?;
         tmpfs(&dir, 0o1777, plan.scratch_size)?;
     }
@@ -82,8 +84,8 @@ pub fn build_root(plan: &Plan) -> Result<(), String> {
     // Parents first: a folder bound inside another stays visible.
     binds.sort_by_key(|p| p.components().count());
     for path in &binds {
-        let host = Path::new(OLD).join(path.strip_prefix("/").unwrap_or(path));
-        let inside = Path::new(NEW).join(path.strip_prefix("/").unwrap_or(path));
+        let host = on(OLD, path);
+        let inside = on(NEW, path);
         let is_dir = fs::metadata(&host)
             .map_err(|e| failed(path.display(), e))?
             .is_dir();
@@ -100,7 +102,7 @@ pub fn build_root(plan: &Plan) -> Result<(), String> {
         bind_read_only(&host, &inside)?;
     }
     for path in &plan.masks {
-        let inside = Path::new(NEW).join(path.strip_prefix("/").unwrap_or(path));
+        let inside = on(NEW, path);
         if inside.is_file() {
             bind_read_only(&Path::new(NEW).join("dev/null"), &inside)?;
         }
@@ -125,9 +127,15 @@ pub fn build_root(plan: &Plan) -> Result<(), String> {
     .map_err(|e| failed("make / read-only", e))
 }
 
-/// A minimal /dev: a few device nodes bound from the host, the usual
-/// links, and a private /dev/shm.
-fn build_dev(scratch_size: u64) -> Result<(), String> {
+/// `path` (absolute) as seen under the tree mounted at `tree`.
+fn on(tree: &str, path: impl AsRef<Path>) -> PathBuf {
+    let path = path.as_ref();
+    Path::new(tree).join(path.strip_prefix("/").unwrap_or(path))
+}
+
+/// A minimal /dev: a few device nodes bound from the host and the usual
+/// links (its private /dev/shm is one of the scratch folders).
+fn build_dev() -> Result<(), String> {
     let dev = Path::new(NEW).join("dev");
     mkdir(&dev, 0o755)?;
     tmpfs(&dev, 0o755, 1 << 20)?;
@@ -156,9 +164,7 @@ fn build_dev(scratch_size: u64) -> Result<(), String> {
     for (name, to) in links {
         std::os::unix::fs::symlink(to, dev.join(name)).map_err(|e| failed(name, e))?;
     }
-    let shm = dev.join("shm");
-    mkdir(&shm, 0o1777)?;
-    tmpfs(&shm, 0o1777, scratch_size)
+    Ok(())
 }
 
 fn tmpfs(at: impl AsRef<Path>, mode: u32, size: u64) -> Result<(), String> {

@@ -3,6 +3,9 @@
 //! line (which no target can see: the helper lives outside the target's
 //! PID namespace). The target's environment is the helper's own.
 
+use super::Cgroups;
+use crate::program::Limits;
+use nix::sys::resource::{setrlimit, Resource};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -29,6 +32,7 @@ pub struct Plan {
     pub rlimits: Rlimits,
 }
 
+/// The setrlimit limits of every process of a target.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Rlimits {
     pub cpu_seconds: u64,
@@ -39,4 +43,38 @@ pub struct Rlimits {
     /// writable mappings per process (unlike the address space, it does
     /// not count what a JVM or Go runtime merely reserves).
     pub data: Option<u64>,
+}
+
+impl Rlimits {
+    /// The per-process limits of a target under `limits`: CPU time and
+    /// file size always; the process count and the data size only where
+    /// `cgroups` does not limit them for the whole sandbox. Never the
+    /// address space, which a JVM or a Go runtime reserves far beyond what
+    /// it uses. RLIMIT_NPROC counts every thread of the user, so the limit
+    /// is on what the target adds to the `already_running` ones.
+    pub fn new(limits: &Limits, cgroups: &Cgroups, already_running: u64) -> Rlimits {
+        Rlimits {
+            cpu_seconds: limits.cpu.as_secs(),
+            file_size: limits.file_size,
+            processes: (!cgroups.limits_processes())
+                .then(|| limits.processes.saturating_add(already_running)),
+            data: (!cgroups.limits_memory()).then_some(limits.memory),
+        }
+    }
+
+    /// Applies the limits to the calling process. Only system calls, no
+    /// allocation: safe between fork and exec.
+    pub fn apply(&self) -> nix::Result<()> {
+        let cpu = self.cpu_seconds.max(1);
+        setrlimit(Resource::RLIMIT_CPU, cpu, cpu.saturating_add(1))?;
+        setrlimit(Resource::RLIMIT_FSIZE, self.file_size, self.file_size)?;
+        setrlimit(Resource::RLIMIT_CORE, 0, 0)?;
+        if let Some(processes) = self.processes {
+            setrlimit(Resource::RLIMIT_NPROC, processes, processes)?;
+        }
+        if let Some(data) = self.data {
+            setrlimit(Resource::RLIMIT_DATA, data, data)?;
+        }
+        Ok(())
+    }
 }

@@ -1,8 +1,8 @@
-//! Who a target runs as. Graders and CI often run as root, and root is
-//! exempt from the process limit: so when the runner is root, targets run
-//! as an unprivileged user (`nobody` unless told otherwise), with a home
-//! folder of their own, and private files they need staged where that
-//! user can read them but not change them.
+//! Who a target runs as when the runner is root (as graders and CI often
+//! are): in a sandbox, a uid of its own (`crate::sandbox::IdLease`); in
+//! the fallback, an unprivileged user (`nobody` unless told otherwise) with
+//! a home folder of its own. Either way, private files it needs are staged
+//! where it can read them but not change them.
 //!
 //! The staging area belongs to root and is never writable by the target:
 //! the runner, as root, only ever writes into folders the target cannot
@@ -17,7 +17,7 @@ use std::sync::Mutex;
 
 /// The unprivileged identity targets run as, and their folders.
 #[derive(Debug)]
-pub struct Sandbox {
+pub struct Identity {
     pub uid: u32,
     pub gid: u32,
     /// Owned by the target's user: its HOME, where it may write.
@@ -29,7 +29,7 @@ pub struct Sandbox {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum SandboxError {
+pub enum IdentityError {
     #[error("no user `{0}` on this machine: name an unprivileged user with --user")]
     NoSuchUser(String),
     #[error("--user {0}: submissions never run as root; name an unprivileged user")]
@@ -38,33 +38,33 @@ pub enum SandboxError {
     Folders(std::io::Error),
 }
 
-impl Sandbox {
+impl Identity {
     /// The sandbox for this run: None when the runner is not root (then the
     /// limits bind the runner's own unprivileged user).
-    pub fn for_this_run(user: &str) -> Result<Option<Sandbox>, SandboxError> {
+    pub fn for_this_run(user: &str) -> Result<Option<Identity>, IdentityError> {
         if !nix::unistd::geteuid().is_root() {
             return Ok(None);
         }
         let entry = nix::unistd::User::from_name(user)
             .ok()
             .flatten()
-            .ok_or_else(|| SandboxError::NoSuchUser(user.to_string()))?;
+            .ok_or_else(|| IdentityError::NoSuchUser(user.to_string()))?;
         if entry.uid.is_root() {
-            return Err(SandboxError::Root(user.to_string()));
+            return Err(IdentityError::Root(user.to_string()));
         }
         let folder = |prefix: &str| {
             tempfile::Builder::new()
                 .prefix(prefix)
                 .tempdir()
-                .map_err(SandboxError::Folders)
+                .map_err(IdentityError::Folders)
         };
         let home = folder("runner-home-")?;
         nix::unistd::chown(home.path(), Some(entry.uid), Some(entry.gid))
-            .map_err(|e| SandboxError::Folders(e.into()))?;
+            .map_err(|e| IdentityError::Folders(e.into()))?;
         let staging = folder("runner-staged-")?;
         fs::set_permissions(staging.path(), fs::Permissions::from_mode(0o755))
-            .map_err(SandboxError::Folders)?;
-        Ok(Some(Sandbox {
+            .map_err(IdentityError::Folders)?;
+        Ok(Some(Identity {
             uid: entry.uid.as_raw(),
             gid: entry.gid.as_raw(),
             home,
