@@ -47,10 +47,14 @@ impl CaseRun<'_> {
                     return Ok(());
                 }
                 // A server that closed its listening socket, or has not
-                // re-opened it yet, refuses: wait while it is alive.
+                // re-opened it yet, refuses; one that closed it with this
+                // connection still waiting in its backlog resets it. Either
+                // way: wait while it is alive.
                 Err(e)
-                    if e.kind() == ErrorKind::ConnectionRefused
-                        && Instant::now() < deadline
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::ConnectionRefused | ErrorKind::ConnectionReset
+                    ) && Instant::now() < deadline
                         && !crate::stop::requested() =>
                 {
                     if let Some(status) = self.running.process.exit_status() {
