@@ -6,7 +6,9 @@
 
 pub mod cli;
 pub mod engine;
+pub mod grade;
 pub mod net;
+pub mod partition;
 pub mod program;
 pub mod report;
 pub mod sandbox;

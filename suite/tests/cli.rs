@@ -104,12 +104,18 @@ fn a_bad_command_line_is_a_usage_error(#[case] args: &[&str], #[case] message: &
 }
 
 #[test]
-fn show_prints_a_bundled_spec_so_failure_lines_can_be_looked_up() {
+fn show_prints_a_bundled_spec_line_for_line_so_failure_lines_can_be_looked_up() {
+    let spec = std::fs::read_to_string(common::spec("tcp-upper-server")).expect("bundled spec");
+    runner()
+        .args(["show", "tcp-upper-server"])
+        .assert()
+        .code(0)
+        .stdout(spec.clone());
+    // The old flag still works, and says what replaced it.
     runner()
         .args(["--show", "tcp-upper-server"])
         .assert()
         .code(0)
-        .stdout(predicate::str::starts_with(
-            "# bundled:tcp-upper-server.yaml\nspec: tcp-upper-server\n",
-        ));
+        .stdout(spec)
+        .stderr(predicate::str::contains("`runner show`"));
 }

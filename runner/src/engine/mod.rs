@@ -31,7 +31,7 @@ pub struct RunOptions {
     pub limits: LimitSettings,
     /// Set when the runner is root: staged files, and whom targets run as
     /// in the fallback.
-    pub identity: Option<Identity>,
+    pub identity: Option<std::sync::Arc<Identity>>,
     /// Variables passed to every target on purpose (`--env`).
     pub env: Vec<(String, String)>,
     /// When the whole run must end.
@@ -70,6 +70,8 @@ pub struct Selection {
     /// Tagged cases run only when one of their tags is listed here
     /// (`all` turns every tag on).
     pub tags: Vec<String>,
+    /// Only this part of the cases chosen by name and tag (`--partition`).
+    pub partition: Option<crate::partition::Partition>,
 }
 
 impl Selection {
@@ -85,10 +87,32 @@ impl Selection {
         });
         tags_on && named
     }
+
+    /// The cases of `specs` this selection runs, spec by spec, in order;
+    /// specs with none are left out.
+    pub fn select<'a>(&self, specs: &'a [Spec]) -> Vec<(&'a Spec, Vec<&'a Case>)> {
+        let mut position = 0;
+        specs
+            .iter()
+            .map(|spec| {
+                let cases: Vec<&Case> = spec
+                    .cases
+                    .iter()
+                    .filter(|case| self.includes(spec, case))
+                    .filter(|_| {
+                        position += 1;
+                        self.partition.is_none_or(|p| p.holds(position - 1))
+                    })
+                    .collect();
+                (spec, cases)
+            })
+            .filter(|(_, cases)| !cases.is_empty())
+            .collect()
+    }
 }
 
 /// `*` matches any run of characters; everything else matches itself.
-fn glob_match(pattern: &str, text: &str) -> bool {
+pub fn glob_match(pattern: &str, text: &str) -> bool {
     let parts: Vec<&str> = pattern.split('*').collect();
     if parts.len() == 1 {
         return pattern == text;
@@ -114,17 +138,11 @@ fn glob_match(pattern: &str, text: &str) -> bool {
 /// spec at a time. Reports always come in spec order.
 pub fn run(specs: &[Spec], options: &RunOptions, report: &mut dyn FnMut(&Event)) -> Summary {
     let started = Instant::now();
-    let selected: Vec<(&Spec, Vec<&Case>, SpecTarget)> = specs
-        .iter()
-        .map(|spec| {
-            let cases: Vec<&Case> = spec
-                .cases
-                .iter()
-                .filter(|c| options.selection.includes(spec, c))
-                .collect();
-            (spec, cases, SpecTarget::new(spec, options))
-        })
-        .filter(|(_, cases, _)| !cases.is_empty())
+    let selected: Vec<(&Spec, Vec<&Case>, SpecTarget)> = options
+        .selection
+        .select(specs)
+        .into_iter()
+        .map(|(spec, cases)| (spec, cases, SpecTarget::new(spec, options)))
         .collect();
     let total: usize = selected.iter().map(|(_, cases, _)| cases.len()).sum();
     report(&Event::RunStarted {

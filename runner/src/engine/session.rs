@@ -46,7 +46,7 @@ pub fn run_spec(
     let (limits, case_time) = options.limits_for(spec);
     let confinement = Confinement {
         limits,
-        identity: options.identity.as_ref(),
+        identity: options.identity.as_deref(),
         env: &options.env,
     };
     let mut running: Option<Running> = None;

@@ -42,17 +42,27 @@ const MAX_FLOW_DEPTH: usize = 64;
 
 /// Checks `text`, the content of the spec called `file` in messages.
 pub fn parse(file: &str, text: &str) -> Result<Spec, SpecError> {
-    check_shape(file, text)?;
-    let locator = Locator::new(text);
-    let deserializer = serde_yaml::Deserializer::from_str(text);
-    let raw: RawSpec = serde_path_to_error::deserialize(deserializer)
-        .map_err(|error| serde_error(file, text, &locator, error))?;
+    let (raw, locator): (RawSpec, Locator) = deserialize(file, text)?;
     Checker {
         file,
         text,
         locator: &locator,
     }
     .spec(raw)
+}
+
+/// Parses the YAML `text` of `file` into `T`, every error placed at its
+/// file:line:col; also returns where each node is, for later checks.
+pub(crate) fn deserialize<T: serde::de::DeserializeOwned>(
+    file: &str,
+    text: &str,
+) -> Result<(T, Locator), SpecError> {
+    check_shape(file, text)?;
+    let locator = Locator::new(text);
+    let deserializer = serde_yaml::Deserializer::from_str(text);
+    let raw = serde_path_to_error::deserialize(deserializer)
+        .map_err(|error| serde_error(file, text, &locator, error))?;
+    Ok((raw, locator))
 }
 
 /// Refuses inputs no spec can be, before a YAML parser spends long on them.
@@ -133,6 +143,14 @@ fn serde_error(
             "expected a mapping of spec keys (spec, title, target, cases)",
         )
         .replace(
+            "expected struct RawAssignment",
+            "expected a mapping with `assignment` and `programs`",
+        )
+        .replace(
+            "expected struct RawProgram",
+            "expected a mapping with `spec`, `file` and optionally `addr`",
+        )
+        .replace(
             "expected unit variant",
             "expected the step name alone (write it as `- alive` or `- close-stdin`)",
         )
@@ -155,7 +173,7 @@ fn serde_error(
     if message.starts_with("missing field") {
         message = format!(
             "{message} in `{}`",
-            if path.is_empty() { "the spec" } else { &path }
+            if path.is_empty() { "the file" } else { &path }
         );
     }
     // serde_yaml marks a missing field (and a few others) at 1:1; trust its

@@ -3,11 +3,12 @@
 mod bundled;
 mod check;
 mod load;
-mod locate;
+pub(crate) mod locate;
 mod model;
 mod raw;
 mod suggest;
 
 pub use bundled::{bundled, bundled_named, bundled_names, source_text};
+pub(crate) use load::deserialize;
 pub use load::{load_file, parse, SpecError};
 pub use model::*;

@@ -1,0 +1,228 @@
+//! `runner grade`, `runner merge` and `runner gradescope-bundle`.
+
+use super::options::{
+    announce_isolation, load_specs, loopback_addr, parse_partition, selection, LimitArgs,
+    UsageError,
+};
+use super::{EXIT_INTERRUPTED, EXIT_PASSED};
+use crate::grade::assignment::{self, Assignment};
+use crate::grade::{self, Grading};
+use crate::partition::Partition;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  runner grade tcp-chat-server --submissions class/ --file chat_server.py --addr 127.1.1.1:8900 --out grades/
+  runner grade lab1.yaml --submissions class/ --out grades/ --resume
+  runner grade lab1.yaml --submissions class/ --out part-1/ --partition 1/2")]
+pub struct GradeArgs {
+    /// A spec (file or bundled name), or an assignment file listing a spec
+    /// and a file name per program.
+    #[arg(value_name = "SPEC|ASSIGNMENT")]
+    pub what: String,
+
+    /// The class: one folder per student, named after the student.
+    #[arg(long, value_name = "DIR")]
+    pub submissions: PathBuf,
+
+    /// With a spec: the program's file name in each student's folder; a
+    /// glob such as '*server*.py' is allowed.
+    #[arg(long, value_name = "NAME")]
+    pub file: Option<String>,
+
+    /// With a spec: where the program serves or connects when it
+    /// hard-codes its address (loopback only).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub addr: Option<String>,
+
+    /// Where grades.csv and each student's reports go.
+    #[arg(long, value_name = "OUTDIR")]
+    pub out: PathBuf,
+
+    /// Students graded at once [default: 4 per CPU].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..1025))]
+    pub jobs: Option<u64>,
+
+    /// Keep the results in OUTDIR of students whose submission (and the
+    /// specs) did not change since; grade only the others.
+    #[arg(long)]
+    pub resume: bool,
+
+    /// Grade only part K of N of the students (dealt round-robin in name
+    /// order); join the parts with `runner merge`.
+    #[arg(long, value_name = "K/N", value_parser = parse_partition)]
+    pub partition: Option<Partition>,
+
+    /// Only the cases whose id (or spec/id) matches; `*` is a wildcard.
+    #[arg(long = "case", value_name = "PATTERN")]
+    pub case: Option<String>,
+
+    /// Also grade the cases carrying this tag; `all` for all.
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MergeArgs {
+    /// Output folders of `runner grade --partition K/N`, one per partition.
+    #[arg(value_name = "OUTDIR", required = true)]
+    pub parts: Vec<PathBuf>,
+
+    /// Where the joined grades.csv and student folders go.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BundleArgs {
+    /// A spec (file or bundled name), or an assignment file.
+    #[arg(value_name = "SPEC|ASSIGNMENT")]
+    pub what: String,
+
+    /// With a spec: the program's file name in the submission.
+    #[arg(long, value_name = "NAME")]
+    pub file: Option<String>,
+
+    /// With a spec: the address the program hard-codes.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub addr: Option<String>,
+
+    /// The zip to write.
+    #[arg(short = 'o', long = "output", value_name = "ZIP")]
+    pub output: PathBuf,
+}
+
+/// The assignment named on the command line: an assignment file, or one
+/// spec with `--file` (and `--addr`).
+fn load_assignment(
+    what: &str,
+    file: Option<&String>,
+    addr: Option<&String>,
+) -> Result<Assignment, UsageError> {
+    let path = Path::new(what);
+    if path.is_file() && assignment::is_assignment_file(path) {
+        if file.is_some() || addr.is_some() {
+            return Err(UsageError::Other(format!(
+                "{what} is an assignment file: its programs give their own `file` and `addr`, so --file and --addr are not taken"
+            )));
+        }
+        return Ok(assignment::load(path)?);
+    }
+    let Some(file) = file else {
+        return Err(UsageError::Other(format!(
+            "{what} is a spec: give the program's file name in each student's folder with --file, e.g. --file server.py"
+        )));
+    };
+    if file.contains('/') {
+        return Err(UsageError::Other(format!(
+            "--file {file}: give a file name or glob in each student's folder, not a path"
+        )));
+    }
+    let mut specs = load_specs(&[what.to_string()])?;
+    if specs.len() != 1 {
+        return Err(UsageError::Other(format!(
+            "{what} holds {} specs: grade one, or write an assignment file listing them",
+            specs.len()
+        )));
+    }
+    let addr = addr.map(|a| loopback_addr(a)).transpose()?;
+    Ok(Assignment::single(specs.remove(0), file.clone(), addr))
+}
+
+pub fn grade(args: &GradeArgs) -> Result<u8, UsageError> {
+    let assignment = load_assignment(&args.what, args.file.as_ref(), args.addr.as_ref())?;
+    let specs: Vec<&crate::spec::Spec> = assignment.programs.iter().map(|p| &p.spec).collect();
+    let selection = selection(&specs, args.case.clone(), &args.tags)?;
+    if !args.submissions.is_dir() {
+        return Err(UsageError::Other(format!(
+            "--submissions {}: not a folder (it should hold one folder per student)",
+            args.submissions.display()
+        )));
+    }
+    grade::check_output_folder(&args.out).map_err(UsageError::Other)?;
+    let students = grade::class::students(&args.submissions, Some(&args.out))
+        .map_err(|e| UsageError::Other(format!("{}: {e}", args.submissions.display())))?;
+    if students.is_empty() {
+        return Err(UsageError::Other(format!(
+            "{}: no student folders in it (one folder per student, named after the student)",
+            args.submissions.display()
+        )));
+    }
+    let mut grading = Grading::new(
+        assignment,
+        selection,
+        args.limits.settings(),
+        args.limits.env.clone(),
+        None,
+        args.out.clone(),
+    );
+    if grading.columns.is_empty() {
+        return Err(UsageError::Other(String::from(
+            "no case matches --case/--tag; `runner list` shows the cases",
+        )));
+    }
+    grading.resume = args.resume;
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| UsageError::Other(format!("{}: {e}", args.out.display())))?;
+    announce_isolation();
+    let mut jobs = args.jobs.map_or_else(grade::default_jobs, |n| n as usize);
+    if !crate::sandbox::isolation().namespaces() && jobs > 1 {
+        eprintln!(
+            "note: without a network namespace per target, students are graded one at a time (their programs would share addresses)"
+        );
+        jobs = 1;
+    }
+    grading.identity = crate::program::Identity::for_this_run(&args.limits.user)
+        .map_err(|e| UsageError::Other(e.to_string()))?
+        .map(std::sync::Arc::new);
+    crate::signals::stop_on_signals();
+    crate::program::become_subreaper();
+    let manifest = grading.manifest(&students, args.partition);
+    let result = grade::grade_class(&grading, &students, args.partition, jobs);
+    crate::program::kill_leftovers();
+    grade::write_class_files(&args.out, &manifest, &result.records)
+        .map_err(|e| UsageError::Other(format!("{}: {e}", args.out.display())))?;
+    print!(
+        "{}",
+        grade::table::summary(&manifest.assignment, &manifest.columns, &result.records)
+    );
+    println!("\ngrades: {}", args.out.join(grade::GRADES_FILE).display());
+    Ok(if result.interrupted {
+        EXIT_INTERRUPTED
+    } else {
+        EXIT_PASSED
+    })
+}
+
+pub fn merge(args: &MergeArgs) -> Result<u8, UsageError> {
+    let (manifest, records) =
+        grade::merge::merge(&args.parts, &args.out).map_err(UsageError::Other)?;
+    grade::write_class_files(&args.out, &manifest, &records)
+        .map_err(|e| UsageError::Other(format!("{}: {e}", args.out.display())))?;
+    print!(
+        "{}",
+        grade::table::summary(&manifest.assignment, &manifest.columns, &records)
+    );
+    println!("\ngrades: {}", args.out.join(grade::GRADES_FILE).display());
+    Ok(EXIT_PASSED)
+}
+
+pub fn bundle(args: &BundleArgs) -> Result<u8, UsageError> {
+    let assignment = load_assignment(&args.what, args.file.as_ref(), args.addr.as_ref())?;
+    grade::bundle::write(&assignment, &args.output).map_err(UsageError::Other)?;
+    println!(
+        "{}: Gradescope autograder for {} ({} program{}); upload it as the assignment's autograder",
+        args.output.display(),
+        assignment.name,
+        assignment.programs.len(),
+        if assignment.programs.len() == 1 {
+            ""
+        } else {
+            "s"
+        }
+    );
+    Ok(EXIT_PASSED)
+}

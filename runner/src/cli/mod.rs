@@ -1,0 +1,91 @@
+//! The command line: `runner [SPEC...] --target CMD` runs specs against
+//! one program; subcommands grade a class, merge partial gradings, build a
+//! Gradescope autograder, and list, show or check specs.
+
+mod grade;
+mod options;
+mod run;
+mod specs;
+
+pub use options::{loopback_addr, LimitArgs, UsageError};
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Exit codes: the contract graders script against.
+pub const EXIT_PASSED: u8 = 0;
+pub const EXIT_FAILED: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+/// The run was stopped by a signal (Ctrl-C): 128 + SIGINT, as shells do.
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// Runs socket-programming conformance specs against a program over real
+/// loopback sockets, and reports pass/fail per case with evidence.
+///
+/// With no SPEC, every bundled spec runs against its bundled reference
+/// implementation. Exit code: 0 all passed, 1 a case failed, 2 spec or
+/// usage error, 130 interrupted.
+#[derive(Debug, Parser)]
+#[command(
+    name = "runner",
+    version,
+    after_help = AFTER_HELP,
+    args_conflicts_with_subcommands = true,
+    subcommand_value_name = "COMMAND"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub run: run::RunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Grade every student's folder of a class, in parallel:
+    /// runner grade tcp-chat-server --submissions class/ --file chat_server.py --addr 127.1.1.1:8900 --out grades/
+    Grade(Box<grade::GradeArgs>),
+    /// Join the output folders of a grading split with --partition:
+    /// runner merge part1/ part2/ --out grades/
+    Merge(grade::MergeArgs),
+    /// Write a Gradescope autograder zip:
+    /// runner gradescope-bundle lab1.yaml -o autograder.zip
+    GradescopeBundle(grade::BundleArgs),
+    /// List specs and their cases:
+    /// runner list tcp-upper-server
+    List(specs::ListArgs),
+    /// Print the YAML of specs, bundled ones too:
+    /// runner show tcp-chat-server
+    Show(specs::ShowArgs),
+    /// Load and check specs and assignment files without running anything:
+    /// runner check my-spec.yaml
+    Check(specs::CheckArgs),
+}
+
+const AFTER_HELP: &str = "Examples:
+  runner                                          all bundled specs against the bundled references
+  runner tcp-upper-server --target server.py --addr 127.1.1.1:8900
+  runner tcp-chat-server --target './server {host} {port}' --format json
+  runner my-spec.yaml --target ./a.out --case 'greet*'
+  runner grade lab1.yaml --submissions class/ --out grades/";
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        None => run::run(&cli.run),
+        Some(Command::Grade(args)) => grade::grade(args),
+        Some(Command::Merge(args)) => grade::merge(args),
+        Some(Command::GradescopeBundle(args)) => grade::bundle(args),
+        Some(Command::List(args)) => specs::list(args),
+        Some(Command::Show(args)) => specs::show(&args.specs),
+        Some(Command::Check(args)) => specs::check(args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! `runner [SPEC...] --target CMD`: run specs against one program and
+//! report on stdout and in report files.
+
+use super::options::{
+    announce_isolation, create_report_file, load_specs, loopback_addr, parse_duration,
+    parse_partition, selection, LimitArgs, UsageError,
+};
+use super::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_PASSED};
+use crate::engine::{self, RunOptions, Verdict};
+use crate::program::TargetCommand;
+use crate::report::{self, human::Human, Collected};
+use crate::spec::{Spec, Transport};
+use clap::ValueEnum;
+use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Spec files, folders of specs, or names of bundled specs
+    /// (e.g. tcp-upper-server).
+    #[arg(value_name = "SPEC")]
+    pub specs: Vec<String>,
+
+    /// The program under test: an executable, a .py file, or a command line
+    /// with {host} and {port} placeholders.
+    #[arg(long, value_name = "CMD")]
+    pub target: Option<String>,
+
+    /// Where a program that hard-codes its address serves or connects
+    /// (loopback only), e.g. 127.1.1.1:8900.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub addr: Option<String>,
+
+    /// Run only the cases whose id (or spec/id) matches; `*` is a wildcard.
+    #[arg(long = "case", value_name = "PATTERN")]
+    pub case: Option<String>,
+
+    /// Also run the cases carrying this tag (off by default); `all` for all.
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+
+    /// Run only part K of N of the selected cases (dealt round-robin), to
+    /// spread a run over machines, e.g. 1/2.
+    #[arg(long, value_name = "K/N", value_parser = parse_partition)]
+    pub partition: Option<crate::partition::Partition>,
+
+    /// Report format on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+
+    /// Also write the report in --format to this file (the human report
+    /// still goes to stdout).
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Same as `runner list`.
+    #[arg(long, hide = true)]
+    pub list: bool,
+
+    /// Same as `runner show`.
+    #[arg(long, hide = true)]
+    pub show: bool,
+
+    /// Colour in the human report.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+
+    /// Wall time for the whole run; cases not reached are not run.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Limits")]
+    pub deadline: Option<Duration>,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+    Junit,
+    Tap,
+    /// Gradescope autograder results.json.
+    Gradescope,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+pub fn run(args: &RunArgs) -> Result<u8, UsageError> {
+    let specs = load_specs(&args.specs)?;
+    let target = match &args.target {
+        Some(text) => {
+            if args.specs.is_empty() {
+                return Err(UsageError::Other(String::from(
+                    "--target needs the spec(s) to check it against, e.g. `runner tcp-upper-server --target server.py`",
+                )));
+            }
+            Some(TargetCommand::parse(text)?)
+        }
+        None => None,
+    };
+    let addr = args.addr.as_deref().map(loopback_addr).transpose()?;
+    let spec_refs: Vec<&Spec> = specs.iter().collect();
+    let mut selection = selection(&spec_refs, args.case.clone(), &args.tags)?;
+    selection.partition = args.partition;
+    if args.list {
+        eprintln!("note: `runner --list` is now `runner list`");
+        super::specs::print_list(&specs, &selection);
+        return Ok(EXIT_PASSED);
+    }
+    if args.show {
+        eprintln!("note: `runner --show` is now `runner show`");
+        return super::specs::show(&args.specs);
+    }
+    if target.is_none() {
+        if let Some(spec) = specs.iter().find(|s| s.target.reference.is_none()) {
+            return Err(UsageError::Other(format!(
+                "{}: the spec names no reference program, so it needs --target",
+                spec.source
+            )));
+        }
+    }
+
+    if selection.select(&specs).is_empty() {
+        return Err(UsageError::Other(String::from(
+            "no case matches --case/--tag/--partition; `runner list` shows the cases",
+        )));
+    }
+    announce_isolation();
+    let isolation = crate::sandbox::isolation();
+    if let (Some(addr), false) = (addr, isolation.namespaces()) {
+        // In a sandbox the address is the target's own; on the host, a
+        // program already holding it would fail every case.
+        check_addr_free(addr, &specs)?;
+    }
+    let identity = crate::program::Identity::for_this_run(&args.limits.user)
+        .map_err(|e| UsageError::Other(e.to_string()))?
+        .map(std::sync::Arc::new);
+    let options = RunOptions {
+        target,
+        addr,
+        selection,
+        limits: args.limits.settings(),
+        identity,
+        env: args.limits.env.clone(),
+        deadline: args.deadline.map(crate::stop::deadline_after),
+    };
+    crate::signals::stop_on_signals();
+    crate::program::become_subreaper();
+    let color = match args.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    // The report file is opened before anything runs: a path that cannot
+    // be written is a usage error, not a lost report after the run.
+    let mut output_file = match &args.output {
+        Some(path) => Some(create_report_file(path)?),
+        None => None,
+    };
+    let human_on_stdout = args.format == Format::Human || args.output.is_some();
+    let mut human = Human::new(std::io::stdout().lock(), color);
+    let mut human_file = match (&output_file, args.format) {
+        (Some(file), Format::Human) => file.try_clone().ok().map(|f| Human::new(f, false)),
+        _ => None,
+    };
+    let mut collected = Collected::default();
+    let summary = engine::run(&specs, &options, &mut |event| {
+        if human_on_stdout {
+            human.event(event);
+        }
+        if let Some(file) = &mut human_file {
+            file.event(event);
+        }
+        collected.event(event);
+    });
+    crate::program::kill_leftovers();
+    drop(human);
+    let rendered = match args.format {
+        Format::Human => None,
+        Format::Json => Some(report::json::render(&collected)),
+        Format::Junit => Some(report::junit::render(&collected)),
+        Format::Tap => Some(report::tap::render(&collected)),
+        Format::Gradescope => Some(report::gradescope::render(&collected)),
+    };
+    if let Some(text) = rendered {
+        let written = match &mut output_file {
+            Some(file) => file.write_all(text.as_bytes()),
+            // A reader that went away (`| head`) is not the run's problem.
+            None => match writeln!(std::io::stdout(), "{text}") {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                other => other,
+            },
+        };
+        written.map_err(|e| UsageError::Other(format!("cannot write the report: {e}")))?;
+    }
+    if summary.interrupted && crate::stop::requested() {
+        return Ok(EXIT_INTERRUPTED);
+    }
+    let all_passed = collected
+        .outcomes
+        .iter()
+        .all(|o| o.verdict == Verdict::Pass);
+    Ok(
+        if all_passed && summary.total() > 0 && !summary.interrupted {
+            EXIT_PASSED
+        } else {
+            EXIT_FAILED
+        },
+    )
+}
+
+/// `--addr` must be free before a target is started there: a program
+/// already holding it would make every case fail for a reason that is not
+/// the submission's.
+fn check_addr_free(addr: SocketAddr, specs: &[Spec]) -> Result<(), UsageError> {
+    for transport in [Transport::Tcp, Transport::Udp] {
+        if !specs.iter().any(|s| s.target.transport == transport) {
+            continue;
+        }
+        let bound = match transport {
+            Transport::Tcp => std::net::TcpListener::bind(addr).map(drop),
+            Transport::Udp => std::net::UdpSocket::bind(addr).map(drop),
+        };
+        if let Err(e) = bound {
+            let name = if transport == Transport::Tcp {
+                "TCP"
+            } else {
+                "UDP"
+            };
+            return Err(UsageError::Other(format!(
+                "--addr {addr}: the {name} port is already in use ({e}); stop the program holding it or choose another address"
+            )));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,223 @@
+//! What a class is graded on: one program per spec, found in each
+//! student's folder by a file name (or glob), and where it serves.
+//!
+//! Either an assignment file:
+//!
+//! ```yaml
+//! assignment: socket-lab-1
+//! programs:
+//!   - { spec: tcp-upper-server, file: server.py, addr: 127.1.1.1:8900 }
+//!   - { spec: tcp-upper-client, file: client.py, addr: 127.1.1.1:8900 }
+//! ```
+//!
+//! or one spec with `--file` and `--addr` on the command line.
+
+use crate::spec::locate::{child_index, child_key, Locator};
+use crate::spec::{self, Spec, SpecError};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::Path;
+
+/// One program every student hands in, and the spec it is graded on.
+#[derive(Debug)]
+pub struct Program {
+    pub spec: Spec,
+    /// File name or glob (`*server*.py`) in the student's folder.
+    pub file: String,
+    /// Where the program serves or connects, when it hard-codes it.
+    pub addr: Option<SocketAddr>,
+}
+
+#[derive(Debug)]
+pub struct Assignment {
+    pub name: String,
+    pub programs: Vec<Program>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAssignment {
+    assignment: String,
+    programs: Vec<RawProgram>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProgram {
+    spec: String,
+    file: String,
+    #[serde(default)]
+    addr: Option<String>,
+}
+
+/// Whether the YAML at `path` is an assignment file rather than a spec:
+/// its top level has an `assignment` key.
+pub fn is_assignment_file(path: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return false;
+    };
+    serde_yaml::from_str::<serde_yaml::Mapping>(&text)
+        .is_ok_and(|top| top.contains_key("assignment"))
+}
+
+/// Loads an assignment file. Specs are bundled names or paths relative to
+/// the assignment file.
+pub fn load(path: &Path) -> Result<Assignment, SpecError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
+        file: file.clone(),
+        source,
+    })?;
+    let (raw, locator): (RawAssignment, Locator) = spec::deserialize(&file, &text)?;
+    let invalid = |at: &str, message: String| {
+        let position = locator
+            .value(at)
+            .unwrap_or(spec::locate::Position { line: 1, column: 1 });
+        SpecError::Invalid {
+            file: file.clone(),
+            line: position.line,
+            column: position.column,
+            message,
+        }
+    };
+    if raw.assignment.trim().is_empty() {
+        return Err(invalid(
+            "assignment",
+            String::from("the assignment needs a name"),
+        ));
+    }
+    if raw.programs.is_empty() {
+        return Err(invalid(
+            "programs",
+            String::from("the assignment lists no programs"),
+        ));
+    }
+    let folder = path.parent().unwrap_or(Path::new("."));
+    let mut programs = Vec::new();
+    for (index, raw_program) in raw.programs.into_iter().enumerate() {
+        let at = child_index("programs", index);
+        let spec = find_spec(&raw_program.spec, folder)
+            .map_err(|message| invalid(&child_key(&at, "spec"), message))??;
+        if raw_program.file.trim().is_empty() || raw_program.file.contains('/') {
+            return Err(invalid(
+                &child_key(&at, "file"),
+                String::from("`file` is a file name or glob in each student's folder, such as server.py or *server*.py"),
+            ));
+        }
+        let addr = match &raw_program.addr {
+            Some(text) => Some(crate::cli::loopback_addr(text).map_err(|e| {
+                let message = e.to_string();
+                invalid(
+                    &child_key(&at, "addr"),
+                    message.trim_start_matches("--addr ").to_string(),
+                )
+            })?),
+            None => None,
+        };
+        if let Some(earlier) = programs
+            .iter()
+            .position(|p: &Program| p.spec.name == spec.name)
+        {
+            return Err(invalid(
+                &child_key(&at, "spec"),
+                format!(
+                    "spec `{}` is already graded by programs[{earlier}]; each spec may appear once",
+                    spec.name
+                ),
+            ));
+        }
+        programs.push(Program {
+            spec,
+            file: raw_program.file,
+            addr,
+        });
+    }
+    Ok(Assignment {
+        name: raw.assignment,
+        programs,
+    })
+}
+
+/// A spec named in an assignment file: a path relative to that file, or a
+/// bundled name. The outer error is about the name, the inner one about
+/// the spec's own content.
+fn find_spec(name: &str, folder: &Path) -> Result<Result<Spec, SpecError>, String> {
+    let path = folder.join(name);
+    if path.is_file() {
+        return Ok(spec::load_file(&path));
+    }
+    spec::bundled_named(name).ok_or_else(|| {
+        format!(
+            "`{name}`: no such spec file next to the assignment, and no bundled spec of that name (bundled: {})",
+            spec::bundled_names().join(", ")
+        )
+    })
+}
+
+impl Assignment {
+    /// The assignment made of one spec, as `runner grade SPEC --file NAME`.
+    pub fn single(spec: Spec, file: String, addr: Option<SocketAddr>) -> Assignment {
+        Assignment {
+            name: spec.name.clone(),
+            programs: vec![Program { spec, file, addr }],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_text(text: &str) -> Result<Assignment, SpecError> {
+        let folder = tempfile::tempdir().expect("tempdir");
+        let path = folder.path().join("assignment.yaml");
+        std::fs::write(&path, text).expect("write");
+        load(&path)
+    }
+
+    #[test]
+    fn loads_bundled_specs_with_files_and_addresses() {
+        let assignment = load_text(
+            "assignment: lab\nprograms:\n  - { spec: tcp-upper-server, file: server.py, addr: 127.1.1.1:8900 }\n  - { spec: tcp-upper-client, file: '*client*.py' }\n",
+        )
+        .expect("loads");
+        assert_eq!(assignment.name, "lab");
+        assert_eq!(assignment.programs.len(), 2);
+        assert_eq!(
+            assignment.programs[0].addr,
+            Some("127.1.1.1:8900".parse().expect("addr"))
+        );
+        assert_eq!(assignment.programs[1].file, "*client*.py");
+    }
+
+    #[test]
+    fn unknown_keys_and_specs_are_placed() {
+        let error = load_text(
+            "assignment: lab\nprograms:\n  - { spec: tcp-upper-server, fiel: server.py }\n",
+        )
+        .expect_err("unknown key");
+        let text = error.to_string();
+        assert!(text.contains(":3:"), "{text}");
+        assert!(text.contains("fiel"), "{text}");
+
+        let error =
+            load_text("assignment: lab\nprograms:\n  - spec: no-such-spec\n    file: a.py\n")
+                .expect_err("unknown spec");
+        let text = error.to_string();
+        assert!(text.contains(":3:11: `no-such-spec`"), "{text}");
+    }
+
+    #[test]
+    fn addresses_must_be_loopback_and_files_plain_names() {
+        let error = load_text(
+            "assignment: lab\nprograms:\n  - { spec: tcp-upper-server, file: s.py, addr: 8.8.8.8:53 }\n",
+        )
+        .expect_err("not loopback");
+        assert!(error.to_string().contains("loopback"), "{error}");
+        let error = load_text(
+            "assignment: lab\nprograms:\n  - { spec: tcp-upper-server, file: ../s.py }\n",
+        )
+        .expect_err("a path");
+        assert!(error.to_string().contains("file name or glob"), "{error}");
+    }
+}

@@ -1,0 +1,260 @@
+//! A class on disk: one folder per student, the program files in each, and
+//! a fingerprint of what a student handed in (for `--resume`).
+
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// A student's folder; its name is the student.
+#[derive(Debug, Clone)]
+pub struct Student {
+    pub name: String,
+    pub dir: PathBuf,
+}
+
+/// The students of `submissions`, sorted by name: every folder in it but
+/// hidden ones (`.git`) and `skip` (an output folder placed inside).
+pub fn students(submissions: &Path, skip: Option<&Path>) -> std::io::Result<Vec<Student>> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(submissions)? {
+        let entry = entry?;
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') || !path.is_dir() {
+            continue;
+        }
+        if skip.is_some_and(|skip| same_file(&path, skip)) {
+            continue;
+        }
+        found.push(Student { name, dir: path });
+    }
+    found.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(found)
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// How deep below the student's folder a program file is looked for: a
+/// submission unpacked from an archive often sits in a folder of its own.
+const SEARCH_DEPTH: usize = 3;
+
+/// Why a student's program cannot be graded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Missing {
+    None {
+        pattern: String,
+        present: Vec<String>,
+    },
+    Several {
+        pattern: String,
+        matches: Vec<String>,
+    },
+}
+
+impl std::fmt::Display for Missing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Missing::None { pattern, present } if present.is_empty() => {
+                write!(f, "no file matches `{pattern}`: the folder is empty")
+            }
+            Missing::None { pattern, present } => write!(
+                f,
+                "no file matches `{pattern}` (the folder holds {})",
+                shorten_list(present)
+            ),
+            Missing::Several { pattern, matches } => write!(
+                f,
+                "{} files match `{pattern}` ({}): keep one, or give a narrower --file",
+                matches.len(),
+                shorten_list(matches)
+            ),
+        }
+    }
+}
+
+fn shorten_list(names: &[String]) -> String {
+    const SHOWN: usize = 6;
+    let mut text = names
+        .iter()
+        .take(SHOWN)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > SHOWN {
+        text.push_str(&format!(" and {} more", names.len() - SHOWN));
+    }
+    text
+}
+
+/// The one file in `dir` whose name matches `pattern`: looked for at the
+/// top first, then one level deeper at a time; several at the shallowest
+/// level that has any is ambiguous.
+pub fn find_program(dir: &Path, pattern: &str) -> Result<PathBuf, Missing> {
+    let mut level = vec![dir.to_path_buf()];
+    let mut present = Vec::new();
+    for _ in 0..SEARCH_DEPTH {
+        let mut matches = Vec::new();
+        let mut deeper = Vec::new();
+        for folder in &level {
+            for (path, is_dir) in visible_entries(folder) {
+                let relative = path
+                    .strip_prefix(dir)
+                    .unwrap_or(&path)
+                    .display()
+                    .to_string();
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                if is_dir {
+                    deeper.push(path);
+                } else if crate::engine::glob_match(pattern, &name) {
+                    matches.push((relative, path));
+                } else {
+                    present.push(relative);
+                }
+            }
+        }
+        matches.sort();
+        match matches.len() {
+            0 => level = deeper,
+            1 => return Ok(matches.remove(0).1),
+            _ => {
+                return Err(Missing::Several {
+                    pattern: pattern.to_string(),
+                    matches: matches.into_iter().map(|(relative, _)| relative).collect(),
+                })
+            }
+        }
+    }
+    present.sort();
+    Err(Missing::None {
+        pattern: pattern.to_string(),
+        present,
+    })
+}
+
+/// Entries of a folder that a student meant to hand in: not hidden, not
+/// an archive tool's metadata. Symbolic links count as what they are, not
+/// what they point to (a link is never a folder to descend into).
+fn visible_entries(folder: &Path) -> Vec<(PathBuf, bool)> {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return Vec::new();
+    };
+    let mut found: Vec<(PathBuf, bool)> = entries
+        .filter_map(Result::ok)
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            !name.starts_with('.') && name != "__MACOSX" && name != "__pycache__"
+        })
+        .map(|e| {
+            let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+            (e.path(), is_dir)
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// A digest of everything in a student's folder: relative paths, whether
+/// each file is executable, and contents. Symbolic links are hashed as
+/// their target path, never followed.
+pub fn fingerprint(dir: &Path, hasher: &mut Sha256) {
+    let mut stack = vec![dir.to_path_buf()];
+    let mut files = Vec::new();
+    while let Some(folder) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        for entry in entries.filter_map(Result::ok) {
+            match entry.file_type() {
+                Ok(kind) if kind.is_dir() => stack.push(entry.path()),
+                Ok(_) => files.push(entry.path()),
+                Err(_) => {}
+            }
+        }
+    }
+    files.sort();
+    for path in files {
+        use std::os::unix::fs::PermissionsExt;
+        let relative = path.strip_prefix(dir).unwrap_or(&path);
+        hasher.update(relative.as_os_str().as_encoded_bytes());
+        hasher.update([0]);
+        let Ok(metadata) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        if metadata.file_type().is_symlink() {
+            let target = std::fs::read_link(&path).unwrap_or_default();
+            hasher.update(b"link\0");
+            hasher.update(target.as_os_str().as_encoded_bytes());
+        } else {
+            let executable = metadata.permissions().mode() & 0o111 != 0;
+            hasher.update(if executable { b"exec\0" } else { b"file\0" });
+            if let Ok(mut file) = std::fs::File::open(&path) {
+                hash_contents(&mut file, hasher);
+            }
+        }
+        hasher.update([0]);
+    }
+}
+
+fn hash_contents(file: &mut std::fs::File, hasher: &mut Sha256) {
+    use std::io::Read;
+    let mut buffer = [0u8; 64 * 1024];
+    while let Ok(read @ 1..) = file.read(&mut buffer) {
+        hasher.update(&buffer[..read]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folder(files: &[&str]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for file in files {
+            let path = dir.path().join(file);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(path, "x").expect("write");
+        }
+        dir
+    }
+
+    #[test]
+    fn finds_one_file_by_glob_at_the_shallowest_level() {
+        let dir = folder(&["notes.txt", "lab1/my_server.py", "lab1/old/server2.py"]);
+        let found = find_program(dir.path(), "*server*.py").expect("found");
+        assert!(found.ends_with("lab1/my_server.py"), "{found:?}");
+    }
+
+    #[test]
+    fn none_or_several_matches_say_why() {
+        let dir = folder(&["a_server.py", "b_server.py", "readme.md"]);
+        let error = find_program(dir.path(), "*server*.py").expect_err("ambiguous");
+        assert_eq!(
+            error.to_string(),
+            "2 files match `*server*.py` (a_server.py, b_server.py): keep one, or give a narrower --file"
+        );
+        let error = find_program(dir.path(), "client.py").expect_err("missing");
+        assert!(error.to_string().contains("readme.md"), "{error}");
+    }
+
+    #[test]
+    fn the_fingerprint_changes_with_content_and_names_only() {
+        let digest = |dir: &Path| {
+            let mut hasher = Sha256::new();
+            fingerprint(dir, &mut hasher);
+            hasher.finalize()
+        };
+        let dir = folder(&["server.py"]);
+        let first = digest(dir.path());
+        assert_eq!(first, digest(dir.path()));
+        std::fs::write(dir.path().join("server.py"), "y").expect("write");
+        assert_ne!(first, digest(dir.path()));
+    }
+}

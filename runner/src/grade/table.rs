@@ -1,0 +1,185 @@
+//! The class at a glance: `grades.csv`, and the summary printed at the end
+//! (score distribution, and per case how many students passed it).
+
+use super::record::{Column, Status, StudentRecord};
+use std::path::Path;
+
+/// Writes `grades.csv`: `student,points,max_points`, a column per case
+/// (`spec/case`, the points earned), then `note`; one row per student in
+/// the order given (sorted by name).
+pub fn write_csv(
+    path: &Path,
+    columns: &[Column],
+    records: &[StudentRecord],
+) -> std::io::Result<()> {
+    let mut buffer = Vec::new();
+    {
+        let mut writer = csv::Writer::from_writer(&mut buffer);
+        let mut header = vec!["student", "points", "max_points"];
+        header.extend(columns.iter().map(|c| c.name.as_str()));
+        header.push("note");
+        writer.write_record(&header)?;
+        let max_points: u32 = columns.iter().map(|c| c.max_points).sum();
+        for record in records {
+            let finished = record.status == Status::Graded;
+            let mut row = vec![
+                record.student.clone(),
+                if finished {
+                    record.points.to_string()
+                } else {
+                    String::new()
+                },
+                max_points.to_string(),
+            ];
+            row.extend(
+                record
+                    .cases
+                    .iter()
+                    .map(|points| points.map(|p| p.to_string()).unwrap_or_default()),
+            );
+            row.push(record.note.clone());
+            writer.write_record(&row)?;
+        }
+        writer.flush()?;
+    }
+    super::record::write_atomically(path, &String::from_utf8_lossy(&buffer))
+}
+
+/// The summary a teacher reads at the end of a grading.
+pub fn summary(assignment: &str, columns: &[Column], records: &[StudentRecord]) -> String {
+    let graded: Vec<&StudentRecord> = records
+        .iter()
+        .filter(|r| r.status == Status::Graded)
+        .collect();
+    let max_points: u32 = columns.iter().map(|c| c.max_points).sum();
+    let mut text = format!(
+        "{assignment}: {} of {} students graded, {max_points} points at most\n",
+        graded.len(),
+        records.len()
+    );
+    if graded.is_empty() {
+        return text;
+    }
+    text.push_str("\nscores (points: students)\n");
+    let mut scores: Vec<u32> = graded.iter().map(|r| r.points).collect();
+    scores.sort_unstable_by(|a, b| b.cmp(a));
+    let mut distinct = scores.clone();
+    distinct.dedup();
+    let widest = distinct
+        .iter()
+        .map(|s| scores.iter().filter(|x| *x == s).count())
+        .max()
+        .unwrap_or(1);
+    const BAR: usize = 30;
+    for score in distinct {
+        let count = scores.iter().filter(|x| **x == score).count();
+        let length = (count * BAR).div_ceil(widest).max(1);
+        text.push_str(&format!(
+            "  {score:>4}  {:<BAR$}  {count}\n",
+            "#".repeat(length)
+        ));
+    }
+    let total: u32 = scores.iter().sum();
+    let mean = f64::from(total) / scores.len() as f64;
+    let median = scores[scores.len() / 2];
+    text.push_str(&format!("  mean {mean:.1}, median {median}\n"));
+
+    text.push_str("\ncases, most missed first (students passing)\n");
+    let mut per_case: Vec<(usize, &Column)> = columns
+        .iter()
+        .enumerate()
+        .map(|(index, column)| (graded.iter().filter(|r| r.passed(index)).count(), column))
+        .collect();
+    // Stable: equal counts keep the spec's order.
+    per_case.sort_by_key(|(passed, _)| *passed);
+    let name_width = columns.iter().map(|c| c.name.len()).max().unwrap_or(0);
+    for (passed, column) in per_case {
+        text.push_str(&format!(
+            "  {:<name_width$}  {passed:>4}/{}  {:>3}%\n",
+            column.name,
+            graded.len(),
+            passed * 100 / graded.len()
+        ));
+    }
+    let unfinished = records.len() - graded.len();
+    if unfinished > 0 {
+        text.push_str(&format!(
+            "\n{unfinished} students not graded (interrupted): run again with --resume\n"
+        ));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(student: &str, cases: &[Option<u32>], note: &str) -> StudentRecord {
+        StudentRecord {
+            student: student.into(),
+            status: Status::Graded,
+            fingerprint: String::new(),
+            points: cases.iter().flatten().sum(),
+            max_points: 3,
+            cases: cases.to_vec(),
+            verdicts: cases
+                .iter()
+                .map(|c| Some(if c.unwrap_or(0) > 0 { "pass" } else { "fail" }.to_string()))
+                .collect(),
+            note: note.into(),
+        }
+    }
+
+    fn columns() -> Vec<Column> {
+        vec![
+            Column {
+                name: "s/a".into(),
+                max_points: 1,
+            },
+            Column {
+                name: "s/b".into(),
+                max_points: 2,
+            },
+        ]
+    }
+
+    #[test]
+    fn the_csv_quotes_what_needs_quoting() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("grades.csv");
+        let records = vec![
+            record("ann", &[Some(1), Some(2)], ""),
+            record(
+                "bob, jr",
+                &[Some(0), Some(0)],
+                "no file matches `server.py` (\"x\")",
+            ),
+            StudentRecord::unfinished("cy", 2, "not graded: interrupted"),
+        ];
+        write_csv(&path, &columns(), &records).expect("written");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert_eq!(
+            text,
+            "student,points,max_points,s/a,s/b,note\n\
+             ann,3,3,1,2,\n\
+             \"bob, jr\",0,3,0,0,\"no file matches `server.py` (\"\"x\"\")\"\n\
+             cy,,3,,,not graded: interrupted\n"
+        );
+    }
+
+    #[test]
+    fn the_summary_shows_the_distribution_and_the_most_missed_case_first() {
+        let records = vec![
+            record("ann", &[Some(1), Some(2)], ""),
+            record("bob", &[Some(1), Some(0)], ""),
+            record("cy", &[Some(1), Some(0)], ""),
+        ];
+        let text = summary("lab", &columns(), &records);
+        assert!(text.contains("3 of 3 students graded"), "{text}");
+        let b = text.find("s/b").expect("b");
+        let a = text.find("s/a").expect("a");
+        assert!(b < a, "most missed first:\n{text}");
+        assert!(text.contains("1/3   33%"), "{text}");
+        assert!(text.contains("mean 1.7, median 1"), "{text}");
+    }
+}
