@@ -1,0 +1,490 @@
+//! `runner grade` end to end: a class folder of real student programs
+//! (correct, buggy, hostile, missing, ambiguous, broken), every row and
+//! report checked; the same grades whatever the parallelism, across
+//! partitions and merge, and across an interruption and `--resume`; and
+//! the Gradescope bundle run as Gradescope runs it.
+
+mod common;
+
+use common::{finish, runner, runner_as, world_readable_tempdir};
+use predicates::prelude::*;
+use std::path::{Path, PathBuf};
+
+/// A marker on the command line of what a hostile student leaves behind.
+const DAEMON_MARKER: &str = "grade-test-leftover-daemon";
+
+fn fixture(relative: &str) -> String {
+    std::fs::read_to_string(common::root().join("fixtures").join(relative)).expect("fixture")
+}
+
+fn put(dir: &Path, student: &str, file: &str, text: &str) {
+    let path = dir.join(student).join(file);
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    std::fs::write(path, text).expect("write");
+}
+
+/// The correct server with a prelude run before it serves.
+fn correct_after(prelude: &str) -> String {
+    format!("{prelude}\n{}", fixture("python/upper_server.py"))
+}
+
+/// A class of tcp-upper-server submissions, every one hard-coding the
+/// handout's 127.1.1.1:8900, with the points each must get (8 at most).
+fn class(dir: &Path) -> Vec<(&'static str, u32, &'static str)> {
+    let correct = fixture("python/upper_server.py");
+    put(dir, "alice", "server.py", &correct);
+    put(
+        dir,
+        "bob",
+        "server.py",
+        &fixture("python/upper_server_wrong.py"),
+    );
+    // Unpacked from an archive into a folder of its own.
+    put(dir, "carol", "lab1/server.py", &correct);
+    put(dir, "dave", "notes.txt", "I forgot to hand it in");
+    put(dir, "erin", "server.py", &correct);
+    put(dir, "erin", "server_old.py", &correct);
+    put(dir, "frank", "server.py", "def broken(:\n    pass\n");
+    // Hostile but correct: looks for a classmate's program, and leaves a
+    // daemon behind. Neither may work, and neither may cost points.
+    put(
+        dir,
+        "mallory",
+        "server.py",
+        &correct_after(
+            "import os, sys\n\
+             for sibling in ('../alice/server.py', '../../alice/server.py'):\n\
+             \x20   here = os.path.join(os.path.dirname(os.path.abspath(__file__)), sibling)\n\
+             \x20   if os.path.exists(here):\n\
+             \x20       print('LEAKED', here); sys.exit(3)\n",
+        ),
+    );
+    put(
+        dir,
+        "trudy",
+        "server.py",
+        &correct_after(&format!(
+            "import os, sys\n\
+             if os.fork() == 0:\n\
+             \x20   os.setsid()\n\
+             \x20   if os.fork() == 0:\n\
+             \x20       os.execv(sys.executable, [sys.executable, '-c', 'import time; time.sleep(600)', '{DAEMON_MARKER}'])\n\
+             \x20   os._exit(0)\n"
+        )),
+    );
+    vec![
+        ("alice", 8, ""),
+        ("bob", 0, ""),
+        ("carol", 8, ""),
+        (
+            "dave",
+            0,
+            "no file matches `*server*.py` (the folder holds notes.txt)",
+        ),
+        (
+            "erin",
+            0,
+            "2 files match `*server*.py` (server.py, server_old.py): keep one, or give a narrower --file",
+        ),
+        ("frank", 0, ""),
+        ("mallory", 8, ""),
+        ("trudy", 8, ""),
+    ]
+}
+
+fn grade_args<'a>(class: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "grade",
+        "tcp-upper-server",
+        "--submissions",
+        class,
+        "--file",
+        "*server*.py",
+        "--addr",
+        "127.1.1.1:8900",
+        "--out",
+        out,
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+fn grade(class: &Path, out: &Path, extra: &[&str]) -> common::Finished {
+    let (class, out) = (class.display().to_string(), out.display().to_string());
+    finish(runner(), &grade_args(&class, &out, extra))
+}
+
+fn csv_rows(out: &Path) -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(out.join("grades.csv")).expect("grades.csv");
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    reader
+        .records()
+        .map(|r| r.expect("a CSV row").iter().map(String::from).collect())
+        .collect()
+}
+
+fn grades(out: &Path) -> String {
+    std::fs::read_to_string(out.join("grades.csv")).expect("grades.csv")
+}
+
+#[rstest::rstest]
+#[case::as_root(true)]
+#[case::as_nobody(false)]
+fn every_student_gets_the_row_and_the_reports_they_should(#[case] as_root: bool) {
+    let dir = world_readable_tempdir();
+    let (class_dir, out) = (dir.path().join("class"), dir.path().join("out"));
+    let expected = class(&class_dir);
+    std::fs::create_dir(&out).expect("out");
+    if !as_root {
+        std::os::unix::fs::chown(&out, Some(65534), None).expect("chown");
+        let mut chmod = std::process::Command::new("chmod");
+        chmod.args(["-R", "a+rX"]).arg(dir.path());
+        assert!(chmod.status().expect("chmod").success());
+    }
+    let (class_arg, out_arg) = (class_dir.display().to_string(), out.display().to_string());
+    let finished = finish(runner_as(as_root), &grade_args(&class_arg, &out_arg, &[]));
+    assert_eq!(finished.code, 0, "{}", finished.everything());
+
+    let rows = csv_rows(&out);
+    let got: Vec<(String, u32, String)> = rows
+        .iter()
+        .map(|row| {
+            let points = row[1]
+                .parse()
+                .unwrap_or_else(|_| panic!("points in {row:?}"));
+            (
+                row[0].clone(),
+                points,
+                row.last().cloned().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, u32, String)> = expected
+        .iter()
+        .map(|(s, p, n)| (s.to_string(), *p, n.to_string()))
+        .collect();
+    assert_eq!(got, want, "{}", finished.everything());
+    assert!(
+        rows.iter().all(|row| row[2] == "8"),
+        "max_points column: {rows:?}"
+    );
+
+    for (student, points, _) in &expected {
+        let folder = out.join(student);
+        for file in ["report.txt", "report.json", "results.json"] {
+            assert!(folder.join(file).is_file(), "{student}/{file} missing");
+        }
+        let results: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(folder.join("results.json")).expect("results.json"),
+        )
+        .expect("Gradescope JSON");
+        assert_eq!(results["score"], *points, "{student}: {results}");
+        let report: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(folder.join("report.json")).expect("report.json"),
+        )
+        .expect("JSON report");
+        assert_eq!(report["summary"]["points"], *points, "{student}");
+    }
+    let text = |student: &str| {
+        std::fs::read_to_string(out.join(student).join("report.txt")).expect("report.txt")
+    };
+    assert!(text("frank").contains("SyntaxError"), "{}", text("frank"));
+    assert!(text("dave").contains("no file matches"), "{}", text("dave"));
+    assert!(!text("mallory").contains("LEAKED"), "{}", text("mallory"));
+    assert!(!text("alice").contains('\x1b'), "no colour in report.txt");
+    // The summary names the cases with their pass counts.
+    assert!(
+        finished.stdout.contains("8 of 8 students graded"),
+        "{}",
+        finished.stdout
+    );
+    assert!(
+        finished.stdout.contains("tcp-upper-server/greeting") && finished.stdout.contains("4/8"),
+        "{}",
+        finished.stdout
+    );
+    assert!(
+        common::wait_until_gone(DAEMON_MARKER, std::time::Duration::from_secs(5)),
+        "a student's daemon outlived the grading: {:?}",
+        common::pids_named(DAEMON_MARKER)
+    );
+}
+
+#[test]
+fn the_grades_do_not_depend_on_parallelism_or_partitions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let class_dir = dir.path().join("class");
+    class(&class_dir);
+    let out = |name: &str| dir.path().join(name);
+
+    let serial = grade(&class_dir, &out("serial"), &["--jobs", "1"]);
+    assert_eq!(serial.code, 0, "{}", serial.everything());
+    let parallel = grade(&class_dir, &out("parallel"), &[]);
+    assert_eq!(parallel.code, 0, "{}", parallel.everything());
+    assert_eq!(grades(&out("serial")), grades(&out("parallel")));
+
+    for part in ["1/2", "2/2"] {
+        let name = format!("part{}", &part[..1]);
+        let finished = grade(&class_dir, &out(&name), &["--partition", part]);
+        assert_eq!(finished.code, 0, "{}", finished.everything());
+    }
+    // Each partition holds its share of the students, no more.
+    assert_eq!(csv_rows(&out("part1")).len(), 4);
+    assert_eq!(csv_rows(&out("part2")).len(), 4);
+    let merged = finish(
+        runner(),
+        &[
+            "merge",
+            &out("part2").display().to_string(),
+            &out("part1").display().to_string(),
+            "--out",
+            &out("merged").display().to_string(),
+        ],
+    );
+    assert_eq!(merged.code, 0, "{}", merged.everything());
+    assert_eq!(grades(&out("merged")), grades(&out("serial")));
+    assert!(out("merged").join("bob").join("report.txt").is_file());
+
+    // A missing partition is named, not merged into a short table.
+    runner()
+        .args(["merge", &out("part1").display().to_string(), "--out"])
+        .arg(out("short"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("partition 2/2 missing"));
+}
+
+#[test]
+fn an_interrupted_grading_keeps_what_finished_and_resume_completes_it() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let class_dir = dir.path().join("class");
+    class(&class_dir);
+    let (whole, resumed) = (dir.path().join("whole"), dir.path().join("resumed"));
+    let finished = grade(&class_dir, &whole, &["--jobs", "1"]);
+    assert_eq!(finished.code, 0, "{}", finished.everything());
+
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("runner"))
+        .args(grade_args(
+            &class_dir.display().to_string(),
+            &resumed.display().to_string(),
+            &["--jobs", "1"],
+        ))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runner starts");
+    // Progress lines on stderr: interrupt once the second student is done.
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = std::io::BufReader::new(stderr).lines();
+    for line in lines.by_ref() {
+        if line.expect("a line").starts_with("[2/8]") {
+            break;
+        }
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .expect("SIGINT");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = child.wait().expect("runner ends");
+    assert_eq!(status.code(), Some(130), "{rest:?}");
+    let rows = csv_rows(&resumed);
+    assert_eq!(rows.len(), 8, "every student has a row");
+    assert!(rows[0][1] == "8" && rows[1][1] == "0", "{rows:?}");
+    let unfinished = rows
+        .iter()
+        .filter(|row| row.last().is_some_and(|n| n == "not graded: interrupted"))
+        .count();
+    assert!(unfinished >= 4, "{rows:?}");
+
+    let again = grade(&class_dir, &resumed, &["--jobs", "1", "--resume"]);
+    assert_eq!(again.code, 0, "{}", again.everything());
+    assert!(
+        again.stderr.contains("alice: 8/8 points (unchanged, kept)"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(grades(&resumed), grades(&whole));
+
+    // A submission that changed is graded again, the others kept.
+    put(
+        &class_dir,
+        "bob",
+        "server.py",
+        &fixture("python/upper_server.py"),
+    );
+    let changed = grade(&class_dir, &resumed, &["--resume"]);
+    assert!(
+        changed.stderr.contains("bob: 8/8 points\n"),
+        "{}",
+        changed.stderr
+    );
+    assert!(changed
+        .stderr
+        .contains("carol: 8/8 points (unchanged, kept)"));
+}
+
+#[test]
+fn an_assignment_file_grades_several_programs_per_student() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let class_dir = dir.path().join("class");
+    put(
+        &class_dir,
+        "ann",
+        "server.py",
+        &fixture("python/upper_server.py"),
+    );
+    put(
+        &class_dir,
+        "ann",
+        "client.py",
+        &fixture("python/upper_client.py"),
+    );
+    put(
+        &class_dir,
+        "ben",
+        "server.py",
+        &fixture("python/upper_server.py"),
+    );
+    let assignment = dir.path().join("lab1.yaml");
+    std::fs::write(
+        &assignment,
+        "assignment: socket-lab-1\nprograms:\n  - { spec: tcp-upper-server, file: server.py, addr: 127.1.1.1:8900 }\n  - { spec: tcp-upper-client, file: client.py, addr: 127.1.1.1:8900 }\n",
+    )
+    .expect("write");
+    let out = dir.path().join("out");
+    let finished = finish(
+        runner(),
+        &[
+            "grade",
+            &assignment.display().to_string(),
+            "--submissions",
+            &class_dir.display().to_string(),
+            "--out",
+            &out.display().to_string(),
+        ],
+    );
+    assert_eq!(finished.code, 0, "{}", finished.everything());
+    let rows = csv_rows(&out);
+    let header = grades(&out)
+        .lines()
+        .next()
+        .map(String::from)
+        .unwrap_or_default();
+    assert!(header.contains("tcp-upper-client/"), "{header}");
+    let (ann, ben) = (&rows[0], &rows[1]);
+    assert_eq!(ann[1], ann[2], "ann gets every point: {ann:?}");
+    assert!(
+        ben.last()
+            .is_some_and(|n| n.starts_with("tcp-upper-client: no file matches `client.py`")),
+        "{ben:?}"
+    );
+    assert!(ben[1].parse::<u32>().expect("points") == 8, "{ben:?}");
+
+    // Loaded with the care of a spec: an unknown key is placed.
+    std::fs::write(
+        &assignment,
+        "assignment: lab\nprograms:\n  - { spec: tcp-upper-server, file: s.py, adr: 127.1.1.1:8900 }\n",
+    )
+    .expect("write");
+    runner()
+        .args(["check"])
+        .arg(&assignment)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("lab1.yaml:3:").and(predicate::str::contains("adr")));
+}
+
+#[test]
+fn grading_refuses_what_would_lose_or_mix_results() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let class_dir = dir.path().join("class");
+    put(&class_dir, "ann", "server.py", "");
+    let foreign = dir.path().join("foreign");
+    put(&foreign, "", "thesis.tex", "years of work");
+    let (class_arg, foreign_arg) = (
+        class_dir.display().to_string(),
+        foreign.display().to_string(),
+    );
+    runner()
+        .args(grade_args(&class_arg, &foreign_arg, &[]))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("did not write"));
+    assert!(foreign.join("thesis.tex").is_file());
+    runner()
+        .args([
+            "grade",
+            "tcp-upper-server",
+            "--submissions",
+            &class_arg,
+            "--out",
+        ])
+        .arg(dir.path().join("out"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--file"));
+}
+
+/// Unpacks `zip` into `to` with Python's zipfile (which, like Gradescope's
+/// unpacking, need not keep file modes).
+fn unzip(zip: &Path, to: &Path) {
+    let status = std::process::Command::new("python3")
+        .args(["-m", "zipfile", "-e"])
+        .arg(zip)
+        .arg(to)
+        .status()
+        .expect("python3 runs");
+    assert!(status.success());
+}
+
+#[rstest::rstest]
+#[case::correct("python/upper_server.py", 8)]
+#[case::buggy("python/upper_server_wrong.py", 0)]
+fn the_gradescope_bundle_grades_a_submission_as_gradescope_runs_it(
+    #[case] program: &str,
+    #[case] score: u64,
+) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let zip = dir.path().join("autograder.zip");
+    runner()
+        .args([
+            "gradescope-bundle",
+            "tcp-upper-server",
+            "--file",
+            "server.py",
+        ])
+        .args(["--addr", "127.1.1.1:8900", "-o"])
+        .arg(&zip)
+        .assert()
+        .code(0);
+    // A temporary root standing in for /autograder.
+    let root: PathBuf = dir.path().join("autograder");
+    unzip(&zip, &root.join("source"));
+    for file in ["setup.sh", "run_autograder", "runner", "assignment.yaml"] {
+        assert!(
+            root.join("source").join(file).is_file(),
+            "{file} in the zip"
+        );
+    }
+    put(&root, "submission", "server.py", &fixture(program));
+    std::fs::create_dir_all(root.join("results")).expect("results");
+    let output = std::process::Command::new("bash")
+        .arg(root.join("source/run_autograder"))
+        .env("AUTOGRADER_ROOT", &root)
+        .output()
+        .expect("run_autograder runs");
+    assert!(output.status.success(), "{output:?}");
+    let results: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("results/results.json")).expect("results.json"),
+    )
+    .expect("JSON");
+    assert_eq!(results["score"], score, "{results}");
+    assert_eq!(
+        results["tests"].as_array().map(Vec::len),
+        Some(6),
+        "{results}"
+    );
+}
