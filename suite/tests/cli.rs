@@ -119,3 +119,76 @@ fn show_prints_a_bundled_spec_line_for_line_so_failure_lines_can_be_looked_up() 
         .stdout(spec)
         .stderr(predicate::str::contains("`runner show`"));
 }
+
+#[test]
+fn help_lists_every_command_with_an_example() {
+    let assert = runner().arg("--help").assert().code(0);
+    let help = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    for command in [
+        "grade",
+        "merge",
+        "gradescope-bundle",
+        "list",
+        "show",
+        "check",
+    ] {
+        assert!(
+            help.lines()
+                .any(|line| line.trim_start().starts_with(&format!("{command} "))),
+            "`{command}` is not listed:\n{help}"
+        );
+        assert!(
+            help.contains(&format!("  runner {command} ")),
+            "no example of `{command}`:\n{help}"
+        );
+    }
+}
+
+#[test]
+fn check_loads_specs_without_running_and_reports_every_bad_one() {
+    let bad = common::root().join("suite/bad-specs/unknown-key.yaml");
+    let missing = common::root().join("suite/bad-specs/missing-field.yaml");
+    runner()
+        .args([
+            "check",
+            "tcp-upper-server",
+            &common::spec("tcp-chat-server"),
+        ])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "ok  bundled:tcp-upper-server.yaml: spec tcp-upper-server, 7 cases",
+        ));
+    runner()
+        .args(["check", "tcp-upper-server"])
+        .arg(&bad)
+        .arg(&missing)
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains(
+            "ok  bundled:tcp-upper-server.yaml",
+        ))
+        .stderr(
+            predicate::str::contains("unknown-key.yaml:10:24")
+                .and(predicate::str::contains("missing-field.yaml:6:5")),
+        );
+}
+
+#[test]
+fn list_is_a_command_and_the_old_flag_still_works() {
+    runner()
+        .args(["list", "tcp-upper-server", "--partition", "2/3"])
+        .assert()
+        .code(0)
+        .stdout(
+            predicate::str::contains("mixed-text")
+                .and(predicate::str::contains("closes-after-reply"))
+                .and(predicate::str::contains("greeting").not()),
+        );
+    runner()
+        .args(["--list", "tcp-upper-server"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("greeting"))
+        .stderr(predicate::str::contains("`runner list`"));
+}

@@ -43,23 +43,17 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Grade every student's folder of a class, in parallel:
-    /// runner grade tcp-chat-server --submissions class/ --file chat_server.py --addr 127.1.1.1:8900 --out grades/
+    /// Grade every student's folder of a class, in parallel
     Grade(Box<grade::GradeArgs>),
-    /// Join the output folders of a grading split with --partition:
-    /// runner merge part1/ part2/ --out grades/
+    /// Join the output folders of a grading split with --partition
     Merge(grade::MergeArgs),
-    /// Write a Gradescope autograder zip:
-    /// runner gradescope-bundle lab1.yaml -o autograder.zip
+    /// Write a Gradescope autograder zip for a spec or an assignment
     GradescopeBundle(grade::BundleArgs),
-    /// List specs and their cases:
-    /// runner list tcp-upper-server
+    /// List specs and their cases
     List(specs::ListArgs),
-    /// Print the YAML of specs, bundled ones too:
-    /// runner show tcp-chat-server
+    /// Print the YAML of specs, bundled ones too
     Show(specs::ShowArgs),
-    /// Load and check specs and assignment files without running anything:
-    /// runner check my-spec.yaml
+    /// Load and check specs and assignment files without running anything
     Check(specs::CheckArgs),
 }
 
@@ -68,7 +62,13 @@ const AFTER_HELP: &str = "Examples:
   runner tcp-upper-server --target server.py --addr 127.1.1.1:8900
   runner tcp-chat-server --target './server {host} {port}' --format json
   runner my-spec.yaml --target ./a.out --case 'greet*'
-  runner grade lab1.yaml --submissions class/ --out grades/";
+  runner grade tcp-chat-server --submissions class/ --file chat_server.py --addr 127.1.1.1:8900 --out grades/
+  runner grade lab1.yaml --submissions class/ --out part1/ --partition 1/2
+  runner merge part1/ part2/ --out grades/
+  runner gradescope-bundle lab1.yaml -o autograder.zip
+  runner list tcp-upper-server
+  runner show tcp-chat-server
+  runner check specs/ lab1.yaml";
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -46,7 +46,7 @@ pub struct Failure {
 pub struct CaseOutcome {
     pub spec: String,
     /// Where the spec came from: a path, or `bundled:NAME.yaml` (shown by
-    /// `runner --show NAME`).
+    /// `runner show NAME`).
     pub spec_file: String,
     pub case: String,
     /// The requirement the case checks.
