@@ -488,3 +488,55 @@ fn the_gradescope_bundle_grades_a_submission_as_gradescope_runs_it(
         "{results}"
     );
 }
+
+#[test]
+fn links_to_a_classmate_fifos_and_odd_names_neither_cheat_nor_hang() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let class_dir = dir.path().join("class");
+    put(
+        &class_dir,
+        "alice",
+        "server.py",
+        &fixture("python/upper_server.py"),
+    );
+    // Copying a classmate's work through a link.
+    std::fs::create_dir_all(class_dir.join("copycat")).expect("mkdir");
+    std::os::unix::fs::symlink("../alice/server.py", class_dir.join("copycat/server.py"))
+        .expect("symlink");
+    // A FIFO would block whoever opens it: the fingerprint, a lookup.
+    let jammer = class_dir.join("jammer");
+    put(
+        &class_dir,
+        "jammer",
+        "server.py",
+        &fixture("python/upper_server.py"),
+    );
+    nix::unistd::mkfifo(&jammer.join("pipe.py"), nix::sys::stat::Mode::S_IRWXU).expect("mkfifo");
+    // A folder name that would drive the terminal.
+    put(&class_dir, "evil\x1b[2Jname", "server.py", "");
+    let out = dir.path().join("out");
+    let finished = grade(&class_dir, &out, &["--resume"]);
+    assert_eq!(finished.code, 0, "{}", finished.everything());
+    let rows = csv_rows(&out);
+    let row = |student: &str| {
+        rows.iter()
+            .find(|r| r[0] == student)
+            .unwrap_or_else(|| panic!("{student} in {rows:?}"))
+            .clone()
+    };
+    assert_eq!(row("alice")[1], "8");
+    assert_eq!(row("jammer")[1], "8");
+    let copycat = row("copycat");
+    assert_eq!(copycat[1], "0", "{copycat:?}");
+    assert!(
+        copycat
+            .last()
+            .is_some_and(|n| n.contains("link to a file outside")),
+        "{copycat:?}"
+    );
+    assert!(
+        !finished.everything().contains('\x1b'),
+        "{}",
+        finished.everything()
+    );
+}

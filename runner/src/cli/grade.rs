@@ -151,6 +151,16 @@ pub fn grade(args: &GradeArgs) -> Result<u8, UsageError> {
             args.submissions.display()
         )));
     }
+    if let Some(student) = students
+        .iter()
+        .find(|s| grade::RESERVED_NAMES.contains(&s.name.as_str()))
+    {
+        return Err(UsageError::Other(format!(
+            "{}: a student folder may not be called `{}`, the name of a file grading writes; rename it",
+            student.dir.display(),
+            student.name
+        )));
+    }
     let mut grading = Grading::new(
         assignment,
         selection,

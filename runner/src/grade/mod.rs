@@ -201,11 +201,12 @@ pub fn grade_class(
 }
 
 fn describe(record: &StudentRecord, kept: bool) -> String {
+    // A folder name may hold anything, terminal escapes included.
+    let student = crate::text::escape_controls(&record.student, |_| false);
     match record.status {
-        record::Status::Unfinished => format!("{}: {}", record.student, record.note),
+        record::Status::Unfinished => format!("{student}: {}", record.note),
         record::Status::Graded => format!(
-            "{}: {}/{} points{}",
-            record.student,
+            "{student}: {}/{} points{}",
             record.points,
             record.max_points,
             if kept { " (unchanged, kept)" } else { "" }
@@ -227,6 +228,10 @@ pub fn check_output_folder(out: &Path) -> Result<(), String> {
         out.display()
     ))
 }
+
+/// Names of what grading writes at the top of the output folder, which no
+/// student's folder there may take.
+pub const RESERVED_NAMES: [&str; 2] = [GRADES_FILE, record::MANIFEST_FILE];
 
 /// Writes `grades.csv` and the manifest of an output folder.
 pub fn write_class_files(

@@ -135,6 +135,17 @@ fn program_command(program: &Program, dir: &Path) -> Result<TargetCommand, Strin
         .unwrap_or(&path)
         .display()
         .to_string();
+    // A link to a classmate's program (or anything else outside the
+    // folder) would grade someone else's work.
+    let inside = match (path.canonicalize(), dir.canonicalize()) {
+        (Ok(real), Ok(folder)) => real.starts_with(folder),
+        _ => false,
+    };
+    if !inside {
+        return Err(format!(
+            "{name} is a link to a file outside the submission, or a broken link: hand in the program itself"
+        ));
+    }
     TargetCommand::parse(&path.display().to_string())
         .map(|mut command| {
             command.label = name.clone();
