@@ -192,3 +192,23 @@ fn list_is_a_command_and_the_old_flag_still_works() {
         .stdout(predicate::str::contains("greeting"))
         .stderr(predicate::str::contains("`runner list`"));
 }
+
+#[test]
+fn a_partitioned_run_runs_its_share_of_the_cases_and_the_parts_cover_all() {
+    let mut seen = Vec::new();
+    for part in ["1/2", "2/2"] {
+        let (code, report) = common::run_json(&["tcp-upper-server", "--partition", part]);
+        assert_eq!(code, 0, "{report}");
+        let cases: Vec<String> = report["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .map(|r| r["case"].as_str().expect("case").to_string())
+            .collect();
+        assert_eq!(cases.len(), 3, "{part}: {cases:?}");
+        seen.extend(cases);
+    }
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 6, "{seen:?}");
+}
