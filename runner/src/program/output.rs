@@ -1,7 +1,13 @@
 //! A target's stdout or stderr, captured by a pump thread and read by the
 //! engine as a stream (prompts have no newline, so nothing is line based).
+//!
+//! The pipe is non-blocking and read only under the capture's lock, by the
+//! pump when poll says there is data and by `snapshot` itself: a snapshot
+//! holds everything the target wrote before it was taken, so the evidence
+//! of a run does not depend on when a thread got scheduled.
 
-use std::io::Read;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -17,6 +23,8 @@ struct Captured {
     tail: Vec<u8>,
     dropped: u64,
     closed: bool,
+    /// The read end of the pipe, non-blocking; None once it reached EOF.
+    source: Option<OwnedFd>,
 }
 
 /// One captured output stream, shared between its pump and the engine.
@@ -35,25 +43,76 @@ pub struct OutputSnapshot {
 }
 
 impl Output {
-    /// Starts a thread copying `source` into a new capture until EOF.
-    /// The first `keep_head` bytes are kept whole.
-    pub fn pump(mut source: impl Read + Send + 'static, keep_head: usize) -> Arc<Output> {
+    /// Starts a thread copying the pipe `source` into a new capture until
+    /// EOF. The first `keep_head` bytes are kept whole.
+    pub fn pump(source: impl Into<OwnedFd>, keep_head: usize) -> Arc<Output> {
+        let source: OwnedFd = source.into();
+        let flags = nix::fcntl::fcntl(source.as_raw_fd(), nix::fcntl::FcntlArg::F_GETFL)
+            .map(nix::fcntl::OFlag::from_bits_truncate)
+            .unwrap_or(nix::fcntl::OFlag::empty());
+        let _ = nix::fcntl::fcntl(
+            source.as_raw_fd(),
+            nix::fcntl::FcntlArg::F_SETFL(flags | nix::fcntl::OFlag::O_NONBLOCK),
+        );
+        let watched = source.try_clone();
         let output = Arc::new(Output::default());
-        output.lock().keep_head = keep_head;
+        {
+            let mut captured = output.lock();
+            captured.keep_head = keep_head;
+            captured.source = Some(source);
+        }
         let sink = Arc::clone(&output);
         std::thread::spawn(move || {
-            let mut buffer = [0u8; 8192];
+            let Ok(watched) = watched else {
+                sink.read_available();
+                return;
+            };
             loop {
-                match source.read(&mut buffer) {
-                    Ok(n) if n > 0 => sink.append(&buffer[..n]),
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Ok(_) | Err(_) => break,
+                let mut fds = [PollFd::new(watched.as_fd(), PollFlags::POLLIN)];
+                match poll(&mut fds, PollTimeout::from(crate::stop::SLICE.as_millis() as u16)) {
+                    Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
+                    Ok(_) => {}
+                    Err(_) => break,
+                }
+                if sink.read_available() {
+                    break;
                 }
             }
-            sink.lock().closed = true;
-            sink.changed.notify_all();
+            sink.read_available();
         });
         output
+    }
+
+    /// Reads what the pipe holds now, under the lock; true once it is
+    /// closed (EOF or an error).
+    fn read_available(&self) -> bool {
+        let mut captured = self.lock();
+        let mut buffer = [0u8; 8192];
+        let mut appended = false;
+        let closed = loop {
+            let Some(source) = &captured.source else {
+                break true;
+            };
+            match nix::unistd::read(source.as_raw_fd(), &mut buffer) {
+                Ok(0) => break true,
+                Ok(n) => {
+                    captured.append(&buffer[..n]);
+                    appended = true;
+                }
+                Err(nix::errno::Errno::EINTR) => {}
+                Err(nix::errno::Errno::EAGAIN) => break false,
+                Err(_) => break true,
+            }
+        };
+        if closed {
+            captured.source = None;
+            captured.closed = true;
+        }
+        drop(captured);
+        if appended || closed {
+            self.changed.notify_all();
+        }
+        closed
     }
 
     fn lock(&self) -> MutexGuard<'_, Captured> {
@@ -61,20 +120,6 @@ impl Output {
         self.captured.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn append(&self, bytes: &[u8]) {
-        let mut captured = self.lock();
-        let room = captured.keep_head.saturating_sub(captured.head.len());
-        let (head, rest) = bytes.split_at(room.min(bytes.len()));
-        captured.head.extend_from_slice(head);
-        if !rest.is_empty() {
-            captured.dropped += rest.len() as u64;
-            captured.tail.extend_from_slice(rest);
-            let excess = captured.tail.len().saturating_sub(KEEP_TAIL);
-            captured.tail.drain(..excess);
-        }
-        drop(captured);
-        self.changed.notify_all();
-    }
 
     /// Waits until `ready` says yes about the bytes from `from` on, the
     /// stream closes, or `deadline` passes. Returns the bytes from `from` and
@@ -107,12 +152,29 @@ impl Output {
         self.wait_for(0, deadline, |_| false).1
     }
 
+    /// What the stream holds, including every byte written before this
+    /// call that the pump has not read yet.
     pub fn snapshot(&self) -> OutputSnapshot {
+        self.read_available();
         let captured = self.lock();
         OutputSnapshot {
             head: captured.head.clone(),
             dropped: captured.dropped,
             tail: captured.tail.clone(),
+        }
+    }
+}
+
+impl Captured {
+    fn append(&mut self, bytes: &[u8]) {
+        let room = self.keep_head.saturating_sub(self.head.len());
+        let (head, rest) = bytes.split_at(room.min(bytes.len()));
+        self.head.extend_from_slice(head);
+        if !rest.is_empty() {
+            self.dropped += rest.len() as u64;
+            self.tail.extend_from_slice(rest);
+            let excess = self.tail.len().saturating_sub(KEEP_TAIL);
+            self.tail.drain(..excess);
         }
     }
 }
@@ -140,9 +202,35 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
+    /// A pipe holding `bytes`, its write end closed.
+    fn pipe_with(bytes: &[u8]) -> OwnedFd {
+        let (read, write) = nix::unistd::pipe().expect("pipe");
+        let writer = std::thread::spawn({
+            let bytes = bytes.to_vec();
+            move || {
+                let mut file = std::fs::File::from(write);
+                std::io::Write::write_all(&mut file, &bytes).expect("write");
+            }
+        });
+        std::mem::forget(writer);
+        read
+    }
+
+    #[test]
+    fn a_snapshot_holds_everything_written_before_it() {
+        let (read, write) = nix::unistd::pipe().expect("pipe");
+        let output = Output::pump(read, 64 << 10);
+        for line in 0..200 {
+            nix::unistd::write(&write, format!("line {line}\n").as_bytes()).expect("write");
+            let snapshot = output.snapshot();
+            let text = String::from_utf8_lossy(&snapshot.head).into_owned();
+            assert!(text.ends_with(&format!("line {line}\n")), "{text}");
+        }
+    }
+
     #[test]
     fn waits_until_the_bytes_arrive() {
-        let output = Output::pump(&b"prompt: hello\n"[..], 1024);
+        let output = Output::pump(pipe_with(b"prompt: hello\n"), 1024);
         let deadline = Instant::now() + Duration::from_secs(5);
         let (bytes, _) = output.wait_for(0, deadline, |b| b.ends_with(b"\n"));
         assert_eq!(bytes, b"prompt: hello\n");
@@ -155,7 +243,7 @@ mod tests {
     fn keeps_head_and_tail_of_a_flood() {
         let keep_head = 4096;
         let flood = vec![b'x'; keep_head + KEEP_TAIL * 2];
-        let output = Output::pump(std::io::Cursor::new(flood), keep_head);
+        let output = Output::pump(pipe_with(&flood), keep_head);
         output.wait_for(0, Instant::now() + Duration::from_secs(5), |_| false);
         let snapshot = output.snapshot();
         assert_eq!(snapshot.head.len(), keep_head);
