@@ -182,15 +182,14 @@ pub fn run(specs: &[Spec], options: &RunOptions, report: &mut dyn FnMut(&Event))
     } else {
         for (spec, cases, target) in &selected {
             announce(spec, cases, target, report);
+            // Past the deadline, the remaining cases are reported not run.
             run_spec(spec, cases, target, options, &mut |outcome| {
                 finish(outcome, &mut summary, report)
             });
-            if options.out_of_time() {
-                break;
-            }
         }
     }
-    summary.interrupted = summary.total() < total || crate::stop::requested();
+    summary.interrupted =
+        summary.not_run > 0 || summary.total() < total || crate::stop::requested();
     summary.duration = started.elapsed();
     report(&Event::RunFinished(&summary));
     summary

@@ -14,6 +14,8 @@ pub enum Verdict {
     /// The harness or the spec is at fault, or the target could not be
     /// started at all: says nothing about the target's correctness.
     Error,
+    /// The run ended (its `--deadline`, Ctrl-C) before the case started.
+    NotRun,
 }
 
 impl Verdict {
@@ -22,6 +24,7 @@ impl Verdict {
             Verdict::Pass => "pass",
             Verdict::Fail => "fail",
             Verdict::Error => "error",
+            Verdict::NotRun => "not_run",
         }
     }
 }
@@ -103,6 +106,8 @@ pub struct Summary {
     pub passed: usize,
     pub failed: usize,
     pub errors: usize,
+    /// Selected cases the run did not reach.
+    pub not_run: usize,
     pub points: u32,
     pub max_points: u32,
     pub duration: Duration,
@@ -116,12 +121,19 @@ impl Summary {
             Verdict::Pass => self.passed += 1,
             Verdict::Fail => self.failed += 1,
             Verdict::Error => self.errors += 1,
+            Verdict::NotRun => self.not_run += 1,
         }
         self.points += outcome.points;
         self.max_points += outcome.max_points;
     }
 
+    /// Every selected case, run or not.
     pub fn total(&self) -> usize {
+        self.ran() + self.not_run
+    }
+
+    /// The cases that ran.
+    pub fn ran(&self) -> usize {
         self.passed + self.failed + self.errors
     }
 }

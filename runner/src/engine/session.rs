@@ -52,7 +52,8 @@ pub fn run_spec(
     let mut running: Option<Running> = None;
     for case in cases {
         if options.out_of_time() {
-            return;
+            finished(not_run(spec, case));
+            continue;
         }
         let started = Instant::now();
         let mut case_deadline = crate::stop::deadline_after(case_time);
@@ -70,7 +71,8 @@ pub fn run_spec(
             match Running::start(spec, command, plan, &confinement, case_deadline) {
                 Ok(started) => running = Some(started),
                 Err(error) => {
-                    finished(start_failed(spec, case, error, started.elapsed()));
+                    let outcome = start_failed(spec, case, error, started.elapsed());
+                    finished(cut_by_deadline(outcome, options));
                     continue;
                 }
             }
@@ -84,7 +86,34 @@ pub fn run_spec(
         if spec.target.restart == Restart::PerCase {
             running = None;
         }
-        finished(outcome);
+        finished(cut_by_deadline(outcome, options));
+    }
+}
+
+/// A case the run ended before: the run's deadline or an interruption.
+pub fn not_run(spec: &Spec, case: &Case) -> CaseOutcome {
+    let why = if crate::stop::requested() {
+        "not run: the run was interrupted before this case"
+    } else {
+        "not run: the run reached its --deadline before this case"
+    };
+    CaseOutcome::new(spec, case, Verdict::NotRun, String::from(why))
+}
+
+/// A failure once the run's own deadline has passed is the runner's doing
+/// (it cut the case short), never the program's: an error.
+fn cut_by_deadline(outcome: CaseOutcome, options: &RunOptions) -> CaseOutcome {
+    let past_deadline = options
+        .deadline
+        .is_some_and(|deadline| Instant::now() >= deadline);
+    if outcome.verdict != Verdict::Fail || !past_deadline {
+        return outcome;
+    }
+    CaseOutcome {
+        verdict: Verdict::Error,
+        points: 0,
+        message: String::from("not finished: the run reached its --deadline during this case"),
+        ..outcome
     }
 }
 

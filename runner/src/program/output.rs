@@ -69,7 +69,10 @@ impl Output {
             };
             loop {
                 let mut fds = [PollFd::new(watched.as_fd(), PollFlags::POLLIN)];
-                match poll(&mut fds, PollTimeout::from(crate::stop::SLICE.as_millis() as u16)) {
+                match poll(
+                    &mut fds,
+                    PollTimeout::from(crate::stop::SLICE.as_millis() as u16),
+                ) {
                     Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
                     Ok(_) => {}
                     Err(_) => break,
@@ -119,7 +122,6 @@ impl Output {
         // A poisoned lock only means a pump panicked; the data is still good.
         self.captured.lock().unwrap_or_else(|e| e.into_inner())
     }
-
 
     /// Waits until `ready` says yes about the bytes from `from` on, the
     /// stream closes, or `deadline` passes. Returns the bytes from `from` and

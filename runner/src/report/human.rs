@@ -67,6 +67,7 @@ impl<W: Write> Human<W> {
             Verdict::Pass => self.paint(GREEN, "PASS "),
             Verdict::Fail => self.paint(RED, "FAIL "),
             Verdict::Error => self.paint(YELLOW, "ERROR"),
+            Verdict::NotRun => self.paint(DIM, "SKIP "),
         };
         let time = self.paint(DIM, &duration(outcome.duration));
         writeln!(
@@ -74,10 +75,12 @@ impl<W: Write> Human<W> {
             "  {label} {:<32} {}/{} {time}",
             outcome.case, outcome.points, outcome.max_points
         )?;
-        if outcome.verdict == Verdict::Pass {
-            return Ok(());
-        }
         let pad = "         ";
+        match outcome.verdict {
+            Verdict::Pass => return Ok(()),
+            Verdict::NotRun => return writeln!(self.out, "{pad}{}", outcome.message),
+            Verdict::Fail | Verdict::Error => {}
+        }
         writeln!(
             self.out,
             "{pad}requirement: {}",
@@ -148,10 +151,12 @@ impl<W: Write> Human<W> {
     }
 
     fn summary(&mut self, summary: &Summary) -> std::io::Result<()> {
-        let verdict = if summary.failed + summary.errors == 0 && summary.total() > 0 {
-            self.paint(GREEN, "all passed")
-        } else if summary.total() == 0 {
+        let verdict = if summary.ran() == 0 {
             self.paint(YELLOW, "nothing ran")
+        } else if summary.failed + summary.errors + summary.not_run == 0 {
+            self.paint(GREEN, "all passed")
+        } else if summary.failed + summary.errors == 0 {
+            self.paint(YELLOW, "all that ran passed")
         } else {
             self.paint(RED, "some cases did not pass")
         };
@@ -160,9 +165,14 @@ impl<W: Write> Human<W> {
         } else {
             ""
         };
+        let not_run = if summary.not_run > 0 {
+            format!(", {} not run", summary.not_run)
+        } else {
+            String::new()
+        };
         writeln!(
             self.out,
-            "\n{verdict}{interrupted}: {} passed, {} failed, {} errors; {}/{} points; {}",
+            "\n{verdict}{interrupted}: {} passed, {} failed, {} errors{not_run}; {}/{} points; {}",
             summary.passed,
             summary.failed,
             summary.errors,

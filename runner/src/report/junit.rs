@@ -13,6 +13,11 @@ pub fn render(collected: &Collected) -> String {
     for outcome in &collected.outcomes {
         let status = match outcome.verdict {
             Verdict::Pass => TestCaseStatus::success(),
+            Verdict::NotRun => {
+                let mut status = TestCaseStatus::skipped();
+                status.set_message(outcome.message.as_str());
+                status
+            }
             Verdict::Fail | Verdict::Error => {
                 let kind = if outcome.verdict == Verdict::Fail {
                     NonSuccessKind::Failure

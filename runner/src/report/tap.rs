@@ -13,13 +13,18 @@ pub fn render(collected: &Collected) -> String {
         } else {
             "not ok"
         };
+        let directive = if outcome.verdict == Verdict::NotRun {
+            format!(" # SKIP {}", one_line(&outcome.message))
+        } else {
+            String::new()
+        };
         out.push_str(&format!(
-            "{status} {} - {}/{}\n",
+            "{status} {} - {}/{}{directive}\n",
             index + 1,
             outcome.spec,
             outcome.case
         ));
-        if outcome.verdict != Verdict::Pass {
+        if !matches!(outcome.verdict, Verdict::Pass | Verdict::NotRun) {
             out.push_str("  ---\n");
             out.push_str(&format!("  verdict: {}\n", outcome.verdict.as_str()));
             out.push_str(&format!("  message: {}\n", yaml_string(&outcome.message)));
@@ -34,6 +39,11 @@ pub fn render(collected: &Collected) -> String {
         }
     }
     out
+}
+
+/// Text on one line, with nothing TAP would read as a directive.
+fn one_line(text: &str) -> String {
+    text.replace(['\n', '\r', '#'], " ")
 }
 
 /// A double-quoted YAML scalar (JSON strings are valid YAML).
