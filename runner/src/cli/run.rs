@@ -55,6 +55,23 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
+    /// Also write the JSON report to FILE (repeatable; every --report-*
+    /// file comes from the same run).
+    #[arg(long, value_name = "FILE", help_heading = "Reports")]
+    pub report_json: Vec<PathBuf>,
+
+    /// Also write a JUnit XML report to FILE (repeatable).
+    #[arg(long, value_name = "FILE", help_heading = "Reports")]
+    pub report_junit: Vec<PathBuf>,
+
+    /// Also write a TAP version 13 report to FILE (repeatable).
+    #[arg(long, value_name = "FILE", help_heading = "Reports")]
+    pub report_tap: Vec<PathBuf>,
+
+    /// Also write Gradescope's results.json to FILE (repeatable).
+    #[arg(long, value_name = "FILE", help_heading = "Reports")]
+    pub report_gradescope: Vec<PathBuf>,
+
     /// Same as `runner list`.
     #[arg(long, hide = true)]
     pub list: bool,
@@ -170,6 +187,17 @@ pub fn run(args: &RunArgs) -> Result<u8, UsageError> {
         (Some(file), Format::Human) => file.try_clone().ok().map(|f| Human::new(f, false)),
         _ => None,
     };
+    let mut report_files = Vec::new();
+    for (format, paths) in [
+        (Format::Json, &args.report_json),
+        (Format::Junit, &args.report_junit),
+        (Format::Tap, &args.report_tap),
+        (Format::Gradescope, &args.report_gradescope),
+    ] {
+        for path in paths {
+            report_files.push((format, path, create_report_file(path)?));
+        }
+    }
     let mut collected = Collected::default();
     let summary = engine::run(&specs, &options, &mut |event| {
         if human_on_stdout {
@@ -182,14 +210,16 @@ pub fn run(args: &RunArgs) -> Result<u8, UsageError> {
     });
     crate::program::kill_leftovers();
     drop(human);
-    let rendered = match args.format {
-        Format::Human => None,
-        Format::Json => Some(report::json::render(&collected)),
-        Format::Junit => Some(report::junit::render(&collected)),
-        Format::Tap => Some(report::tap::render(&collected)),
-        Format::Gradescope => Some(report::gradescope::render(&collected)),
-    };
-    if let Some(text) = rendered {
+    for (format, path, mut file) in report_files {
+        let text = render(format, &collected).unwrap_or_default();
+        file.write_all(text.as_bytes()).map_err(|e| {
+            UsageError::Other(format!(
+                "cannot write the report to {}: {e}",
+                path.display()
+            ))
+        })?;
+    }
+    if let Some(text) = render(args.format, &collected) {
         let written = match &mut output_file {
             Some(file) => file.write_all(text.as_bytes()),
             // A reader that went away (`| head`) is not the run's problem.
@@ -214,6 +244,18 @@ pub fn run(args: &RunArgs) -> Result<u8, UsageError> {
             EXIT_FAILED
         },
     )
+}
+
+/// The report in a machine format; None for the human one, which is
+/// written as the run goes.
+fn render(format: Format, collected: &Collected) -> Option<String> {
+    match format {
+        Format::Human => None,
+        Format::Json => Some(report::json::render(collected)),
+        Format::Junit => Some(report::junit::render(collected)),
+        Format::Tap => Some(report::tap::render(collected)),
+        Format::Gradescope => Some(report::gradescope::render(collected)),
+    }
 }
 
 /// `--addr` must be free before a target is started there: a program
