@@ -2,7 +2,7 @@
 
 use super::options::{
     announce_isolation, load_specs, loopback_addr, parse_partition, selection, LimitArgs,
-    UsageError,
+    SelectArgs, UsageError,
 };
 use super::{EXIT_INTERRUPTED, EXIT_PASSED};
 use crate::grade::assignment::{self, Assignment};
@@ -53,13 +53,8 @@ pub struct GradeArgs {
     #[arg(long, value_name = "K/N", value_parser = parse_partition)]
     pub partition: Option<Partition>,
 
-    /// Only the cases whose id (or spec/id) matches; `*` is a wildcard.
-    #[arg(long = "case", value_name = "PATTERN")]
-    pub case: Option<String>,
-
-    /// Also grade the cases carrying this tag; `all` for all.
-    #[arg(long = "tag", value_name = "TAG")]
-    pub tags: Vec<String>,
+    #[command(flatten)]
+    pub select: SelectArgs,
 
     #[command(flatten)]
     pub limits: LimitArgs,
@@ -135,7 +130,7 @@ fn load_assignment(
 pub fn grade(args: &GradeArgs) -> Result<u8, UsageError> {
     let assignment = load_assignment(&args.what, args.file.as_ref(), args.addr.as_ref())?;
     let specs: Vec<&crate::spec::Spec> = assignment.programs.iter().map(|p| &p.spec).collect();
-    let selection = selection(&specs, args.case.clone(), &args.tags)?;
+    let selection = selection(&specs, &args.select)?;
     if !args.submissions.is_dir() {
         return Err(UsageError::Other(format!(
             "--submissions {}: not a folder (it should hold one folder per student)",
@@ -171,7 +166,7 @@ pub fn grade(args: &GradeArgs) -> Result<u8, UsageError> {
     );
     if grading.columns.is_empty() {
         return Err(UsageError::Other(String::from(
-            "no case matches --case/--tag; `runner list` shows the cases",
+            "no case matches --case/--skip/--tag; `runner list` shows the cases",
         )));
     }
     grading.resume = args.resume;

@@ -132,13 +132,30 @@ pub fn parse_partition(text: &str) -> Result<crate::partition::Partition, String
     crate::partition::Partition::parse(text)
 }
 
-/// The selection of `--case` and `--tag`, checked against the specs: a tag
-/// no case carries is a typo, not an empty run.
-pub fn selection(
-    specs: &[&Spec],
-    case: Option<String>,
-    tags: &[String],
-) -> Result<Selection, UsageError> {
+/// The case selection flags that `runner`, `runner list` and `runner
+/// grade` share.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SelectArgs {
+    /// Run only the cases whose id (or spec/id) matches; `*` is a wildcard.
+    /// Repeatable: a case runs if it matches any.
+    #[arg(long = "case", value_name = "PATTERN")]
+    pub cases: Vec<String>,
+
+    /// Do not run the cases whose id (or spec/id) matches, even if --case
+    /// names them. Repeatable.
+    #[arg(long = "skip", value_name = "PATTERN")]
+    pub skip: Vec<String>,
+
+    /// Also run the cases carrying this tag (off by default); `all` for all.
+    /// Repeatable.
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+}
+
+/// The selection of `--case`, `--skip` and `--tag`, checked against the
+/// specs: a tag no case carries is a typo, not an empty run.
+pub fn selection(specs: &[&Spec], args: &SelectArgs) -> Result<Selection, UsageError> {
+    let tags = &args.tags;
     let known_tags: std::collections::BTreeSet<&str> = specs
         .iter()
         .flat_map(|s| {
@@ -162,7 +179,8 @@ pub fn selection(
         )));
     }
     Ok(Selection {
-        pattern: case,
+        patterns: args.cases.clone(),
+        skip: args.skip.clone(),
         tags: tags.to_vec(),
         partition: None,
     })

@@ -3,7 +3,7 @@
 
 use super::options::{
     announce_isolation, create_report_file, load_specs, loopback_addr, parse_duration,
-    parse_partition, selection, LimitArgs, UsageError,
+    parse_partition, selection, LimitArgs, SelectArgs, UsageError,
 };
 use super::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_PASSED};
 use crate::engine::{self, RunOptions, Verdict};
@@ -33,13 +33,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "HOST:PORT")]
     pub addr: Option<String>,
 
-    /// Run only the cases whose id (or spec/id) matches; `*` is a wildcard.
-    #[arg(long = "case", value_name = "PATTERN")]
-    pub case: Option<String>,
-
-    /// Also run the cases carrying this tag (off by default); `all` for all.
-    #[arg(long = "tag", value_name = "TAG")]
-    pub tags: Vec<String>,
+    #[command(flatten)]
+    pub select: SelectArgs,
 
     /// Run only part K of N of the selected cases (dealt round-robin), to
     /// spread a run over machines, e.g. 1/2.
@@ -124,7 +119,7 @@ pub fn run(args: &RunArgs) -> Result<u8, UsageError> {
     };
     let addr = args.addr.as_deref().map(loopback_addr).transpose()?;
     let spec_refs: Vec<&Spec> = specs.iter().collect();
-    let mut selection = selection(&spec_refs, args.case.clone(), &args.tags)?;
+    let mut selection = selection(&spec_refs, &args.select)?;
     selection.partition = args.partition;
     if args.list {
         eprintln!("note: `runner --list` is now `runner list`");
@@ -146,7 +141,7 @@ pub fn run(args: &RunArgs) -> Result<u8, UsageError> {
 
     if selection.select(&specs).is_empty() {
         return Err(UsageError::Other(String::from(
-            "no case matches --case/--tag/--partition; `runner list` shows the cases",
+            "no case matches --case/--skip/--tag/--partition; `runner list` shows the cases",
         )));
     }
     announce_isolation();

@@ -1,7 +1,7 @@
 //! `runner list`, `runner show` and `runner check`: looking at specs
 //! without running anything.
 
-use super::options::{load_specs, parse_partition, selection, UsageError};
+use super::options::{load_specs, parse_partition, selection, SelectArgs, UsageError};
 use super::{EXIT_PASSED, EXIT_USAGE};
 use crate::engine::Selection;
 use crate::spec::{self, Spec};
@@ -13,13 +13,8 @@ pub struct ListArgs {
     #[arg(value_name = "SPEC")]
     pub specs: Vec<String>,
 
-    /// Only the cases whose id (or spec/id) matches; `*` is a wildcard.
-    #[arg(long = "case", value_name = "PATTERN")]
-    pub case: Option<String>,
-
-    /// Also the cases carrying this tag; `all` for all.
-    #[arg(long = "tag", value_name = "TAG")]
-    pub tags: Vec<String>,
+    #[command(flatten)]
+    pub select: SelectArgs,
 
     /// Only part K of N of the selected cases, as a run with --partition.
     #[arg(long, value_name = "K/N", value_parser = parse_partition)]
@@ -43,7 +38,7 @@ pub struct CheckArgs {
 pub fn list(args: &ListArgs) -> Result<u8, UsageError> {
     let specs = load_specs(&args.specs)?;
     let spec_refs: Vec<&Spec> = specs.iter().collect();
-    let mut selection = selection(&spec_refs, args.case.clone(), &args.tags)?;
+    let mut selection = selection(&spec_refs, &args.select)?;
     selection.partition = args.partition;
     print_list(&specs, &selection);
     Ok(EXIT_PASSED)

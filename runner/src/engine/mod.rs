@@ -62,11 +62,16 @@ impl RunOptions {
     }
 }
 
-/// Which cases run: a name pattern and the optional tags turned on.
+/// Which cases run: name patterns to run and to skip, and the optional
+/// tags turned on.
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
-    /// Glob (`*` wildcard) on the case id or `spec/case`.
-    pub pattern: Option<String>,
+    /// Globs (`*` wildcard) on the case id or `spec/case`: a case runs if
+    /// it matches any of them; none given, every case does.
+    pub patterns: Vec<String>,
+    /// Globs of the same kind: a case matching any of them does not run,
+    /// even when `patterns` names it.
+    pub skip: Vec<String>,
     /// Tagged cases run only when one of their tags is listed here
     /// (`all` turns every tag on).
     pub tags: Vec<String>,
@@ -81,11 +86,12 @@ impl Selection {
                 .tags
                 .iter()
                 .any(|tag| self.tags.iter().any(|on| on == tag || on == "all"));
-        let named = self.pattern.as_deref().is_none_or(|pattern| {
-            glob_match(pattern, &case.id)
-                || glob_match(pattern, &format!("{}/{}", spec.name, case.id))
-        });
-        tags_on && named
+        let full = format!("{}/{}", spec.name, case.id);
+        let matches =
+            |pattern: &String| glob_match(pattern, &case.id) || glob_match(pattern, &full);
+        let named = self.patterns.is_empty() || self.patterns.iter().any(matches);
+        let skipped = self.skip.iter().any(matches);
+        tags_on && named && !skipped
     }
 
     /// The cases of `specs` this selection runs, spec by spec, in order;
@@ -206,7 +212,39 @@ fn announce(spec: &Spec, cases: &[&Case], target: &SpecTarget, report: &mut dyn 
 
 #[cfg(test)]
 mod tests {
-    use super::glob_match;
+    use super::{glob_match, Selection};
+
+    fn selected(selection: &Selection) -> Vec<String> {
+        let specs = vec![crate::spec::bundled_named("tcp-upper-server")
+            .expect("bundled")
+            .expect("loads")];
+        selection
+            .select(&specs)
+            .into_iter()
+            .flat_map(|(_, cases)| cases.into_iter().map(|c| c.id.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn several_patterns_select_any_match_and_skip_wins() {
+        let strings = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let both = Selection {
+            patterns: strings(&["greeting", "tcp-upper-server/mixed-*"]),
+            ..Selection::default()
+        };
+        assert_eq!(selected(&both), ["greeting", "mixed-text"]);
+        let skipped = Selection {
+            skip: strings(&["greeting"]),
+            ..both.clone()
+        };
+        assert_eq!(selected(&skipped), ["mixed-text"]);
+        let all = selected(&Selection::default());
+        let without_text = Selection {
+            skip: strings(&["*-text"]),
+            ..Selection::default()
+        };
+        assert_eq!(selected(&without_text).len(), all.len() - 2);
+    }
 
     #[test]
     fn globs() {
