@@ -6,10 +6,9 @@ use crate::program::{
     time_wait_on, wait_until_serving, Confinement, OutputSnapshot, Process, SocketKind,
     StartFailure, TargetCommand,
 };
-use crate::sandbox::{NetNamespace, Network};
+use crate::sandbox::Network;
 use crate::spec::{Role, Spec, Transport};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Where the target is to serve (or connect to).
@@ -71,14 +70,9 @@ impl Running {
     ) -> Result<Running, StartError> {
         // A network of its own per target: an address it hard-codes is
         // private to it, and never in TIME_WAIT from an earlier case.
-        let network = if crate::sandbox::isolation().namespaces() {
-            let namespace = NetNamespace::create().map_err(|e| {
-                StartError::Harness(format!("the runner cannot make the sandbox's network: {e}"))
-            })?;
-            Network::Private(Arc::new(namespace))
-        } else {
-            Network::Host
-        };
+        let network = Network::for_target().map_err(|e| {
+            StartError::Harness(format!("the runner cannot make the sandbox's network: {e}"))
+        })?;
         match spec.target.role {
             Role::Server => {
                 Self::start_server(spec, command, plan, confinement, network, case_deadline)

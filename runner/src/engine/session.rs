@@ -49,6 +49,28 @@ pub fn run_spec(
         identity: options.identity.as_deref(),
         env: &options.env,
     };
+    // A source file is built before its first case; a build that fails
+    // fails every case with the compiler's messages.
+    let prepared = command.prepared(&confinement);
+    let command = match &prepared {
+        Ok(command) => command,
+        Err(failure) => {
+            for case in cases {
+                finished(if options.out_of_time() {
+                    not_run(spec, case)
+                } else {
+                    let verdict = if failure.by_harness {
+                        Verdict::Error
+                    } else {
+                        Verdict::Fail
+                    };
+                    // The message holds the compiler's first lines.
+                    CaseOutcome::new(spec, case, verdict, failure.message.clone())
+                });
+            }
+            return;
+        }
+    };
     let mut running: Option<Running> = None;
     for case in cases {
         if options.out_of_time() {

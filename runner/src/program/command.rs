@@ -1,17 +1,22 @@
 //! What to start as the target: a bundled reference, or a submission given
 //! as a path, a `.py` file or a command line with `{host}` / `{port}`.
 
+use super::build::{compiled_language, Build, BuildFailure, Compiled};
+use super::Confinement;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// The program under test, before an address is chosen.
 #[derive(Debug, Clone)]
 pub struct TargetCommand {
     /// Program and arguments; arguments may hold `{host}` and `{port}`.
+    /// For a program built from source, the source file and arguments.
     argv: Vec<String>,
     /// How the target is named in reports.
     pub label: String,
+    /// Set when the program is a source file to build first.
+    build: Option<Arc<Build>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +35,14 @@ pub enum CommandError {
     PrivateLink(String),
     #[error("cannot find python3 to run `{0}`")]
     NoPython(String),
+    #[error(
+        "cannot run `{file}`: it needs `{tool}`, which is not installed (Debian package {package})"
+    )]
+    NoToolchain {
+        file: String,
+        tool: &'static str,
+        package: &'static str,
+    },
 }
 
 impl TargetCommand {
@@ -47,6 +60,7 @@ impl TargetCommand {
                 String::from("{port}"),
             ],
             label: format!("reference {name}"),
+            build: None,
         }
     }
 
@@ -65,7 +79,31 @@ impl TargetCommand {
             return Err(CommandError::PrivateLink(link.clone()));
         }
         let mut argv = Vec::with_capacity(words.len() + 1);
-        if program.ends_with(".py") && Path::new(program).is_file() {
+        let mut build = None;
+        let source = Path::new(program);
+        if let (true, Some(language)) = (source.is_file(), compiled_language(source)) {
+            let (tool, package) = language.toolchain();
+            if find_on_path(tool).is_none() {
+                return Err(CommandError::NoToolchain {
+                    file: program.clone(),
+                    tool,
+                    package,
+                });
+            }
+            let absolute = std::fs::canonicalize(source).unwrap_or_else(|_| source.to_path_buf());
+            argv.push(absolute.display().to_string());
+            build = Some(Build::new(language, absolute));
+        } else if let (true, Some(runtime)) = (source.is_file(), interpreted_by(program)) {
+            if find_on_path(runtime.0).is_none() {
+                return Err(CommandError::NoToolchain {
+                    file: program.clone(),
+                    tool: runtime.0,
+                    package: runtime.1,
+                });
+            }
+            argv.push(runtime.0.to_string());
+            argv.push(program.clone());
+        } else if program.ends_with(".py") && Path::new(program).is_file() {
             argv.push(python(program)?);
             argv.push(program.clone());
         } else if is_python(program) {
@@ -77,7 +115,29 @@ impl TargetCommand {
         Ok(TargetCommand {
             argv,
             label: text.to_string(),
+            build,
         })
+    }
+
+    /// The command ready to start: for a source file, the program built
+    /// from it (built on first use, once per run).
+    pub fn prepared(&self, confinement: &Confinement) -> Result<TargetCommand, BuildFailure> {
+        let Some(build) = &self.build else {
+            return Ok(self.clone());
+        };
+        let built = build.get(confinement).as_ref().map_err(Clone::clone)?;
+        let mut argv = built.argv.clone();
+        argv.extend(self.argv.iter().skip(1).cloned());
+        Ok(TargetCommand {
+            argv,
+            label: self.label.clone(),
+            build: None,
+        })
+    }
+
+    /// The language a source target is built from, if it is one.
+    pub fn compiled(&self) -> Option<Compiled> {
+        self.build.as_ref().map(|b| b.language)
     }
 
     /// Whether the command says where to serve or connect (`{port}`).
@@ -106,6 +166,27 @@ fn is_private_link(word: &str) -> bool {
     let path = Path::new(word);
     std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
         && !super::reachable_by_others(path)
+}
+
+/// Source files run by an interpreter other than Python: the runtime and
+/// its Debian package. A single `.java` file runs with the JDK's source
+/// launcher (`java Server.java`), which compiles it in memory.
+fn interpreted_by(program: &str) -> Option<(&'static str, &'static str)> {
+    let extension = Path::new(program).extension()?.to_str()?;
+    match extension {
+        "js" | "mjs" | "cjs" => Some(("node", "nodejs")),
+        "java" => Some(("java", "default-jdk-headless")),
+        _ => None,
+    }
+}
+
+/// Where `name` is found on the runner's PATH.
+fn find_on_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+        .map(|dir| dir.join(name))
+        .find(|candidate| check_executable(candidate).is_ok())
 }
 
 fn is_python(program: &str) -> bool {

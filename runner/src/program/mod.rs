@@ -1,5 +1,6 @@
 //! Starting and supervising the program under test.
 
+mod build;
 mod command;
 mod identity;
 mod limits;
@@ -8,6 +9,7 @@ mod process;
 mod procfs;
 mod sandboxed;
 
+pub use build::{BuildFailure, Compiled};
 pub use command::{CommandError, TargetCommand};
 pub use identity::{reachable_by_others, submission_dir, Identity, IdentityError};
 pub use limits::{parse_size, Limits, MIN_MEMORY};

@@ -60,6 +60,16 @@ pub enum Network {
 }
 
 impl Network {
+    /// A network of its own for one target, where namespaces can be made;
+    /// the host's otherwise (the fallback).
+    pub fn for_target() -> io::Result<Network> {
+        if super::isolation().namespaces() {
+            Ok(Network::Private(Arc::new(NetNamespace::create()?)))
+        } else {
+            Ok(Network::Host)
+        }
+    }
+
     /// Runs `f` where this network is.
     pub fn run<T: Send>(&self, f: impl FnOnce() -> io::Result<T> + Send) -> io::Result<T> {
         match self {
