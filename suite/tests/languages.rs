@@ -1,6 +1,8 @@
-//! Correct TCP upper-case servers in Java, Go and JavaScript (Node), written
-//! as a student writes the handout's program, pass every default case of
-//! their spec under the runner's default limits.
+//! Correct TCP upper-case servers in C, C++, Java, Go and JavaScript (Node),
+//! written as a student writes the handout's program and handed to the
+//! runner as the source file itself, pass every default case of their spec
+//! under the runner's default limits; a program that does not build fails
+//! with the compiler's messages; a build sees nothing but the submission.
 
 mod common;
 
@@ -8,7 +10,6 @@ use common::*;
 use rstest::rstest;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::Command;
 use std::time::Instant;
 
 /// Sets `path`'s mode: the runner, as root, runs targets as another user,
@@ -17,28 +18,9 @@ fn chmod(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
 }
 
-/// Builds the Go program `source` into `dir/server` and returns its path.
-fn go_build(source: &Path, dir: &Path) -> String {
-    let binary = dir.join("server");
-    let mut go = Command::new("go");
-    go.arg("build").arg("-o").arg(&binary).arg(source);
-    // Go needs a build cache; without HOME it has no default one.
-    let cache = tempfile::tempdir().expect("temp dir");
-    if std::env::var_os("GOCACHE").is_none() && std::env::var_os("HOME").is_none() {
-        go.env("GOCACHE", cache.path().join("cache"))
-            .env("GOPATH", cache.path().join("gopath"));
-    }
-    let output = go.output().expect("Go (go) is installed");
-    assert!(
-        output.status.success(),
-        "the Go fixture builds: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    chmod(&binary, 0o755);
-    binary.display().to_string()
-}
-
 #[rstest]
+#[case::c("c/upper_server.c")]
+#[case::cpp("cpp/upper_server.cpp")]
 #[case::java("java/Server.java")]
 #[case::go("go/server.go")]
 #[case::node("js/server.js")]
@@ -51,12 +33,7 @@ fn a_correct_server_passes_every_default_case_under_default_limits(
     let ip = private_loopback_ip();
     let source = student_program(relative, dir.path(), "127.1.1.1", &ip);
     chmod(&source, 0o644);
-    let target = match source.extension().and_then(|e| e.to_str()) {
-        Some("java") => format!("java {}", source.display()),
-        Some("js") => format!("node {}", source.display()),
-        Some("go") => go_build(&source, dir.path()),
-        other => panic!("no language for {other:?}"),
-    };
+    let target = source.display().to_string();
     let addr = format!("{ip}:8900");
     let started = Instant::now();
     // As root (targets get uids of their own and cgroup limits) and as
@@ -85,4 +62,92 @@ fn a_correct_server_passes_every_default_case_under_default_limits(
     assert_eq!(failing(&report), Vec::<String>::new(), "{report:#}");
     assert!(!verdicts(&report).is_empty(), "{report:#}");
     assert_eq!(code, 0, "{report:#}");
+}
+
+/// Writes `files` (name, text) into a fresh folder any user can read.
+fn submission(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    chmod(dir.path(), 0o755);
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write");
+        chmod(&path, 0o644);
+    }
+    dir
+}
+
+fn greeting(target: &Path, addr: &str) -> serde_json::Value {
+    let run = finish(
+        runner(),
+        &[
+            &spec("tcp-upper-server"),
+            "--target",
+            &target.display().to_string(),
+            "--addr",
+            addr,
+            "--case",
+            "greeting",
+            "--format",
+            "json",
+        ],
+    );
+    run.report()
+}
+
+#[test]
+fn a_program_that_does_not_build_fails_with_the_compilers_messages() {
+    let source =
+        std::fs::read_to_string(common::root().join("fixtures/c/upper_server.c")).expect("fixture");
+    let broken = source.replace("return 0;", "return 0");
+    let dir = submission(&[("server.c", &broken)]);
+    let report = greeting(&dir.path().join("server.c"), "127.1.1.1:8900");
+    let result = &report["results"][0];
+    assert_eq!(result["verdict"], "fail", "{report:#}");
+    let message = result["message"].as_str().expect("message");
+    assert!(
+        message.starts_with("server.c does not build: cc exited with code 1"),
+        "{message}"
+    );
+    assert!(
+        message.contains("expected ';'") || message.contains("expected \u{2018};\u{2019}"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_java_program_of_several_files_is_compiled_together() {
+    let original =
+        std::fs::read_to_string(common::root().join("fixtures/java/Server.java")).expect("fixture");
+    let start = original
+        .find("        for (int i = 0; i < n; i++) {")
+        .expect("the loop");
+    let end = original.find("        out.write(").expect("the write");
+    // The upper-casing moves to a class of its own, in a file of its own.
+    let server = format!(
+        "{}        Upper.bytes(data, n);\n{}",
+        &original[..start],
+        &original[end..]
+    );
+    let upper = "public class Upper {\n    static void bytes(byte[] data, int n) {\n        for (int i = 0; i < n; i++) {\n            if (data[i] >= 'a' && data[i] <= 'z') data[i] -= 32;\n        }\n    }\n}\n";
+    let dir = submission(&[("Server.java", &server), ("Upper.java", upper)]);
+    let report = greeting(&dir.path().join("Server.java"), "127.1.1.1:8900");
+    assert_eq!(report["results"][0]["verdict"], "pass", "{report:#}");
+}
+
+#[test]
+fn a_build_cannot_read_the_graders_files_or_a_classmates() {
+    let classmate = submission(&[("secret.h", "#error CLASSMATE-SECRET-1234\n")]);
+    let source = format!(
+        "#include \"{}/secret.h\"\n#include \"/etc/shadow\"\nint main(void) {{ return 0; }}\n",
+        classmate.path().display()
+    );
+    let dir = submission(&[("server.c", &source)]);
+    let report = greeting(&dir.path().join("server.c"), "127.1.1.1:8900");
+    let message = report["results"][0]["message"]
+        .as_str()
+        .expect("message")
+        .to_string();
+    assert!(message.contains("does not build"), "{message}");
+    assert!(!message.contains("CLASSMATE-SECRET"), "{message}");
+    assert!(!message.contains("root:"), "{message}");
 }
