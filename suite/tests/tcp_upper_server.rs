@@ -109,3 +109,27 @@ fn a_server_that_hard_codes_its_address_is_found_without_addr() {
     assert_eq!(failing(&report), Vec::<String>::new(), "{report:#}");
     assert_eq!(code, 0);
 }
+
+#[test]
+fn a_wrong_addr_fails_each_case_at_once_naming_both_addresses_and_no_hint() {
+    let program = common::root().join("fixtures/python/upper_server.py");
+    let (code, report) = run_json(&[
+        &spec(SPEC),
+        "--target",
+        &program.display().to_string(),
+        "--addr",
+        "127.1.1.2:8900",
+    ]);
+    assert_eq!(code, 1);
+    for result in report["results"].as_array().expect("results") {
+        let message = result["message"].as_str().expect("message");
+        assert!(
+            message.contains("listens on 127.1.1.1:8900 instead of 127.1.1.2:8900"),
+            "{message}"
+        );
+        assert!(result["hint"].is_null(), "{result:#}");
+        // Well before the 5 s the runner gives a program to start listening.
+        let took = result["duration_ms"].as_f64().expect("duration");
+        assert!(took < 4000.0, "{took} ms: {result:#}");
+    }
+}

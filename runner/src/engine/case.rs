@@ -264,7 +264,7 @@ pub fn describe_action(step: &Step) -> String {
         Action::Recv {
             conn, matcher: m, ..
         } => format!("recv on {conn} ({})", matcher(m)),
-        Action::Eof { conn } => format!("eof on {conn}"),
+        Action::Eof { conn } => format!("wait for {conn} to be closed by the other side"),
         Action::Quiet { conn, window } => {
             format!(
                 "quiet on {conn} for {}",

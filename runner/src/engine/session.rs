@@ -175,6 +175,8 @@ fn start_failed(spec: &Spec, case: &Case, error: StartError, duration: Duration)
         duration,
         stdout,
         stderr,
+        // The case's hint is about its exchange, which never began.
+        hint: None,
         ..CaseOutcome::new(spec, case, verdict, message)
     }
 }

@@ -283,14 +283,14 @@ impl CaseRun<'_> {
 
     pub(super) fn eof(&mut self, name: &str, deadline: Instant, timeout: Duration) -> StepResult {
         let noun = self.noun;
-        let expected = format!("the {noun} to close the connection");
+        let expected = format!("the {noun} closes connection {name}");
         loop {
             let pending = self.connection(name)?.pending.clone();
             if !pending.is_empty() {
                 return Err(Problem::new(
                     &expected,
                     format!(
-                        "expected the {noun} to close the connection, but it sent more: {}",
+                        "the {noun} sent more instead of closing the connection: {}",
                         Self::arrived(&pending)
                     ),
                 )
@@ -303,7 +303,7 @@ impl CaseRun<'_> {
                     return Err(Problem::new(
                         expected,
                         format!(
-                            "expected the {noun} to close the connection within {}, but it kept it open",
+                            "the {noun} kept the connection open for {} without closing it",
                             took(timeout)
                         ),
                     ))

@@ -47,7 +47,7 @@ impl StartFailure {
                 String::from("interrupted: the run was stopped while the target was starting")
             }
             StartFailure::Exited { status } => {
-                format!("the {noun} {status} before it was ready to talk to")
+                format!("the {noun} {status} before it started listening")
             }
             StartFailure::NotListening {
                 expected,
@@ -58,15 +58,18 @@ impl StartFailure {
                     Some(addr) => format!("on {addr}"),
                     None => String::from("on any address"),
                 };
-                let mut text = format!(
-                    "the {noun} was still running after {} but was not listening {wanted}",
-                    humantime::format_duration(Duration::from_millis(waited.as_millis() as u64))
-                );
                 if !seen.is_empty() {
                     let seen: Vec<String> = seen.iter().map(ToString::to_string).collect();
-                    text.push_str(&format!("; it listens on {} instead", seen.join(", ")));
+                    return format!(
+                        "the {noun} listens on {} instead of {}: the address in the program and the one the runner was given (--addr) differ",
+                        seen.join(", "),
+                        expected.map_or_else(|| String::from("the expected address"), |a| a.to_string())
+                    );
                 }
-                text
+                format!(
+                    "the {noun} was still running after {} but was not listening {wanted}",
+                    humantime::format_duration(Duration::from_millis(waited.as_millis() as u64))
+                )
             }
         }
     }
@@ -93,6 +96,9 @@ pub fn wait_until_serving(
     deadline: Instant,
 ) -> Result<SocketAddr, StartFailure> {
     let started = Instant::now();
+    // When the program serves somewhere else, since when: a wrong address
+    // (its own or --addr) shows at once, and need not cost the whole wait.
+    let mut elsewhere_since: Option<Instant> = None;
     loop {
         let seen = process.sockets(kind);
         let found = match expected {
@@ -101,6 +107,16 @@ pub fn wait_until_serving(
         };
         if let Some(addr) = found {
             return Ok(addr);
+        }
+        let since = *elsewhere_since.get_or_insert_with(Instant::now);
+        if seen.is_empty() {
+            elsewhere_since = None;
+        } else if since.elapsed() >= ELSEWHERE_GRACE {
+            return Err(StartFailure::NotListening {
+                expected,
+                seen,
+                waited: started.elapsed(),
+            });
         }
         if let Some(status) = process.exit_status() {
             return Err(StartFailure::Exited {
@@ -120,6 +136,10 @@ pub fn wait_until_serving(
         std::thread::sleep(POLL);
     }
 }
+
+/// How long a program that serves on another address than the expected
+/// one is given to open the expected one too, before the case fails.
+const ELSEWHERE_GRACE: Duration = Duration::from_millis(500);
 
 /// A wildcard bind (`''`, `0.0.0.0`, `::`) is reached through loopback.
 fn reachable(bound: SocketAddr) -> SocketAddr {
