@@ -4,6 +4,8 @@ pub mod gradescope;
 pub mod human;
 pub mod json;
 pub mod junit;
+#[cfg(test)]
+mod snapshots;
 pub mod tap;
 
 use crate::engine::{CaseOutcome, Event, Summary};
