@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 pub struct GradeArgs {
     /// A spec (file or bundled name), or an assignment file listing a spec
     /// and a file name per program.
-    #[arg(value_name = "SPEC|ASSIGNMENT")]
+    #[arg(value_name = "SPEC|ASSIGNMENT", value_hint = clap::ValueHint::FilePath)]
     pub what: String,
 
     /// The class: one folder per student, named after the student.
@@ -74,7 +74,7 @@ pub struct MergeArgs {
 #[derive(Debug, clap::Args)]
 pub struct BundleArgs {
     /// A spec (file or bundled name), or an assignment file.
-    #[arg(value_name = "SPEC|ASSIGNMENT")]
+    #[arg(value_name = "SPEC|ASSIGNMENT", value_hint = clap::ValueHint::FilePath)]
     pub what: String,
 
     /// With a spec: the program's file name in the submission.
@@ -97,6 +97,11 @@ fn load_assignment(
     file: Option<&String>,
     addr: Option<&String>,
 ) -> Result<Assignment, UsageError> {
+    if what == super::options::STDIN_ARG {
+        return Err(UsageError::Other(format!(
+            "`{what}`: grading needs the spec in a file, not on stdin (--resume compares its text, and a bundle carries it); save it to a file"
+        )));
+    }
     let path = Path::new(what);
     if path.is_file() && assignment::is_assignment_file(path) {
         if file.is_some() || addr.is_some() {

@@ -5,6 +5,8 @@
 mod grade;
 mod options;
 mod run;
+mod schema;
+mod shell;
 mod specs;
 
 pub use options::{loopback_addr, LimitArgs, UsageError};
@@ -16,19 +18,20 @@ use std::process::ExitCode;
 pub const EXIT_PASSED: u8 = 0;
 pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
+/// The run was valid but no case ran: the `--deadline` passed before the
+/// first, or `--partition` left this part none (cargo-nextest's "no tests
+/// to run" code).
+pub const EXIT_NO_CASES: u8 = 4;
 /// The run was stopped by a signal (Ctrl-C): 128 + SIGINT, as shells do.
 pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// Runs socket-programming conformance specs against a program over real
 /// loopback sockets, and reports pass/fail per case with evidence.
-///
-/// With no SPEC, every bundled spec runs against its bundled reference
-/// implementation. Exit code: 0 all passed, 1 a case failed, 2 spec or
-/// usage error, 130 interrupted.
 #[derive(Debug, Parser)]
 #[command(
     name = "runner",
     version,
+    long_about = LONG_ABOUT,
     after_help = AFTER_HELP,
     args_conflicts_with_subcommands = true,
     subcommand_value_name = "COMMAND"
@@ -55,7 +58,27 @@ pub enum Command {
     Show(specs::ShowArgs),
     /// Load and check specs and assignment files without running anything
     Check(specs::CheckArgs),
+    /// Print the JSON Schema of the JSON report, of specs or of assignment files
+    Schema(schema::SchemaArgs),
+    /// Print the shell completion script for bash, zsh, fish, ...
+    Completions(shell::CompletionsArgs),
+    /// Print the manual page (roff), of runner or of one of its commands
+    Man(shell::ManArgs),
 }
+
+const LONG_ABOUT: &str = "Runs socket-programming conformance specs against a program over real \
+loopback sockets, and reports pass/fail per case with evidence.
+
+With no SPEC, every bundled spec runs against its bundled reference \
+implementation. A SPEC of `-` reads one spec from stdin.
+
+Exit codes:
+  0    every case passed (runner grade: every student was graded)
+  1    a case failed, or could not be run
+  2    a spec or usage error: nothing ran
+  4    no case ran: the --deadline passed before the first, or
+       --partition left this part none
+  130  interrupted (Ctrl-C)";
 
 const AFTER_HELP: &str = "Examples:
   runner                                          all bundled specs against the bundled references
@@ -68,7 +91,10 @@ const AFTER_HELP: &str = "Examples:
   runner gradescope-bundle lab1.yaml -o autograder.zip
   runner list tcp-upper-server
   runner show tcp-chat-server
-  runner check specs/ lab1.yaml";
+  runner check specs/ lab1.yaml
+  runner schema spec > spec.schema.json
+  runner completions bash > ~/.local/share/bash-completion/completions/runner
+  runner man > runner.1";
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -80,6 +106,9 @@ pub fn main() -> ExitCode {
         Some(Command::List(args)) => specs::list(args),
         Some(Command::Show(args)) => specs::show(&args.specs),
         Some(Command::Check(args)) => specs::check(args),
+        Some(Command::Schema(args)) => schema::run(args),
+        Some(Command::Completions(args)) => shell::completions(args),
+        Some(Command::Man(args)) => shell::man(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -216,15 +216,54 @@ pub fn create_report_file(path: &Path) -> Result<std::fs::File, UsageError> {
         })
 }
 
-/// Spec arguments: files, folders (every *.yaml inside), bundled names.
+/// The SPEC argument that reads one spec from stdin.
+pub const STDIN_ARG: &str = "-";
+/// What a spec read from stdin is called in messages: `<stdin>:3:5: ...`.
+pub const STDIN_NAME: &str = "<stdin>";
+
+/// Refuses a command line that would read stdin twice.
+pub fn stdin_at_most_once<'a>(
+    args: impl IntoIterator<Item = &'a String>,
+) -> Result<(), UsageError> {
+    if args.into_iter().filter(|a| *a == STDIN_ARG).count() > 1 {
+        return Err(UsageError::Other(format!(
+            "`{STDIN_ARG}` (a spec read from stdin) may be given once; save the other specs to files"
+        )));
+    }
+    Ok(())
+}
+
+/// Reads one spec from stdin, called `<stdin>` in messages.
+fn load_stdin_spec() -> Result<Spec, UsageError> {
+    use std::io::Read;
+    // A little more than any spec may be, so that the loader's own size
+    // check has the last word, without reading an endless stream.
+    const LIMIT: u64 = 2 << 20;
+    let mut text = String::new();
+    std::io::stdin()
+        .lock()
+        .take(LIMIT)
+        .read_to_string(&mut text)
+        .map_err(|source| spec::SpecError::Read {
+            file: String::from(STDIN_NAME),
+            source,
+        })?;
+    Ok(spec::parse(STDIN_NAME, &text)?)
+}
+
+/// Spec arguments: files, folders (every *.yaml inside), bundled names,
+/// and `-` for one spec on stdin.
 pub fn load_specs(args: &[String]) -> Result<Vec<Spec>, UsageError> {
     if args.is_empty() {
         return Ok(spec::bundled()?);
     }
+    stdin_at_most_once(args)?;
     let mut specs = Vec::new();
     for arg in args {
         let path = Path::new(arg);
-        if path.is_dir() {
+        if arg == STDIN_ARG {
+            specs.push(load_stdin_spec()?);
+        } else if path.is_dir() {
             let mut files: Vec<PathBuf> = std::fs::read_dir(path)
                 .map_err(|e| UsageError::Other(format!("{arg}: cannot read the folder: {e}")))?
                 .filter_map(|entry| entry.ok().map(|e| e.path()))

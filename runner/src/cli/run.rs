@@ -5,7 +5,7 @@ use super::options::{
     announce_isolation, create_report_file, load_specs, loopback_addr, parse_duration,
     parse_partition, selection, LimitArgs, SelectArgs, UsageError,
 };
-use super::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_PASSED};
+use super::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_NO_CASES, EXIT_PASSED};
 use crate::engine::{self, RunOptions, Verdict};
 use crate::program::TargetCommand;
 use crate::report::{self, human::Human, Collected};
@@ -20,12 +20,12 @@ use std::time::Duration;
 pub struct RunArgs {
     /// Spec files, folders of specs, or names of bundled specs
     /// (e.g. tcp-upper-server).
-    #[arg(value_name = "SPEC")]
+    #[arg(value_name = "SPEC", value_hint = clap::ValueHint::AnyPath)]
     pub specs: Vec<String>,
 
     /// The program under test: an executable, a .py file, or a command line
     /// with {host} and {port} placeholders.
-    #[arg(long, value_name = "CMD")]
+    #[arg(long, value_name = "CMD", value_hint = clap::ValueHint::CommandString)]
     pub target: Option<String>,
 
     /// Where a program that hard-codes its address serves or connects
@@ -75,7 +75,9 @@ pub struct RunArgs {
     #[arg(long, hide = true)]
     pub show: bool,
 
-    /// Colour in the human report.
+    /// Colour in the human report. `auto`: when stdout is a terminal,
+    /// unless NO_COLOR is set (non-empty); CLICOLOR_FORCE (non-empty, not
+    /// 0) turns it on even into a pipe. `always` and `never` win over both.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
 
@@ -139,10 +141,26 @@ pub fn run(args: &RunArgs) -> Result<u8, UsageError> {
         }
     }
 
-    if selection.select(&specs).is_empty() {
-        return Err(UsageError::Other(String::from(
-            "no case matches --case/--skip/--tag/--partition; `runner list` shows the cases",
-        )));
+    // Cases that match nothing are a typo (a usage error); a part of a
+    // `--partition` that gets none of the cases is a valid run of nothing.
+    let empty_part = selection.select(&specs).is_empty();
+    if empty_part {
+        let whole = crate::engine::Selection {
+            partition: None,
+            ..selection.clone()
+        };
+        let selected: usize = whole.select(&specs).iter().map(|(_, c)| c.len()).sum();
+        match selection.partition {
+            Some(part) if selected > 0 => eprintln!(
+                "note: --partition {part} leaves this part none of the {selected} selected case{}: nothing to run",
+                if selected == 1 { "" } else { "s" }
+            ),
+            _ => {
+                return Err(UsageError::Other(String::from(
+                    "no case matches --case/--skip/--tag; `runner list` shows the cases",
+                )))
+            }
+        }
     }
     announce_isolation();
     let isolation = crate::sandbox::isolation();
@@ -165,11 +183,9 @@ pub fn run(args: &RunArgs) -> Result<u8, UsageError> {
     };
     crate::signals::stop_on_signals();
     crate::program::become_subreaper();
-    let color = match args.color {
-        Color::Always => true,
-        Color::Never => false,
-        Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-    };
+    let color = use_color(args.color, std::io::stdout().is_terminal(), |name| {
+        std::env::var_os(name)
+    });
     // The report file is opened before anything runs: a path that cannot
     // be written is a usage error, not a lost report after the run.
     let mut output_file = match &args.output {
@@ -194,8 +210,14 @@ pub fn run(args: &RunArgs) -> Result<u8, UsageError> {
         }
     }
     let mut collected = Collected::default();
+    // With a machine format on stdout, nothing says what is going on: a
+    // status line on stderr does, when someone is there to read it.
+    let mut status = Status::new(!human_on_stdout && std::io::stderr().is_terminal());
     let summary = engine::run(&specs, &options, &mut |event| {
-        if human_on_stdout {
+        status.event(event);
+        // The note above says why this part has nothing to run.
+        let said = empty_part && matches!(event, engine::Event::RunStarted { .. });
+        if human_on_stdout && !said {
             human.event(event);
         }
         if let Some(file) = &mut human_file {
@@ -203,6 +225,7 @@ pub fn run(args: &RunArgs) -> Result<u8, UsageError> {
         }
         collected.event(event);
     });
+    status.clear();
     crate::program::kill_leftovers();
     drop(human);
     for (format, path, mut file) in report_files {
@@ -228,6 +251,9 @@ pub fn run(args: &RunArgs) -> Result<u8, UsageError> {
     if summary.interrupted && crate::stop::requested() {
         return Ok(EXIT_INTERRUPTED);
     }
+    if summary.ran() == 0 {
+        return Ok(EXIT_NO_CASES);
+    }
     let all_passed = collected
         .outcomes
         .iter()
@@ -239,6 +265,85 @@ pub fn run(args: &RunArgs) -> Result<u8, UsageError> {
             EXIT_FAILED
         },
     )
+}
+
+/// The status line on stderr while a run's report is not on the terminal:
+/// `running SPEC/CASE (3/9)` and the case's time, updated in place and
+/// cleared at the end.
+struct Status {
+    shown: bool,
+    /// Drawn from the first case on.
+    bar: Option<indicatif::ProgressBar>,
+    cases: usize,
+    started: usize,
+}
+
+impl Status {
+    fn new(shown: bool) -> Status {
+        Status {
+            shown,
+            bar: None,
+            cases: 0,
+            started: 0,
+        }
+    }
+
+    fn event(&mut self, event: &engine::Event) {
+        match event {
+            engine::Event::RunStarted { cases, .. } => self.cases = *cases,
+            engine::Event::CaseStarted { spec, case } if self.shown => {
+                self.started += 1;
+                let message = crate::engine::show::terminal_safe(&format!(
+                    "{spec}/{case} ({}/{})",
+                    self.started, self.cases
+                ));
+                match &self.bar {
+                    Some(bar) => {
+                        bar.reset_elapsed();
+                        bar.set_message(message);
+                    }
+                    None => {
+                        let bar = indicatif::ProgressBar::new_spinner();
+                        let style = indicatif::ProgressStyle::with_template(
+                            "{spinner} running {msg}, {elapsed}",
+                        )
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner());
+                        bar.set_style(style);
+                        bar.set_message(message);
+                        bar.enable_steady_tick(Duration::from_millis(200));
+                        self.bar = Some(bar);
+                    }
+                }
+            }
+            engine::Event::RunFinished(_) => self.clear(),
+            _ => {}
+        }
+    }
+
+    fn clear(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// Whether the human report on stdout is in colour. `--color always` and
+/// `never` decide; with `auto`, a non-empty `NO_COLOR` turns colour off
+/// (no-color.org), a non-empty `CLICOLOR_FORCE` other than `0` turns it
+/// on even into a pipe, and otherwise stdout being a terminal decides.
+fn use_color(
+    choice: Color,
+    stdout_is_terminal: bool,
+    var: impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> bool {
+    let set = |name: &str| var(name).filter(|value| !value.is_empty());
+    match choice {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto if set("NO_COLOR").is_some() => false,
+        Color::Auto if set("CLICOLOR_FORCE").is_some_and(|v| v != "0") => true,
+        Color::Auto => stdout_is_terminal,
+    }
 }
 
 /// The report in a machine format; None for the human one, which is
@@ -277,4 +382,38 @@ fn check_addr_free(addr: SocketAddr, specs: &[Spec]) -> Result<(), UsageError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{use_color, Color};
+    use std::ffi::OsString;
+
+    fn color(choice: Color, terminal: bool, vars: &[(&str, &str)]) -> bool {
+        use_color(choice, terminal, |name| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| OsString::from(v))
+        })
+    }
+
+    #[test]
+    fn color_follows_no_color_clicolor_force_and_the_flag() {
+        assert!(color(Color::Auto, true, &[]));
+        assert!(!color(Color::Auto, false, &[]));
+        // NO_COLOR counts only when set and not empty.
+        assert!(!color(Color::Auto, true, &[("NO_COLOR", "1")]));
+        assert!(color(Color::Auto, true, &[("NO_COLOR", "")]));
+        assert!(color(Color::Auto, false, &[("CLICOLOR_FORCE", "1")]));
+        assert!(!color(Color::Auto, false, &[("CLICOLOR_FORCE", "0")]));
+        assert!(!color(Color::Auto, false, &[("CLICOLOR_FORCE", "")]));
+        assert!(!color(
+            Color::Auto,
+            false,
+            &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]
+        ));
+        // The flag wins over both.
+        assert!(color(Color::Always, false, &[("NO_COLOR", "1")]));
+        assert!(!color(Color::Never, true, &[("CLICOLOR_FORCE", "1")]));
+    }
 }

@@ -160,37 +160,89 @@ pub fn run(specs: &[Spec], options: &RunOptions, report: &mut dyn FnMut(&Event))
         summary.add(&outcome);
         report(&Event::CaseFinished(&outcome));
     };
+    // A spec's cases run in order: its next case starts when one finishes.
+    let start = |spec: &Spec, case: Option<&&Case>, report: &mut dyn FnMut(&Event)| {
+        if let Some(case) = case.filter(|_| !options.out_of_time()) {
+            report(&Event::CaseStarted {
+                spec: &spec.name,
+                case: &case.id,
+            });
+        }
+    };
     let parallel = selected.len() > 1
         && selected
             .iter()
             .all(|(_, _, target)| matches!(target.plan, AddressPlan::Fresh));
     if parallel {
         std::thread::scope(|scope| {
+            let (sender, outcomes) = std::sync::mpsc::channel::<(usize, CaseOutcome)>();
             let workers: Vec<_> = selected
                 .iter()
-                .map(|(spec, cases, target)| {
+                .enumerate()
+                .map(|(index, (spec, cases, target))| {
+                    let sender = sender.clone();
                     scope.spawn(move || {
-                        let mut outcomes = Vec::new();
-                        run_spec(spec, cases, target, options, &mut |o| outcomes.push(o));
-                        outcomes
+                        run_spec(spec, cases, target, options, &mut |outcome| {
+                            let _ = sender.send((index, outcome));
+                        })
                     })
                 })
                 .collect();
-            for ((spec, cases, target), worker) in selected.iter().zip(workers) {
-                announce(spec, cases, target, report);
-                // A worker panics only on a bug in the runner; its cases
-                // then go unreported rather than the whole report being lost.
-                for outcome in worker.join().unwrap_or_default() {
+            drop(sender);
+            for (spec, cases, _) in &selected {
+                start(spec, cases.first(), report);
+            }
+            // Outcomes are reported in spec order: those of a later spec
+            // wait until every earlier spec has finished.
+            let mut waiting: Vec<Vec<CaseOutcome>> = vec![Vec::new(); selected.len()];
+            let mut received = vec![0; selected.len()];
+            let mut next = 0;
+            let (spec, cases, target) = &selected[0];
+            announce(spec, cases, target, report);
+            // The channel closes once every worker has returned; a worker
+            // panics only on a bug in the runner, and its missing cases
+            // then go unreported rather than the whole report being lost.
+            for (index, outcome) in outcomes {
+                received[index] += 1;
+                let (spec, cases, _) = &selected[index];
+                start(spec, cases.get(received[index]), report);
+                waiting[index].push(outcome);
+                while next < selected.len() {
+                    for outcome in waiting[next].drain(..) {
+                        finish(outcome, &mut summary, report);
+                    }
+                    if received[next] < selected[next].1.len() {
+                        break;
+                    }
+                    next += 1;
+                    if let Some((spec, cases, target)) = selected.get(next) {
+                        announce(spec, cases, target, report);
+                    }
+                }
+            }
+            while next < selected.len() {
+                for outcome in waiting[next].drain(..) {
                     finish(outcome, &mut summary, report);
                 }
+                next += 1;
+                if let Some((spec, cases, target)) = selected.get(next) {
+                    announce(spec, cases, target, report);
+                }
+            }
+            for worker in workers {
+                let _ = worker.join();
             }
         });
     } else {
         for (spec, cases, target) in &selected {
             announce(spec, cases, target, report);
+            start(spec, cases.first(), report);
+            let mut done = 0;
             // Past the deadline, the remaining cases are reported not run.
             run_spec(spec, cases, target, options, &mut |outcome| {
-                finish(outcome, &mut summary, report)
+                finish(outcome, &mut summary, report);
+                done += 1;
+                start(spec, cases.get(done), report);
             });
         }
     }

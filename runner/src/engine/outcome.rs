@@ -152,6 +152,14 @@ pub enum Event<'a> {
         target: &'a str,
         cases: usize,
     },
+    /// A case is about to run (its target may start first). In a run of
+    /// specs side by side, this comes as it happens, so possibly before
+    /// its spec's `SpecStarted`, which keeps spec order; not sent for a
+    /// case the run does not reach.
+    CaseStarted {
+        spec: &'a str,
+        case: &'a str,
+    },
     CaseFinished(&'a CaseOutcome),
     RunFinished(&'a Summary),
 }

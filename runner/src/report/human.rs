@@ -56,6 +56,8 @@ impl<W: Write> Human<W> {
                 writeln!(self.out, "\n{heading}: {title}")?;
                 writeln!(self.out, "  target: {target}, {cases} {plural}")?;
             }
+            // The line of a case is written when it finishes.
+            Event::CaseStarted { .. } => return Ok(()),
             Event::CaseFinished(outcome) => self.case(outcome)?,
             Event::RunFinished(summary) => self.summary(summary)?,
         }
