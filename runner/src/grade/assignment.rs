@@ -14,6 +14,7 @@
 
 use crate::spec::locate::{child_index, child_key, Locator};
 use crate::spec::{self, Spec, SpecError};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -34,18 +35,32 @@ pub struct Assignment {
     pub programs: Vec<Program>,
 }
 
-#[derive(Debug, Deserialize)]
+/// An assignment file: the programs every student hands in.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct RawAssignment {
+#[schemars(title = "runner assignment")]
+pub(crate) struct RawAssignment {
+    /// The assignment's name, e.g. `socket-lab-1`.
+    #[schemars(regex(pattern = r"\S"))]
     assignment: String,
+    /// One entry per program of the assignment, each spec at most once.
+    #[schemars(length(min = 1))]
     programs: Vec<RawProgram>,
 }
 
-#[derive(Debug, Deserialize)]
+/// One program every student hands in, and the spec it is graded on.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct RawProgram {
+pub(crate) struct RawProgram {
+    /// A bundled spec's name, or a spec file's path relative to the
+    /// assignment file.
     spec: String,
+    /// The program's file name or glob (`*server*.py`) in a student's
+    /// folder.
+    #[schemars(regex(pattern = r"^[^/]*[^/\s][^/]*$"))]
     file: String,
+    /// Where the program serves or connects, when it hard-codes it: a
+    /// loopback `HOST:PORT`.
     #[serde(default)]
     addr: Option<String>,
 }

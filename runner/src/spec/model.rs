@@ -3,7 +3,11 @@
 //! cross-reference, so the engine can trust it.
 
 use regex::bytes::Regex;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
+
+pub use super::raw::spec_schema;
 
 /// One spec file: one program of the assignment family and its cases.
 #[derive(Debug, Clone)]
@@ -89,7 +93,69 @@ pub struct Case {
     pub hint: Option<String>,
     /// Cases with tags run only when one of their tags is selected.
     pub tags: Vec<String>,
+    /// Who sees the case's result on Gradescope.
+    pub visibility: Visibility,
     pub steps: Vec<Step>,
+}
+
+/// Who sees a case's result on Gradescope, in Gradescope's terms. Other
+/// reports show every case.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Visibility {
+    /// Always shown.
+    #[default]
+    Visible,
+    /// Never shown to students.
+    Hidden,
+    /// Shown once the assignment's due date has passed.
+    AfterDueDate,
+    /// Shown once the grades are published.
+    AfterPublished,
+}
+
+/// The visibility and tags of every case loaded in this process, by the
+/// spec's source and the case's id: reports that receive only a case's
+/// outcome (Gradescope's) find them here, whether the spec came from a
+/// file, the binary or stdin.
+type LoadedCases = HashMap<(String, String), (Visibility, Vec<String>)>;
+
+fn loaded_cases() -> &'static Mutex<LoadedCases> {
+    static CASES: OnceLock<Mutex<LoadedCases>> = OnceLock::new();
+    CASES.get_or_init(Default::default)
+}
+
+/// Records the cases of `spec`, which the loader has just checked.
+pub(super) fn remember(spec: &Spec) {
+    let mut cases = loaded_cases()
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    for case in &spec.cases {
+        cases.insert(
+            (spec.source.clone(), case.id.clone()),
+            (case.visibility, case.tags.clone()),
+        );
+    }
+}
+
+/// The visibility and tags of case `id` of the spec loaded from `source`
+/// (a `CaseOutcome`'s `spec_file`), if this process loaded it.
+pub fn loaded_case(source: &str, id: &str) -> Option<(Visibility, Vec<String>)> {
+    let cases = loaded_cases()
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    cases.get(&(source.to_string(), id.to_string())).cloned()
+}
+
+impl Visibility {
+    /// The value as the spec and Gradescope's `results.json` write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Visible => "visible",
+            Visibility::Hidden => "hidden",
+            Visibility::AfterDueDate => "after_due_date",
+            Visibility::AfterPublished => "after_published",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -77,13 +77,15 @@ impl Checker<'_> {
             }
             cases.push(self.case(&path, case, &target, timeout)?);
         }
-        Ok(Spec {
+        let spec = Spec {
             name: raw.spec,
             title: raw.title,
             source: self.file.to_string(),
             target,
             cases,
-        })
+        };
+        remember(&spec);
+        Ok(spec)
     }
 
     fn target(&self, raw: &RawTarget) -> Result<TargetSpec, SpecError> {
@@ -205,6 +207,12 @@ impl Checker<'_> {
             about: raw.about,
             hint: raw.hint,
             tags: raw.tags,
+            visibility: match raw.visibility {
+                Some(RawVisibility::Visible) | None => Visibility::Visible,
+                Some(RawVisibility::Hidden) => Visibility::Hidden,
+                Some(RawVisibility::AfterDueDate) => Visibility::AfterDueDate,
+                Some(RawVisibility::AfterPublished) => Visibility::AfterPublished,
+            },
             steps,
         })
     }
