@@ -114,7 +114,7 @@ fn output(outcome: &CaseOutcome) -> String {
         }
         Verdict::Fail => out.push_str("**failed**\n\n"),
         Verdict::Error => {
-            out.push_str("**could not be run** (an error of the grader, not of the program)\n\n")
+            out.push_str("**error**: the case could not be judged, for the reason below\n\n")
         }
     }
     code_block(&mut out, &outcome.message);
