@@ -455,3 +455,21 @@ fn a_hidden_case_is_hidden_in_gradescope_results() {
         .expect("split-message");
     assert_eq!(split["tags"], serde_json::json!(["beyond-handout"]));
 }
+
+#[test]
+fn a_hidden_case_of_a_spec_read_from_stdin_is_hidden_too() {
+    let text = std::fs::read_to_string(spec("tcp-upper-server")).expect("spec");
+    let hidden = text.replacen(
+        "  - id: greeting\n",
+        "  - id: greeting\n    visibility: hidden\n",
+        1,
+    );
+    let output = runner()
+        .args(["-", "--case", "greeting", "--format", "gradescope"])
+        .write_stdin(hidden)
+        .output()
+        .expect("runner runs");
+    assert_eq!(output.status.code(), Some(0));
+    let results: Value = serde_json::from_slice(&output.stdout).expect("results.json");
+    assert_eq!(results["tests"][0]["visibility"], "hidden", "{results:#}");
+}
