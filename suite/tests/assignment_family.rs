@@ -129,7 +129,7 @@ fn a_correct_student_program_passes(
 #[rstest]
 // tcp-upper-client
 #[case("tcp-upper-client", "upper-client-no-print", &["prints-reply"], "print text containing \"HELLO\"")]
-#[case("tcp-upper-client", "upper-client-never-closes", &["closes-and-exits"], "kept it open")]
+#[case("tcp-upper-client", "upper-client-never-closes", &["closes-and-exits"], "kept the connection open")]
 #[case(
     "tcp-upper-client",
     "upper-client-recv-first",
@@ -141,13 +141,13 @@ fn a_correct_student_program_passes(
     "tcp-chat-server",
     "chat-server-spin-on-empty",
     &["closes-on-disconnect", "next-client-after-disconnect", "no-spin-after-disconnect", "clients-one-after-another"],
-    "kept it open"
+    "kept the connection open"
 )]
 #[case(
     "tcp-chat-server",
     "chat-server-no-empty-check",
     &["closes-on-disconnect", "next-client-after-disconnect", "clients-one-after-another", "survives-reset"],
-    "kept it open"
+    "kept the connection open"
 )]
 #[case("tcp-chat-server", "chat-server-no-reset-handling", &["survives-reset"], "ConnectionResetError")]
 #[case(
@@ -157,7 +157,7 @@ fn a_correct_student_program_passes(
     "exited with code 0"
 )]
 #[case("tcp-chat-server", "chat-server-no-print", &["prints-received"], "\"hello server\"")]
-#[case("tcp-chat-server", "chat-server-never-closes", &["closes-on-disconnect"], "kept it open")]
+#[case("tcp-chat-server", "chat-server-never-closes", &["closes-on-disconnect"], "kept the connection open")]
 #[case(
     "tcp-chat-server",
     "chat-server-echo",
@@ -181,7 +181,7 @@ fn a_correct_student_program_passes(
 )]
 #[case("tcp-chat-server", "chat-server-latin1", &["utf8-text"], "sent \"??????\"")]
 // tcp-chat-client
-#[case("tcp-chat-client", "chat-client-no-quit", &["quits-on-star"], "kept it open")]
+#[case("tcp-chat-client", "chat-client-no-quit", &["quits-on-star"], "kept the connection open")]
 #[case("tcp-chat-client", "chat-client-hangs-on-reset", &["reports-reset"], "/(?i)reset")]
 #[case("tcp-chat-client", "chat-client-no-print", &["prints-reply", "several-exchanges"], "\"HI THERE\"")]
 #[case(

@@ -23,7 +23,7 @@ fn with_no_arguments_every_bundled_spec_passes_against_its_reference() {
 fn the_json_report_has_one_result_per_case_with_the_contract_fields() {
     let (code, report) = run_json(&["tcp-upper-server"]);
     assert_eq!(code, 0);
-    assert_eq!(report["version"], 1);
+    assert_eq!(report["version"], 2);
     let results = report["results"].as_array().expect("results");
     assert!(!results.is_empty());
     for result in results {
@@ -56,7 +56,7 @@ fn junit_and_tap_reports_are_written() {
         .assert()
         .code(0)
         .stdout(predicate::str::starts_with(
-            "TAP version 14\n1..6\nok 1 - tcp-upper-server/greeting",
+            "TAP version 13\n1..6\nok 1 - tcp-upper-server/greeting",
         ));
 }
 

@@ -109,14 +109,20 @@ fn a_run_deadline_stops_the_run_and_reports_what_ran() {
     );
     assert_eq!(code, 1);
     assert_eq!(report["summary"]["interrupted"], true);
-    let (verdict, message) = &verdicts(&report)["greeting"];
-    assert_eq!(verdict, "fail");
-    assert!(message.contains("wall-time limit"), "{message}");
-    assert_eq!(
-        verdicts(&report).len(),
-        1,
-        "cases after the deadline did not run"
+    // The case the deadline cut short is the runner's doing, not the
+    // program's: an error; the cases after it are reported, not run.
+    let all = verdicts(&report);
+    let (verdict, message) = &all["greeting"];
+    assert_eq!(verdict, "error");
+    assert!(message.contains("--deadline"), "{message}");
+    assert_eq!(all.len(), 6, "every selected case is reported");
+    assert!(
+        all.iter()
+            .filter(|(case, _)| *case != "greeting")
+            .all(|(_, (verdict, _))| verdict == "not_run"),
+        "{all:?}"
     );
+    assert_eq!(report["summary"]["not_run"], 5);
     assert_eq!(
         processes_named(&format!("hostile-silent {ip}")),
         Vec::<String>::new()

@@ -37,13 +37,13 @@ fn the_reference_passes_every_default_case() {
     "upper-server-replies-twice",
     &["closes-after-reply"],
     "closes-after-reply",
-    "it sent more: \"BYE\""
+    "sent more instead of closing the connection: \"BYE\""
 )]
 #[case::never_closes(
     "upper-server-never-closes",
     &["closes-after-reply"],
     "closes-after-reply",
-    "but it kept it open"
+    "kept the connection open for"
 )]
 #[case::crash_on_connect("upper-server-crash-on-connect", ALL, "greeting", "exited with code 1")]
 fn each_mutant_fails_exactly_its_cases(

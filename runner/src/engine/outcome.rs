@@ -55,6 +55,10 @@ pub struct CaseOutcome {
     /// The requirement the case checks.
     pub about: String,
     pub hint: Option<String>,
+    /// The case's tags in the spec.
+    pub tags: Vec<String>,
+    /// Who sees the result on Gradescope.
+    pub visibility: crate::spec::Visibility,
     pub verdict: Verdict,
     pub points: u32,
     pub max_points: u32,
@@ -83,6 +87,8 @@ impl CaseOutcome {
             case: case.id.clone(),
             about: case.about.clone(),
             hint: case.hint.clone(),
+            tags: case.tags.clone(),
+            visibility: case.visibility,
             verdict,
             points: if verdict == Verdict::Pass {
                 case.points

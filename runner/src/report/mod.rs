@@ -47,6 +47,8 @@ pub(crate) mod sample {
             case: "greeting".into(),
             about: "replies to \"hello\" with \"HELLO\"".into(),
             hint: None,
+            tags: Vec::new(),
+            visibility: Default::default(),
             verdict: Verdict::Pass,
             points: 2,
             max_points: 2,

@@ -25,7 +25,6 @@ fn render(outcomes: &[CaseOutcome]) -> String {
     summary.interrupted = summary.not_run > 0;
     summary.duration = Duration::from_millis(1234);
     human.event(&Event::RunFinished(&summary));
-    drop(human);
     String::from_utf8(out).expect("the human report is UTF-8")
 }
 

@@ -3,8 +3,6 @@
 //! cross-reference, so the engine can trust it.
 
 use regex::bytes::Regex;
-use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 pub use super::raw::spec_schema;
@@ -111,39 +109,6 @@ pub enum Visibility {
     AfterDueDate,
     /// Shown once the grades are published.
     AfterPublished,
-}
-
-/// The visibility and tags of every case loaded in this process, by the
-/// spec's source and the case's id: reports that receive only a case's
-/// outcome (Gradescope's) find them here, whether the spec came from a
-/// file, the binary or stdin.
-type LoadedCases = HashMap<(String, String), (Visibility, Vec<String>)>;
-
-fn loaded_cases() -> &'static Mutex<LoadedCases> {
-    static CASES: OnceLock<Mutex<LoadedCases>> = OnceLock::new();
-    CASES.get_or_init(Default::default)
-}
-
-/// Records the cases of `spec`, which the loader has just checked.
-pub(super) fn remember(spec: &Spec) {
-    let mut cases = loaded_cases()
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    for case in &spec.cases {
-        cases.insert(
-            (spec.source.clone(), case.id.clone()),
-            (case.visibility, case.tags.clone()),
-        );
-    }
-}
-
-/// The visibility and tags of case `id` of the spec loaded from `source`
-/// (a `CaseOutcome`'s `spec_file`), if this process loaded it.
-pub fn loaded_case(source: &str, id: &str) -> Option<(Visibility, Vec<String>)> {
-    let cases = loaded_cases()
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    cases.get(&(source.to_string(), id.to_string())).cloned()
 }
 
 impl Visibility {

@@ -84,7 +84,6 @@ impl Checker<'_> {
             target,
             cases,
         };
-        remember(&spec);
         Ok(spec)
     }
 
