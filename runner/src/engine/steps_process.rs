@@ -201,8 +201,13 @@ impl CaseRun<'_> {
 
     /// Measures the CPU time the target's process tree uses over `window`:
     /// a program spinning on empty reads uses a whole core.
+    /// Judges by the busiest thread's runnable share when the kernel keeps
+    /// schedstats: a spinning thread is runnable the whole window even on
+    /// a loaded machine (grading a class in parallel), where its CPU share
+    /// can fall under the limit. The CPU share is the fallback.
     pub(super) fn idle(&mut self, window: Duration, max_cpu: f64) -> StepResult {
         let before = self.running.process.cpu_time();
+        let runnable_before = self.running.process.runnable_times();
         let started = Instant::now();
         let until = crate::stop::deadline_after(window).min(self.case_deadline);
         if !crate::stop::sleep_until(until) {
@@ -211,21 +216,34 @@ impl CaseRun<'_> {
                 "interrupted while measuring CPU use",
             ));
         }
+        let elapsed = started.elapsed().as_secs_f64();
         let used = self.running.process.cpu_time().saturating_sub(before);
-        let share = used.as_secs_f64() / started.elapsed().as_secs_f64();
+        let cpu_share = used.as_secs_f64() / elapsed;
+        let busiest = self
+            .running
+            .process
+            .runnable_times()
+            .iter()
+            .map(|(tid, now)| {
+                let then = runnable_before.get(tid).copied().unwrap_or_default();
+                now.saturating_sub(then).as_secs_f64() / elapsed
+            })
+            .fold(0.0, f64::max);
+        let share = cpu_share.max(busiest.min(1.0));
         self.transcript.note(
             "target",
             format!(
-                "used {:.0}% CPU over {}",
-                share * 100.0,
-                humantime::format_duration(window)
+                "used {:.0}% CPU over {}, its busiest thread runnable {:.0}% of it",
+                cpu_share * 100.0,
+                humantime::format_duration(window),
+                busiest.min(1.0) * 100.0
             ),
         );
         if share > max_cpu {
             return Err(Problem::new(
                 format!("at most {:.0}% CPU", max_cpu * 100.0),
                 format!(
-                    "the {} used {:.0}% CPU for {} while it should have been waiting (at most {:.0}% expected): it is busy-looping",
+                    "the {} kept the CPU busy ({:.0}% of {}) while it should have been waiting (at most {:.0}% expected): it is busy-looping",
                     self.noun,
                     share * 100.0,
                     humantime::format_duration(window),

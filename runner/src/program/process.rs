@@ -226,6 +226,11 @@ impl Process {
         procfs::cpu_time(&self.members())
     }
 
+    /// How long each thread of the target has been runnable so far.
+    pub fn runnable_times(&self) -> std::collections::HashMap<i32, Duration> {
+        procfs::runnable_times(&self.members())
+    }
+
     /// Local addresses of the target's sockets of `kind`: read from the
     /// tables of its own network, and owned by its processes.
     pub fn sockets(&self, kind: SocketKind) -> Vec<std::net::SocketAddr> {

@@ -160,6 +160,35 @@ pub fn cpu_time(pids: &[i32]) -> Duration {
     Duration::from_nanos(ticks.saturating_mul(1_000_000_000) / per_second)
 }
 
+/// For every thread of the given processes, how long it has been
+/// runnable: running, or ready and waiting for a CPU
+/// (`/proc/PID/task/TID/schedstat`). A thread that spins is runnable all
+/// the time however busy the machine is, while its CPU time shrinks with
+/// the CPUs it has to share: this is what tells a busy loop from a program
+/// waiting for input on a loaded machine. Keyed by thread id.
+pub fn runnable_times(pids: &[i32]) -> std::collections::HashMap<i32, Duration> {
+    let mut times = std::collections::HashMap::new();
+    for pid in pids {
+        let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
+            continue;
+        };
+        for task in tasks.flatten() {
+            let Some(tid) = task.file_name().to_str().and_then(|t| t.parse().ok()) else {
+                continue;
+            };
+            let Ok(text) = fs::read_to_string(task.path().join("schedstat")) else {
+                continue;
+            };
+            let mut fields = text
+                .split_whitespace()
+                .map(|f| f.parse::<u64>().unwrap_or(0));
+            let (running, waiting) = (fields.next().unwrap_or(0), fields.next().unwrap_or(0));
+            times.insert(tid, Duration::from_nanos(running.saturating_add(waiting)));
+        }
+    }
+    times
+}
+
 /// Socket inodes held open by the given processes.
 fn socket_inodes(pids: &[i32]) -> HashSet<u64> {
     let mut inodes = HashSet::new();
