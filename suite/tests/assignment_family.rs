@@ -220,9 +220,9 @@ fn a_correct_student_program_passes(
 // udp-upper-client
 #[case(
     "udp-upper-client",
-    "udp-client-sends-newline",
+    "udp-client-sends-repr",
     &["sends-typed-line", "utf8-text"],
-    "sent the datagram \"hello\\n\""
+    "sent the datagram \"b'hello'\""
 )]
 #[case("udp-upper-client", "udp-client-no-print", &["prints-reply"], "text containing \"HELLO\"")]
 #[case("udp-upper-client", "udp-upper-client-loop", &["exits-after-reply"], "still running")]
@@ -235,9 +235,9 @@ fn a_correct_student_program_passes(
 )]
 #[case(
     "udp-upper-client-loop",
-    "udp-client-sends-newline",
+    "udp-client-sends-repr",
     &["sends-typed-line", "several-lines", "keeps-going"],
-    "\"hello\\n\""
+    "\"b'hello'\""
 )]
 fn each_mutant_fails_exactly_its_cases(
     #[case] spec_name: &str,

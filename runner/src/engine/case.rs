@@ -252,6 +252,7 @@ pub fn describe_action(step: &Step) -> String {
     fn matcher(m: &Matcher) -> &'static str {
         match m {
             Matcher::Exact(_) => "text",
+            Matcher::Line(_) => "line",
             Matcher::Prefix(_) => "prefix",
             Matcher::Contains(_) => "contains",
             Matcher::Regex(_) => "regex",

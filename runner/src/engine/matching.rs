@@ -9,6 +9,7 @@ use std::collections::HashMap;
 /// A matcher with its captures filled in.
 pub enum Expectation<'a> {
     Exact(Vec<u8>),
+    Line(Vec<u8>),
     Prefix(Vec<u8>),
     Contains(Vec<u8>),
     Regex(&'a Regex),
@@ -45,6 +46,7 @@ impl<'a> Expectation<'a> {
     pub fn new(matcher: &'a Matcher, captures: &HashMap<String, Vec<u8>>) -> Expectation<'a> {
         match matcher {
             Matcher::Exact(p) => Expectation::Exact(render(p, captures)),
+            Matcher::Line(p) => Expectation::Line(render(p, captures)),
             Matcher::Prefix(p) => Expectation::Prefix(render(p, captures)),
             Matcher::Contains(p) => Expectation::Contains(render(p, captures)),
             Matcher::Regex(r) => Expectation::Regex(r),
@@ -66,6 +68,21 @@ impl<'a> Expectation<'a> {
                     StreamMatch::Matched(data.len())
                 }
             }
+            Expectation::Line(want) => {
+                let skip = line_end(data);
+                match Expectation::Exact(want.clone()).on_stream(&data[skip..]) {
+                    StreamMatch::Matched(n) => {
+                        let after = &data[skip + n..];
+                        let end = if after == b"\r" { 1 } else { line_end(after) };
+                        StreamMatch::Matched(skip + n + end)
+                    }
+                    // A lone `\r` may be the start of `\r\n`.
+                    StreamMatch::NeedMore | StreamMatch::Mismatch if data == b"\r" => {
+                        StreamMatch::NeedMore
+                    }
+                    other => other,
+                }
+            }
             Expectation::Contains(want) => find(data, want).map_or(StreamMatch::NeedMore, |at| {
                 StreamMatch::Matched(at + want.len())
             }),
@@ -79,6 +96,9 @@ impl<'a> Expectation<'a> {
     pub fn on_datagram(&self, data: &[u8]) -> bool {
         match self {
             Expectation::Exact(want) => data == want.as_slice(),
+            Expectation::Line(want) => data
+                .strip_prefix(want.as_slice())
+                .is_some_and(|rest| rest.is_empty() || line_end(rest) == rest.len()),
             Expectation::Prefix(want) => data.starts_with(want),
             Expectation::Contains(want) => find(data, want).is_some(),
             Expectation::Regex(regex) => regex.is_match(data),
@@ -89,10 +109,34 @@ impl<'a> Expectation<'a> {
     pub fn describe(&self) -> String {
         match self {
             Expectation::Exact(want) => quoted_short(want, 120),
+            Expectation::Line(want) => format!(
+                "the line {} (a line end after it allowed)",
+                quoted_short(want, 120)
+            ),
             Expectation::Prefix(want) => format!("text starting with {}", quoted_short(want, 120)),
             Expectation::Contains(want) => format!("text containing {}", quoted_short(want, 120)),
             Expectation::Regex(regex) => format!("text matching /{}/", regex.as_str()),
         }
+    }
+
+    /// What a step keeps under its `capture` name, of the bytes it
+    /// consumed: a line without its line ends.
+    pub fn captured(&self, consumed: &[u8]) -> Vec<u8> {
+        match self {
+            Expectation::Line(want) => want.clone(),
+            _ => consumed.to_vec(),
+        }
+    }
+}
+
+/// Length of the line end (`\r\n` or `\n`) `data` starts with, or 0.
+fn line_end(data: &[u8]) -> usize {
+    if data.starts_with(b"\r\n") {
+        2
+    } else if data.starts_with(b"\n") {
+        1
+    } else {
+        0
     }
 }
 
@@ -134,6 +178,24 @@ mod tests {
             Expectation::Regex(&regex).on_stream(b"> nothing"),
             StreamMatch::NeedMore
         );
+    }
+
+    #[test]
+    fn a_line_may_end_with_a_line_end_and_follow_one() {
+        let want = Expectation::Line(b"hello".to_vec());
+        assert_eq!(want.on_stream(b"hel"), StreamMatch::NeedMore);
+        assert_eq!(want.on_stream(b"hello"), StreamMatch::Matched(5));
+        assert_eq!(want.on_stream(b"hello\n"), StreamMatch::Matched(6));
+        assert_eq!(want.on_stream(b"hello\r\nnext"), StreamMatch::Matched(7));
+        assert_eq!(want.on_stream(b"\nhello\n"), StreamMatch::Matched(7));
+        assert_eq!(want.on_stream(b"\r"), StreamMatch::NeedMore);
+        assert_eq!(want.on_stream(b"help"), StreamMatch::Mismatch);
+        assert!(want.on_datagram(b"hello"));
+        assert!(want.on_datagram(b"hello\n"));
+        assert!(want.on_datagram(b"hello\r\n"));
+        assert!(!want.on_datagram(b"hello\n\n"));
+        assert!(!want.on_datagram(b"hello world"));
+        assert_eq!(want.captured(b"hello\r\n"), b"hello");
     }
 
     #[test]

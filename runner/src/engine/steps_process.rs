@@ -93,7 +93,7 @@ impl CaseRun<'_> {
                         }
                         if let Some(capture) = capture {
                             self.captures
-                                .insert(capture.to_string(), data[..n].to_vec());
+                                .insert(capture.to_string(), expectation.captured(&data[..n]));
                         }
                         return Ok(());
                     }

@@ -225,7 +225,8 @@ impl CaseRun<'_> {
                 StreamMatch::Matched(n) => {
                     let taken = connection.consume(n);
                     if let Some(capture) = capture {
-                        self.captures.insert(capture.to_string(), taken);
+                        self.captures
+                            .insert(capture.to_string(), expectation.captured(&taken));
                     }
                     return Ok(());
                 }

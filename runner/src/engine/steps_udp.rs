@@ -126,7 +126,8 @@ impl CaseRun<'_> {
             .with_actual(&data));
         }
         if let Some(capture) = capture {
-            self.captures.insert(capture.to_string(), data);
+            self.captures
+                .insert(capture.to_string(), expectation.captured(&data));
         }
         Ok(())
     }

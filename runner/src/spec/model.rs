@@ -285,6 +285,9 @@ impl Transform {
 pub enum Matcher {
     /// The next bytes are exactly these.
     Exact(Payload),
+    /// A line: these bytes, with a line end after them allowed (and one
+    /// left before them by an earlier line skipped).
+    Line(Payload),
     /// The next bytes start with these; the step takes all that has arrived.
     Prefix(Payload),
     /// The bytes up to and including the first occurrence.

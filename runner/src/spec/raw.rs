@@ -305,6 +305,12 @@ pub struct RawMatch {
     /// Exactly these bytes next (a template).
     #[serde(default)]
     pub text: Option<String>,
+    /// A line of text (a template): these bytes, and a line end (`\n` or
+    /// `\r\n`) after them if the program sends one, as C's `fgets` and
+    /// Java's `println` do. A line end left before them by an earlier line
+    /// is skipped too.
+    #[serde(default)]
+    pub line: Option<String>,
     /// Exactly these bytes next, as pairs of hex digits.
     #[serde(default)]
     #[schemars(with = "Option<HexText>")]

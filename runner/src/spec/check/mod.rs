@@ -487,6 +487,7 @@ impl Checker<'_> {
     fn matcher(&self, path: &str, raw: &RawMatch, scope: &Scope) -> Result<Matcher, SpecError> {
         let given = [
             raw.text.is_some(),
+            raw.line.is_some(),
             raw.hex.is_some(),
             raw.prefix.is_some(),
             raw.contains.is_some(),
@@ -495,7 +496,7 @@ impl Checker<'_> {
         if given.iter().filter(|g| **g).count() != 1 {
             return Err(self.error(
                 path,
-                "give exactly one of `text`, `hex`, `prefix`, `contains` or `regex`",
+                "give exactly one of `text`, `line`, `hex`, `prefix`, `contains` or `regex`",
             ));
         }
         let repeat = self.repeat(path, raw.repeat)?;
@@ -513,6 +514,8 @@ impl Checker<'_> {
                 text,
                 scope,
             )?)?)
+        } else if let Some(text) = &raw.line {
+            Matcher::Line(self.template(&child_key(path, "line"), text, scope)?)
         } else if let Some(hex) = &raw.hex {
             Matcher::Exact(with_repeat(self.hex(&child_key(path, "hex"), hex)?)?)
         } else if let Some(text) = &raw.prefix {
