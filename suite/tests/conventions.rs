@@ -294,12 +294,9 @@ fn no_status_line_on_stderr_when_it_is_not_a_terminal() {
 
 #[test]
 fn a_status_line_shows_the_running_case_when_stderr_is_a_terminal() {
-    // util-linux's `script` gives the runner a terminal; stdout still goes
-    // to a file, as when a report is redirected.
-    let Ok(script) = which("script") else {
-        eprintln!("skipped: no `script` (util-linux) to give the runner a terminal");
-        return;
-    };
+    // `script` (bsdutils, installed by scripts/test) gives the runner a
+    // terminal; stdout still goes to a file, as when a report is redirected.
+    let script = which("script").expect("`script` is installed (Debian package bsdutils)");
     let dir = tempfile::tempdir().expect("temp dir");
     let report = dir.path().join("report.tap");
     let runner = assert_cmd::cargo::cargo_bin("runner");
