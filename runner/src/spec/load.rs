@@ -143,6 +143,59 @@ fn serde_error(
             "expected a mapping of spec keys (spec, title, target, cases)",
         )
         .replace(
+            "expected struct RawTarget",
+            "expected a mapping such as `{ role: server, transport: tcp }`",
+        )
+        .replace(
+            "expected struct RawLimits",
+            "expected a mapping such as `{ memory: 512MiB, cpu: 5s }`",
+        )
+        .replace(
+            "expected struct RawDefaults",
+            "expected a mapping such as `{ timeout: 2s }`",
+        )
+        .replace(
+            "expected struct RawCase",
+            "expected a case: a mapping with `id`, `about` and `steps`",
+        )
+        .replace(
+            "expected struct RawConn",
+            "expected a connection name, or a mapping such as `{ on: a, timeout: 5s }`",
+        )
+        .replace(
+            "expected struct RawSend",
+            "expected a mapping such as `{ on: a, text: \"hello\" }`",
+        )
+        .replace(
+            "expected struct RawMatch",
+            "expected a mapping such as `{ on: a, text: \"HELLO\" }`",
+        )
+        .replace(
+            "expected struct RawQuiet",
+            "expected a mapping such as `{ on: a, for: 500ms }`",
+        )
+        .replace(
+            "expected struct RawStdin",
+            "expected a line of text, or a mapping such as `{ text: \"no newline\" }`",
+        )
+        .replace(
+            "expected struct RawExit",
+            "expected a mapping such as `{ code: 0 }`",
+        )
+        .replace(
+            "expected struct RawIdle",
+            "expected a mapping such as `{ for: 500ms, max-cpu: 20% }`",
+        )
+        .replace("expected u32", "expected a whole number")
+        .replace("expected u64", "expected a whole number")
+        .replace("expected usize", "expected a whole number")
+        .replace("expected i32", "expected a whole number")
+        .replace("expected f64", "expected a number")
+        .replace(
+            "invalid value: map, expected map with a single key",
+            "a step is a mapping with a single key, the step's name (write `- connect: a` and `- send: { on: a, text: x }` as two steps)",
+        )
+        .replace(
             "expected struct RawAssignment",
             "expected a mapping with `assignment` and `programs`",
         )
@@ -158,6 +211,19 @@ fn serde_error(
             "expected a name or a mapping",
             "expected a string or a mapping",
         );
+    if message.starts_with("found character that cannot start any token") {
+        if let Some(location) = inner.location() {
+            let line = text
+                .lines()
+                .nth(location.line().saturating_sub(1))
+                .unwrap_or("");
+            if line.chars().nth(location.column().saturating_sub(1)) == Some('\t') {
+                message = String::from(
+                    "a tab character: YAML indents with spaces only; replace the tab with spaces",
+                );
+            }
+        }
+    }
     if let Some(suggestion) = did_you_mean(&message) {
         message = format!("{message} (did you mean `{suggestion}`?)");
     }

@@ -428,7 +428,7 @@ impl Checker<'_> {
         if scope.ended.contains(on) {
             return Err(self.error(
                 &child_key(path, "on"),
-                format!("connection `{on}` was closed by an earlier step: open a new one with another name"),
+                format!("connection `{on}` was closed by an earlier step: open it again with `connect: {on}` (or `accept: {on}`) first"),
             ));
         }
         let opened: Vec<&str> = scope.connections.iter().map(String::as_str).collect();
@@ -508,6 +508,35 @@ impl Checker<'_> {
             self.check_size(path, &payload)?;
             Ok(payload)
         };
+        let matcher = self.matcher_kind(path, raw, scope, with_repeat)?;
+        let checks_nothing = match &matcher {
+            Matcher::Exact(p) | Matcher::Line(p) | Matcher::Prefix(p) | Matcher::Contains(p) => p
+                .parts
+                .iter()
+                .all(|part| matches!(part, Part::Literal(bytes) if bytes.is_empty())),
+            Matcher::Regex(regex) => regex.as_str().is_empty(),
+        };
+        if checks_nothing {
+            let key = ["text", "line", "hex", "prefix", "contains", "regex"]
+                .into_iter()
+                .zip(given)
+                .find(|(_, given)| *given)
+                .map_or("text", |(key, _)| key);
+            return Err(self.error(
+                &child_key(path, key),
+                format!("an empty `{key}` checks nothing: give the bytes expected (`eof` checks that a connection was closed, `quiet` that nothing arrives)"),
+            ));
+        }
+        Ok(matcher)
+    }
+
+    fn matcher_kind(
+        &self,
+        path: &str,
+        raw: &RawMatch,
+        scope: &Scope,
+        with_repeat: impl Fn(Payload) -> Result<Payload, SpecError>,
+    ) -> Result<Matcher, SpecError> {
         Ok(if let Some(text) = &raw.text {
             Matcher::Exact(with_repeat(self.template(
                 &child_key(path, "text"),
