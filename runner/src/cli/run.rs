@@ -115,7 +115,11 @@ pub fn run(args: &RunArgs) -> Result<u8, UsageError> {
                     "--target needs the spec(s) to check it against, e.g. `runner tcp-upper-server --target server.py`",
                 )));
             }
-            Some(TargetCommand::parse(text)?)
+            let command = TargetCommand::parse(text)?;
+            if let Some(warning) = command.static_binary_warning() {
+                eprintln!("warning: {warning}");
+            }
+            Some(command)
         }
         None => None,
     };

@@ -135,6 +135,20 @@ impl TargetCommand {
         })
     }
 
+    /// A warning when the program is a statically linked executable: C's
+    /// stdio in it buffers what it prints to a pipe, and the library that
+    /// makes it unbuffered for dynamically linked programs (libstdbuf, as
+    /// `stdbuf -o0`) cannot be loaded into it.
+    pub fn static_binary_warning(&self) -> Option<String> {
+        let program = self.argv.first()?;
+        if self.build.is_some() || !is_static_executable(Path::new(program)) {
+            return None;
+        }
+        Some(format!(
+            "{program} is statically linked: output it prints without flushing (printf without fflush in C) reaches the runner only when its buffer fills or it exits, so cases that check its output may fail; hand in the source file (the runner builds it with unbuffered output) or link it dynamically"
+        ))
+    }
+
     /// The language a source target is built from, if it is one.
     pub fn compiled(&self) -> Option<Compiled> {
         self.build.as_ref().map(|b| b.language)
@@ -178,6 +192,41 @@ fn interpreted_by(program: &str) -> Option<(&'static str, &'static str)> {
         "java" => Some(("java", "default-jdk-headless")),
         _ => None,
     }
+}
+
+/// Whether `path` is a 64-bit ELF executable with no program interpreter
+/// (no `PT_INTERP` header): statically linked.
+fn is_static_executable(path: &Path) -> bool {
+    use std::io::{Read, Seek, SeekFrom};
+    const PT_INTERP: u32 = 3;
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut header = [0u8; 64];
+    if file.read_exact(&mut header).is_err()
+        || &header[..4] != b"\x7fELF"
+        || header[4] != 2
+        || header[5] != 1
+    {
+        return false;
+    }
+    let u16_at = |at: usize| u16::from_le_bytes([header[at], header[at + 1]]);
+    let mut offset_bytes = [0u8; 8];
+    offset_bytes.copy_from_slice(&header[32..40]);
+    let table = u64::from_le_bytes(offset_bytes);
+    let (size, count) = (u64::from(u16_at(54)), u16_at(56));
+    for index in 0..u64::from(count) {
+        let mut kind = [0u8; 4];
+        if file.seek(SeekFrom::Start(table + index * size)).is_err()
+            || file.read_exact(&mut kind).is_err()
+        {
+            return false;
+        }
+        if u32::from_le_bytes(kind) == PT_INTERP {
+            return false;
+        }
+    }
+    true
 }
 
 /// Where `name` is found on the runner's PATH.
@@ -278,6 +327,28 @@ mod tests {
         std::os::unix::fs::symlink(&secret, &link).expect("symlink");
         let error = TargetCommand::parse(&format!("python3 {}", link.display())).expect_err("link");
         assert!(matches!(error, CommandError::PrivateLink(_)));
+    }
+
+    #[test]
+    fn tells_a_statically_linked_executable_from_a_dynamic_one() {
+        assert!(!is_static_executable(Path::new("/bin/sh")));
+        let dir = tempfile::tempdir().expect("temp dir");
+        let source = dir.path().join("hello.c");
+        std::fs::write(&source, "int main(void) { return 0; }\n").expect("write");
+        let binary = dir.path().join("hello");
+        let built = std::process::Command::new("cc")
+            .arg("-static")
+            .arg("-o")
+            .arg(&binary)
+            .arg(&source)
+            .status()
+            .expect("cc runs");
+        assert!(built.success(), "a static build (libc6-dev has libc.a)");
+        assert!(is_static_executable(&binary));
+        let command = TargetCommand::parse(&binary.display().to_string()).expect("executable");
+        assert!(command
+            .static_binary_warning()
+            .is_some_and(|w| w.contains("statically linked")));
     }
 
     #[test]
