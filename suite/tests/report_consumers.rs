@@ -6,7 +6,8 @@
 //! every format must tell the same story: the same cases, verdicts,
 //! points and messages as the JSON report.
 //!
-//! `scripts/test` installs prove (perl) and xmllint (libxml2-utils);
+//! `scripts/test` installs prove (perl), tap-parser (npm, under
+//! target/test-tools) and xmllint (libxml2-utils);
 //! these tests never skip themselves when a tool is missing.
 
 mod common;
@@ -411,8 +412,67 @@ fn check_gradescope(reports: &Reports) {
     assert_eq!(statuses_passed as u64, passed);
 }
 
+/// node-tap's `tap-parser`, installed by scripts/test under
+/// target/test-tools (npm).
+fn tap_parser() -> PathBuf {
+    let path = common::root().join("target/test-tools/node_modules/.bin/tap-parser");
+    assert!(
+        path.exists(),
+        "{} is missing: scripts/test installs it (npm install --prefix target/test-tools tap-parser)",
+        path.display()
+    );
+    path
+}
+
+/// tap-parser, in strict mode, must read the stream as TAP::Parser does:
+/// its final result agrees with the run's exit code and the JSON report.
+fn check_tap_parser(reports: &Reports) {
+    let tap = std::fs::read_to_string(&reports.tap).expect("TAP written");
+    let output = Command::new(tap_parser())
+        .args(["--strict", "-j", "0"])
+        .stdin(std::fs::File::open(&reports.tap).expect("TAP file"))
+        .output()
+        .expect("tap-parser runs");
+    let events: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "tap-parser output is not JSON ({e}): {}",
+            text(&output.stdout)
+        )
+    });
+    let events = events.as_array().expect("events");
+    let kinds: Vec<&str> = events.iter().filter_map(|e| e[0].as_str()).collect();
+    assert!(
+        !kinds.contains(&"extra") && !kinds.contains(&"parseError"),
+        "tap-parser found lines it could not read: {events:?}\n{tap}"
+    );
+    let complete = &events
+        .iter()
+        .find(|e| e[0] == "complete")
+        .expect("a complete event")[1];
+    let cases = json_cases(&reports.json);
+    assert_eq!(complete["ok"], reports.code == 0, "{complete}\n{tap}");
+    assert_eq!(complete["count"], cases.len(), "{complete}");
+    let passing = cases.iter().filter(|(_, c)| c.verdict == "pass").count();
+    assert_eq!(complete["pass"], passing, "{complete}");
+    let asserts: Vec<&Value> = events
+        .iter()
+        .filter(|e| e[0] == "assert")
+        .map(|e| &e[1])
+        .collect();
+    assert_eq!(asserts.len(), cases.len());
+    for (test, (name, case)) in asserts.iter().zip(&cases) {
+        assert_eq!(test["name"], name.as_str(), "{test}");
+        assert_eq!(test["ok"] == true, case.verdict == "pass", "{name}: {test}");
+        if case.verdict != "pass" && case.verdict != "not_run" {
+            assert_eq!(test["diag"]["message"], case.message, "{name}: {test}");
+            assert_eq!(test["diag"]["points"], case.points, "{name}: {test}");
+        }
+    }
+}
+
 fn check_every_format(reports: &Reports) {
     check_tap(reports);
+    check_tap_parser(reports);
     check_junit(reports);
     check_gradescope(reports);
 }
