@@ -67,6 +67,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE", help_heading = "Reports")]
     pub report_gradescope: Vec<PathBuf>,
 
+    /// Also write a self-contained HTML report to FILE: every case's
+    /// evidence and sequence diagram (repeatable).
+    #[arg(long, value_name = "FILE", help_heading = "Reports")]
+    pub report_html: Vec<PathBuf>,
+
     /// Same as `runner list`.
     #[arg(long, hide = true)]
     pub list: bool,
@@ -213,6 +218,10 @@ pub fn run(args: &RunArgs) -> Result<u8, UsageError> {
             report_files.push((format, path, create_report_file(path)?));
         }
     }
+    let mut html_files = Vec::new();
+    for path in &args.report_html {
+        html_files.push((path, create_report_file(path)?));
+    }
     let mut collected = Collected::default();
     // With a machine format on stdout, nothing says what is going on: a
     // status line on stderr does, when someone is there to read it.
@@ -240,6 +249,23 @@ pub fn run(args: &RunArgs) -> Result<u8, UsageError> {
                 path.display()
             ))
         })?;
+    }
+    if !html_files.is_empty() {
+        let context = report::html::Context {
+            target: Some(args.target.clone().unwrap_or_else(|| {
+                String::from("each spec's reference program (no --target given)")
+            })),
+            ..Default::default()
+        };
+        let text = report::html::render(&collected, &context);
+        for (path, mut file) in html_files {
+            file.write_all(text.as_bytes()).map_err(|e| {
+                UsageError::Other(format!(
+                    "cannot write the report to {}: {e}",
+                    path.display()
+                ))
+            })?;
+        }
     }
     if let Some(text) = render(args.format, &collected) {
         let written = match &mut output_file {

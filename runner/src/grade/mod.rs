@@ -24,10 +24,13 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-pub use student::{GRADESCOPE_REPORT, HUMAN_REPORT, JSON_REPORT};
+pub use student::{GRADESCOPE_REPORT, HTML_REPORT, HUMAN_REPORT, JSON_REPORT};
 
 /// Name of the class table inside `OUTDIR/`.
 pub const GRADES_FILE: &str = "grades.csv";
+
+/// Name of the class dashboard inside `OUTDIR/`.
+pub const DASHBOARD_FILE: &str = "index.html";
 
 /// Students graded at once when `--jobs` is not given, per CPU. Most of a
 /// case is spent waiting on sockets and observation windows, not on the
@@ -231,15 +234,18 @@ pub fn check_output_folder(out: &Path) -> Result<(), String> {
 
 /// Names of what grading writes at the top of the output folder, which no
 /// student's folder there may take.
-pub const RESERVED_NAMES: [&str; 2] = [GRADES_FILE, record::MANIFEST_FILE];
+pub const RESERVED_NAMES: [&str; 3] = [GRADES_FILE, record::MANIFEST_FILE, DASHBOARD_FILE];
 
-/// Writes `grades.csv` and the manifest of an output folder.
+/// Writes `grades.csv`, the dashboard `index.html` and the manifest of an
+/// output folder.
 pub fn write_class_files(
     out: &Path,
     manifest: &Manifest,
     records: &[StudentRecord],
 ) -> std::io::Result<()> {
     table::write_csv(&out.join(GRADES_FILE), &manifest.columns, records)?;
+    let dashboard = crate::report::html::dashboard(out, manifest, records);
+    record::write_atomically(&out.join(DASHBOARD_FILE), &dashboard)?;
     let text = serde_json::to_string_pretty(manifest).map_err(std::io::Error::other)?;
     record::write_atomically(&out.join(record::MANIFEST_FILE), &text)
 }

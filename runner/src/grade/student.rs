@@ -15,6 +15,7 @@ use std::path::Path;
 pub const HUMAN_REPORT: &str = "report.txt";
 pub const JSON_REPORT: &str = "report.json";
 pub const GRADESCOPE_REPORT: &str = "results.json";
+pub const HTML_REPORT: &str = "report.html";
 
 /// Whether a student's record was made now or kept from an earlier run.
 pub enum Graded {
@@ -94,6 +95,15 @@ pub fn grade(grading: &Grading, student: &Student) -> std::io::Result<Graded> {
         ));
     }
     record::write_atomically(&out.join(JSON_REPORT), &report::json::render(&collected))?;
+    let context = report::html::Context {
+        student: Some(student.name.clone()),
+        target: None,
+        class_index: Some(String::from("../index.html")),
+    };
+    record::write_atomically(
+        &out.join(HTML_REPORT),
+        &report::html::render(&collected, &context),
+    )?;
     record::write_atomically(
         &out.join(GRADESCOPE_REPORT),
         &report::gradescope::render(&collected),

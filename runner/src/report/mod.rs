@@ -1,6 +1,7 @@
 //! Reporters: each turns the engine's events into one output format.
 
 pub mod gradescope;
+pub mod html;
 pub mod human;
 pub mod json;
 pub mod junit;
