@@ -190,7 +190,6 @@ pub fn selection(specs: &[&Spec], args: &SelectArgs) -> Result<Selection, UsageE
 /// submission folder may carry one pointing anywhere, and the runner is
 /// often root.
 pub fn create_report_file(path: &Path) -> Result<std::fs::File, UsageError> {
-    use std::os::unix::fs::OpenOptionsExt;
     let refuse = |why: String| {
         UsageError::Other(format!(
             "cannot write the report to {}: {why}",
@@ -202,18 +201,12 @@ pub fn create_report_file(path: &Path) -> Result<std::fs::File, UsageError> {
             "it is a symbolic link; give the path of a regular file",
         )));
     }
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .custom_flags(nix::libc::O_NOFOLLOW)
-        .open(path)
-        .map_err(|e| match e.raw_os_error() {
-            Some(nix::libc::ELOOP) => refuse(String::from(
-                "it is a symbolic link; give the path of a regular file",
-            )),
-            _ => refuse(e.to_string()),
-        })
+    crate::report::create_file(path).map_err(|e| match e.raw_os_error() {
+        Some(nix::libc::ELOOP) => refuse(String::from(
+            "it is a symbolic link; give the path of a regular file",
+        )),
+        _ => refuse(e.to_string()),
+    })
 }
 
 /// The SPEC argument that reads one spec from stdin.

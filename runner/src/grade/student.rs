@@ -46,7 +46,7 @@ pub fn grade(grading: &Grading, student: &Student) -> std::io::Result<Graded> {
     std::fs::create_dir_all(&out)?;
     // A stale record must not outlive a regrading that gets interrupted.
     let _ = std::fs::remove_file(out.join(record::RECORD_FILE));
-    let mut human = Human::new(create(&out.join(HUMAN_REPORT))?, false);
+    let mut human = Human::new(report::create_file(&out.join(HUMAN_REPORT))?, false);
     let mut collected = Collected::default();
     let mut notes = Vec::new();
     let mut interrupted = false;
@@ -112,16 +112,6 @@ pub fn grade(grading: &Grading, student: &Student) -> std::io::Result<Graded> {
     let text = serde_json::to_string_pretty(&record).map_err(std::io::Error::other)?;
     record::write_atomically(&out.join(record::RECORD_FILE), &text)?;
     Ok(Graded::Now(record))
-}
-
-fn create(path: &Path) -> std::io::Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .custom_flags(nix::libc::O_NOFOLLOW)
-        .open(path)
 }
 
 /// The digest that decides whether `--resume` may keep a result: what the

@@ -11,6 +11,19 @@ pub mod tap;
 
 use crate::engine::{CaseOutcome, Event, Summary};
 
+/// Creates (or truncates) a report file, never through a symbolic link: a
+/// submission folder may carry one pointing anywhere, and the runner is
+/// often root. A link fails with ELOOP.
+pub fn create_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .custom_flags(nix::libc::O_NOFOLLOW)
+        .open(path)
+}
+
 /// Collects the outcomes of a run, for formats written at the end.
 #[derive(Default)]
 pub struct Collected {
