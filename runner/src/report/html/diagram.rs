@@ -19,9 +19,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 /// Width of the time column.
-const LEFT: f64 = 112.0;
+const LEFT: f64 = 100.0;
 /// Distance between two lanes.
-const LANE: f64 = 168.0;
+const LANE: f64 = 150.0;
 /// Height of the lane headings.
 const HEADER: f64 = 68.0;
 /// Width of one character of the diagram's 12px monospace text.
@@ -51,8 +51,8 @@ struct Lane {
 impl Lane {
     fn subtitle(&self) -> &'static str {
         match self.kind {
-            LaneKind::Connection => "runner: TCP connection",
-            LaneKind::Datagram => "runner: UDP socket",
+            LaneKind::Connection => "runner's connection",
+            LaneKind::Datagram => "runner's UDP socket",
             LaneKind::Program => "under test",
             LaneKind::Stdin => "runner types",
             LaneKind::Output => "program prints",
