@@ -166,18 +166,11 @@ fn a_correct_program_passes_every_default_case_every_time(
 /// every exchange (any bytes a reader holds beyond its line are dropped
 /// with it).
 ///
-/// RUNNER ISSUE, not fixed here: this test asserts the correct verdict and
-/// fails, in most runs, until the runner types lines as a user does. Case
-/// `several-exchanges` of tcp-chat-client types "n" (at the quit question)
-/// and "第二条" (the next message) as two `stdin` steps in a row, and the
-/// runner writes them into the program's stdin pipe back to back, without
-/// waiting for the first line to be read. Often both are in the pipe when
-/// the program reads: the one read (C) or the one reader (Go) takes
-/// "n\n第二条\n" as the answer to the quit question, the next message is
-/// never read, and the case fails with `expected the line "第二条" (a line
-/// end after it allowed) within 2s, but nothing arrived` (stdout ends with
-/// `quit? (* to quit): message: `). Whether it fails depends on
-/// scheduling: the same program passes or fails from one run to the next.
+/// Case `several-exchanges` of tcp-chat-client types "n" (at the quit
+/// question) and "第二条" (the next message) as two `stdin` steps in a
+/// row. The runner types as a person does: it writes the next line only
+/// once the program has read the last one from its stdin pipe, so neither
+/// program gets "n\n第二条\n" in one read and drops the message.
 #[rstest]
 #[case::c_read_on_stdin(Language::C, "tcp_chat_client_read")]
 #[case::go_reader_per_exchange(Language::Go, "tcp_chat_client_reader_per_line")]

@@ -20,6 +20,7 @@ impl CaseRun<'_> {
     pub(super) fn write_stdin(&mut self, payload: &Payload, deadline: Instant) -> StepResult {
         let bytes = render(payload, &self.captures);
         let noun = self.noun;
+        self.running.process.wait_stdin_taken(deadline);
         self.running
             .process
             .write_stdin(&bytes, deadline)

@@ -217,6 +217,30 @@ impl Process {
         Ok(())
     }
 
+    /// Waits until the program has read everything written to its stdin
+    /// so far, as a person types the next line only once the program has
+    /// taken the last one: a program that reads stdin with `read(2)` or a
+    /// fresh buffered reader per line would otherwise get two lines in one
+    /// read. Gives up at `deadline`, or when the program has ended.
+    pub fn wait_stdin_taken(&mut self, deadline: Instant) {
+        let Some(stdin) = &self.stdin else {
+            return;
+        };
+        let fd = stdin.as_raw_fd();
+        loop {
+            let mut unread: nix::libc::c_int = 0;
+            // SAFETY: FIONREAD stores the pipe's unread byte count in an int.
+            let asked = unsafe { nix::libc::ioctl(fd, nix::libc::FIONREAD, &mut unread) };
+            if asked != 0 || unread == 0 || Instant::now() >= deadline || crate::stop::requested() {
+                return;
+            }
+            if self.exit_status().is_some() {
+                return;
+            }
+            std::thread::sleep(STDIN_POLL);
+        }
+    }
+
     pub fn close_stdin(&mut self) {
         self.stdin = None;
     }
@@ -506,6 +530,9 @@ pub fn become_subreaper() {
         });
     }
 }
+
+/// How often the runner looks whether the program took its stdin.
+const STDIN_POLL: Duration = Duration::from_millis(2);
 
 /// How often adopted orphans that died are reaped.
 const REAP_EVERY: Duration = Duration::from_millis(10);
