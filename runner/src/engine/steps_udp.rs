@@ -18,10 +18,37 @@ fn channel(socket: &DatagramSocket, peer: SocketAddr) -> String {
     }
 }
 
+/// How often a wait for a datagram looks whether the program has ended.
+const EXIT_CHECK: Duration = Duration::from_millis(50);
+
 impl CaseRun<'_> {
     /// The runner's socket for a step: in client role the one the target
     /// sends to; in server role the named one, bound on first use to a
     /// fresh loopback port of the target's address family.
+    /// The next datagram on `which` before `deadline`; None at the
+    /// deadline, or soon after the program has ended (a datagram it sent
+    /// before ending is still taken), so that a program that died costs no
+    /// full timeout.
+    fn recv_while_running(
+        &mut self,
+        which: &DatagramSocket,
+        deadline: Instant,
+        expected: &str,
+    ) -> Result<Option<(Vec<u8>, SocketAddr)>, Problem> {
+        let failed = |e: std::io::Error| Problem::new(expected, format!("receiving failed: {e}"));
+        loop {
+            let slice = (Instant::now() + EXIT_CHECK).min(deadline);
+            let received = self.socket(which)?.recv_from(slice).map_err(failed)?;
+            if received.is_some() || Instant::now() >= deadline || crate::stop::requested() {
+                return Ok(received);
+            }
+            if self.running.process.exit_status().is_some() {
+                let last_look = Instant::now() + EXIT_CHECK;
+                return self.socket(which)?.recv_from(last_look).map_err(failed);
+            }
+        }
+    }
+
     fn socket(&mut self, socket: &DatagramSocket) -> Result<&Datagrams, Problem> {
         let missing = || Problem::new("a socket", "the runner has no socket");
         let name = match socket {
@@ -88,16 +115,21 @@ impl CaseRun<'_> {
         let expectation = Expectation::new(matcher, &self.captures);
         let expected = format!("a datagram {}", expectation.describe());
         let noun = self.noun;
-        let socket = self.socket(which)?;
-        let local = socket
+        let local = self
+            .socket(which)?
             .local_addr()
             .map(|a| a.to_string())
             .unwrap_or_default();
-        let received = socket
-            .recv_from(deadline)
-            .map_err(|e| Problem::new(&expected, format!("receiving failed: {e}")))?;
+        let received = self.recv_while_running(which, deadline, &expected)?;
         let Some((data, from)) = received else {
-            let message = if *which == DatagramSocket::Service {
+            let ended = self.running.process.exit_status().is_some();
+            let message = if ended && *which == DatagramSocket::Service {
+                format!("expected {expected}, but the {noun} ended without sending it")
+            } else if ended {
+                format!(
+                    "expected {expected} back at the runner's address {local}, but none arrived before the {noun} ended (the {noun} must reply to the address the request came from)"
+                )
+            } else if *which == DatagramSocket::Service {
                 format!(
                     "expected {expected} from the {noun} within {}, but none arrived",
                     humantime::format_duration(timeout)
