@@ -188,7 +188,16 @@ impl CaseRun<'_> {
     pub(super) fn alive(&mut self) -> StepResult {
         let deadline = crate::stop::deadline_after(ALIVE_WINDOW).min(self.case_deadline);
         match self.running.process.wait_exit(deadline) {
-            None => Ok(()),
+            None => {
+                self.transcript.note(
+                    "target",
+                    format!(
+                        "still running after {}",
+                        humantime::format_duration(ALIVE_WINDOW)
+                    ),
+                );
+                Ok(())
+            }
             Some(status) => Err(Problem::new(
                 "still running",
                 format!(

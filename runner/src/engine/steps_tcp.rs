@@ -334,7 +334,14 @@ impl CaseRun<'_> {
             }
             match self.read_into_transcript(name, deadline) {
                 ReadEvent::Data(_) => continue,
-                ReadEvent::Closed | ReadEvent::Reset | ReadEvent::TimedOut => return Ok(()),
+                ReadEvent::TimedOut => {
+                    // The window, for readers of the transcript and the
+                    // diagram: it ends now.
+                    self.transcript
+                        .note(name, format!("nothing arrived for {}", took(window)));
+                    return Ok(());
+                }
+                ReadEvent::Closed | ReadEvent::Reset => return Ok(()),
                 ReadEvent::Failed(e) => {
                     return Err(Problem::new(expected, format!("reading failed: {e}")))
                 }
