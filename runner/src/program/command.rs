@@ -183,13 +183,11 @@ fn is_private_link(word: &str) -> bool {
 }
 
 /// Source files run by an interpreter other than Python: the runtime and
-/// its Debian package. A single `.java` file runs with the JDK's source
-/// launcher (`java Server.java`), which compiles it in memory.
+/// its Debian package.
 fn interpreted_by(program: &str) -> Option<(&'static str, &'static str)> {
     let extension = Path::new(program).extension()?.to_str()?;
     match extension {
         "js" | "mjs" | "cjs" => Some(("node", "nodejs")),
-        "java" => Some(("java", "default-jdk-headless")),
         _ => None,
     }
 }
