@@ -2,7 +2,7 @@
 # Times grading a whole class of tcp-chat-server submissions.
 # Usage: bench/grade-class.sh [--quick] [--jobs N] [--sizes "10 100 300"] [--compare N]
 #   --quick        sizes 10 and 30, and the sequential comparison on 10 students only
-#   --jobs N       passed to `runner grade --jobs` (default: the runner's, 4 per CPU)
+#   --jobs N       passed to `runner grade --jobs` (default: the runner's, 8 per CPU)
 #   --sizes "..."  class sizes of the scaling series (default: 10 100 300)
 #   --compare N    class size of the sequential-vs-grade comparison (default: 100,
 #                  10 with --quick; 0 skips it)
@@ -144,7 +144,7 @@ run_grade() {
     check_grades "$out" "$n" "$correct" || exit 1
 }
 
-echo "runner: $runner  cpus: $(nproc)  jobs: ${jobs:-default (4 per CPU)}"
+echo "runner: $runner  cpus: $(nproc)  jobs: ${jobs:-default (8 per CPU)}"
 echo "class: 80% $fixture, 20% (every 5th) without the empty-read check"
 
 if (( compare > 0 )); then

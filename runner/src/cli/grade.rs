@@ -39,7 +39,7 @@ pub struct GradeArgs {
     #[arg(long, value_name = "OUTDIR")]
     pub out: PathBuf,
 
-    /// Students graded at once [default: 4 per CPU].
+    /// Students graded at once [default: 8 per CPU].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..1025))]
     pub jobs: Option<u64>,
 
