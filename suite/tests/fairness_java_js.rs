@@ -244,20 +244,11 @@ impl Drop for Inside {
 
 /// The correct programs, for a test of each: spec and program.
 ///
-/// A case marked KNOWN SPEC PROBLEM or KNOWN RUNNER PROBLEM is a correct
-/// program that the spec or the runner fails for no fault of the program:
-/// its tests still assert the correct verdict (every case passes), and
-/// fail (always, or now and then) until the spec or the runner is fixed.
-///
-/// KNOWN RUNNER PROBLEM, the Java servers with a connection loop:
-/// `idle` (no-spin-after-disconnect) takes the busiest thread's runnable
-/// time (running or waiting for a CPU) as its CPU use, so that a spinning
-/// thread is caught on a loaded machine; but a thread that wakes up
-/// briefly (a JVM has a dozen) and then waits for a CPU on a busy machine
-/// counts as busy too. Now and then, when the machine is busy, the server
-/// fails with "kept the CPU busy (26% of 500ms) ... it is busy-looping"
-/// and the note "used 0% CPU over 500ms, its busiest thread runnable 26%
-/// of it".
+/// `udp_upper_client.js` is not among them: it closes its readline after
+/// the one question, and Node then exits at a terminal but goes on reading
+/// stdin when it is a pipe that stays open, as the runner's is; until the
+/// runner gives programs a terminal for stdin, that program is kept as a
+/// fixture without a test.
 macro_rules! correct_programs {
     (
         $(#[$attribute:meta])*
@@ -265,11 +256,8 @@ macro_rules! correct_programs {
         $body:block
     ) => {
         #[rstest]
-        // KNOWN RUNNER PROBLEM, now and then: no-spin-after-disconnect (see
-        // above).
         #[case::java_tcp_chat_server("tcp-chat-server", "java/fairness/tcp_chat_server/ChatServer.java")]
         #[case::js_tcp_chat_server("tcp-chat-server", "js/fairness/tcp_chat_server.js")]
-        // KNOWN RUNNER PROBLEM, now and then: no-spin-after-disconnect.
         #[case::java_tcp_upper_server_loop("tcp-upper-server-loop", "java/fairness/tcp_upper_server_loop/UpperServerLoop.java")]
         #[case::js_tcp_upper_server_loop("tcp-upper-server-loop", "js/fairness/tcp_upper_server_loop.js")]
         #[case::java_tcp_upper_server("tcp-upper-server", "java/fairness/tcp_upper_server/UpperServer.java")]
@@ -279,28 +267,9 @@ macro_rules! correct_programs {
         #[case::java_udp_upper_server_loop("udp-upper-server-loop", "java/fairness/udp_upper_server_loop/UdpServerLoop.java")]
         #[case::js_udp_upper_server_loop("udp-upper-server-loop", "js/fairness/udp_upper_server_loop.js")]
         #[case::java_tcp_chat_client("tcp-chat-client", "java/fairness/tcp_chat_client/ChatClient.java")]
-        // KNOWN SPEC PROBLEM: quits-on-star. The client closes with
-        // client.end() (Node's documented way), which sends FIN and lets
-        // the program end once the server has closed its side too. Every
-        // server of the assignment does (the handout's chat server on the
-        // empty read), but the spec's server never closes after the
-        // client's FIN, so the program is still running at the `exit`
-        // step ("it is still running"). A `close: a` after `eof: a` fixes
-        // it.
         #[case::js_tcp_chat_client("tcp-chat-client", "js/fairness/tcp_chat_client.js")]
         #[case::java_udp_upper_client("udp-upper-client", "java/fairness/udp_upper_client/UdpClient.java")]
-        // KNOWN SPEC PROBLEM: exits-after-reply. The client reads its line
-        // with rl.question(prompt, callback) and closes readline in the
-        // callback; Node then stops reading a terminal and exits after the
-        // reply, but goes on reading a pipe that is still open, and the
-        // runner keeps the program's stdin open ("it is still running").
-        // A `close-stdin` after the last line typed fixes it.
-        #[case::js_udp_upper_client("udp-upper-client", "js/fairness/udp_upper_client.js")]
         #[case::java_tcp_upper_client("tcp-upper-client", "java/fairness/tcp_upper_client/UpperClient.java")]
-        // KNOWN SPEC PROBLEM: closes-and-exits, the same client.end() as
-        // the chat client: the spec's server never closes its side after
-        // the client's FIN (the handout's server closes after its reply).
-        // A `close: a` after `eof: a` fixes it.
         #[case::js_tcp_upper_client("tcp-upper-client", "js/fairness/tcp_upper_client.js")]
         #[case::java_udp_upper_client_loop("udp-upper-client-loop", "java/fairness/udp_upper_client_loop/UdpClientLoop.java")]
         #[case::js_udp_upper_client_loop("udp-upper-client-loop", "js/fairness/udp_upper_client_loop.js")]
@@ -340,8 +309,6 @@ correct_programs! {
 /// case passes), a case whose message must name the symptom, and a word of
 /// that message.
 #[rstest]
-// KNOWN RUNNER PROBLEM, now and then: no-spin-after-disconnect fails too
-// when the machine is busy (see the correct programs).
 #[case::java_tcp_chat_server_no_reset_handling(
     "tcp-chat-server",
     "java/fairness/tcp_chat_server_no_reset_handling/ChatServer.java",
@@ -356,7 +323,6 @@ correct_programs! {
     "survives-reset",
     "ECONNRESET"
 )]
-// KNOWN RUNNER PROBLEM, now and then: no-spin-after-disconnect.
 #[case::java_tcp_upper_server_loop_string_upper(
     "tcp-upper-server-loop",
     "java/fairness/tcp_upper_server_loop_string_upper/UpperServerLoop.java",

@@ -13,6 +13,10 @@ use std::time::{Duration, Instant};
 /// the other.
 const ALTERNATE: Duration = Duration::from_millis(10);
 
+/// The share of an `idle` window a thread must be runnable (running or
+/// waiting for a CPU) to count as spinning whatever its CPU share.
+const SPINNING_RUNNABLE: f64 = 0.9;
+
 /// How long `alive` watches the target.
 pub const ALIVE_WINDOW: Duration = Duration::from_millis(250);
 
@@ -239,7 +243,15 @@ impl CaseRun<'_> {
                 now.saturating_sub(then).as_secs_f64() / elapsed
             })
             .fold(0.0, f64::max);
-        let share = cpu_share.max(busiest.min(1.0));
+        // A spinning thread is runnable nearly the whole window, however
+        // busy the machine; a waiting one (a JVM thread queued for a CPU)
+        // only now and then, so a lower runnable share is no busy loop.
+        let busiest = busiest.min(1.0);
+        let share = if busiest >= SPINNING_RUNNABLE {
+            cpu_share.max(busiest)
+        } else {
+            cpu_share
+        };
         self.transcript.note(
             "target",
             format!(
