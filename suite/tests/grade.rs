@@ -68,7 +68,7 @@ fn class(dir: &Path) -> Vec<(&'static str, u32, &'static str)> {
              if os.fork() == 0:\n\
              \x20   os.setsid()\n\
              \x20   if os.fork() == 0:\n\
-             \x20       os.execv(sys.executable, [sys.executable, '-c', 'import time; time.sleep(600)', '{DAEMON_MARKER}'])\n\
+             \x20       os.execv(sys.executable, [sys.executable, '-c', 'import signal; signal.pause()', '{DAEMON_MARKER}'])\n\
              \x20   os._exit(0)\n"
         )),
     );
