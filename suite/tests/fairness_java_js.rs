@@ -16,8 +16,7 @@ use common::*;
 use rstest::rstest;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Condvar, Mutex};
 
 /// The address the handout's programs hard-code: TCP programs
 /// 127.1.1.1:8900, UDP ones 127.0.0.1:8090. Each target runs in a network
@@ -156,39 +155,6 @@ fn assert_all_passed(spec_name: &str, relative: &str, what: &str, outcome: &Outc
 }
 
 // Runs while every CPU is busy, kept apart from the quiet runs.
-
-/// Keeps every CPU of the machine busy (twice over) while it lives.
-struct Load {
-    stop: Arc<AtomicBool>,
-    threads: Vec<std::thread::JoinHandle<()>>,
-}
-
-impl Load {
-    fn start() -> Load {
-        let stop = Arc::new(AtomicBool::new(false));
-        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let threads = (0..cpus * 2)
-            .map(|_| {
-                let stop = Arc::clone(&stop);
-                std::thread::spawn(move || {
-                    while !stop.load(Ordering::Relaxed) {
-                        std::hint::spin_loop();
-                    }
-                })
-            })
-            .collect();
-        Load { stop, threads }
-    }
-}
-
-impl Drop for Load {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        for thread in self.threads.drain(..) {
-            let _ = thread.join();
-        }
-    }
-}
 
 /// Whether a run is quiet or loaded. Runs of one kind go side by side; a
 /// run of the other kind waits until none is going on, so that the quiet
