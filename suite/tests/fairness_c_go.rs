@@ -133,9 +133,10 @@ fn a_correct_program_passes_every_default_case_every_time(
 ///
 /// Case `several-exchanges` of tcp-chat-client types "n" (at the quit
 /// question) and "第二条" (the next message) as two `stdin` steps in a
-/// row. The runner types as a person does: it writes the next line only
-/// once the program has read the last one from its stdin pipe, so neither
-/// program gets "n\n第二条\n" in one read and drops the message.
+/// row. The runner types as a person does: into a terminal in line mode,
+/// where a read returns at most one line, and the next line only once the
+/// program has read the last one, so neither program gets "n\n第二条\n"
+/// in one read and drops the message.
 #[rstest]
 #[case::c_read_on_stdin(Language::C, "tcp_chat_client_read")]
 #[case::go_reader_per_exchange(Language::Go, "tcp_chat_client_reader_per_line")]

@@ -210,11 +210,10 @@ impl Drop for Inside {
 
 /// The correct programs, for a test of each: spec and program.
 ///
-/// `udp_upper_client.js` is not among them: it closes its readline after
-/// the one question, and Node then exits at a terminal but goes on reading
-/// stdin when it is a pipe that stays open, as the runner's is; until the
-/// runner gives programs a terminal for stdin, that program is kept as a
-/// fixture without a test.
+/// `udp_upper_client.js` closes its readline after the one question, and
+/// Node then exits at a terminal but goes on reading a pipe that stays
+/// open: it passes because the runner types into a terminal, as students
+/// do.
 macro_rules! correct_programs {
     (
         $(#[$attribute:meta])*
@@ -235,6 +234,7 @@ macro_rules! correct_programs {
         #[case::java_tcp_chat_client("tcp-chat-client", "java/fairness/tcp_chat_client/ChatClient.java")]
         #[case::js_tcp_chat_client("tcp-chat-client", "js/fairness/tcp_chat_client.js")]
         #[case::java_udp_upper_client("udp-upper-client", "java/fairness/udp_upper_client/UdpClient.java")]
+        #[case::js_udp_upper_client("udp-upper-client", "js/fairness/udp_upper_client.js")]
         #[case::java_tcp_upper_client("tcp-upper-client", "java/fairness/tcp_upper_client/UpperClient.java")]
         #[case::js_tcp_upper_client("tcp-upper-client", "js/fairness/tcp_upper_client.js")]
         #[case::java_udp_upper_client_loop("udp-upper-client-loop", "java/fairness/udp_upper_client_loop/UdpClientLoop.java")]

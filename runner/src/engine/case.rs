@@ -164,8 +164,13 @@ impl CaseRun<'_> {
             } => self.recv_from(socket, matcher, capture.as_deref(), deadline, step.timeout),
             Action::WriteStdin { payload } => self.write_stdin(payload, deadline),
             Action::CloseStdin => {
-                self.running.process.close_stdin();
-                self.transcript.note("stdin", "closed by the runner");
+                self.running.process.close_stdin(deadline);
+                let how = if self.running.process.stdin_is_terminal() {
+                    "ended by the runner (Ctrl-D)"
+                } else {
+                    "closed by the runner"
+                };
+                self.transcript.note("stdin", how);
                 Ok(())
             }
             Action::Expect {

@@ -24,6 +24,14 @@ impl CaseRun<'_> {
     pub(super) fn write_stdin(&mut self, payload: &Payload, deadline: Instant) -> StepResult {
         let bytes = render(payload, &self.captures);
         let noun = self.noun;
+        if self.running.process.stdin_is_terminal() {
+            if let Some(why) = crate::program::untypable(&bytes) {
+                return Err(Problem::new(
+                    "to write to standard input",
+                    format!("the spec's text cannot be typed at the {noun}'s terminal: {why}"),
+                ));
+            }
+        }
         self.running.process.wait_stdin_taken(deadline);
         self.running
             .process

@@ -3,6 +3,7 @@
 mod build;
 mod command;
 mod identity;
+mod keyboard;
 mod limits;
 mod output;
 mod process;
@@ -12,6 +13,7 @@ mod sandboxed;
 pub use build::{BuildFailure, Compiled};
 pub use command::{CommandError, TargetCommand};
 pub use identity::{reachable_by_others, submission_dir, Identity, IdentityError};
+pub use keyboard::untypable;
 pub use limits::{parse_size, Limits, MIN_MEMORY};
 pub use output::{Output, OutputSnapshot};
 pub use process::{

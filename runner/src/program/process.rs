@@ -2,20 +2,18 @@
 //! takes the whole group down (SIGTERM, a grace period, then SIGKILL).
 
 use super::identity::Identity;
+use super::keyboard::Keyboard;
 use super::limits::Limits;
 use super::output::Output;
 use super::procfs::{self, SocketKind};
 use super::sandboxed::Sandboxed;
 use crate::sandbox::{Breach, Cgroups, Network, Rlimits};
-use nix::fcntl::{fcntl, FcntlArg, OFlag};
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::prctl::set_pdeathsig;
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
-use std::io::{self, Write};
-use std::os::fd::{AsFd, AsRawFd};
+use std::io;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -82,7 +80,8 @@ pub struct Process {
     /// Where the target's sockets are.
     network: Network,
     group: i32,
-    stdin: Option<ChildStdin>,
+    /// The program's stdin, as a keyboard (None once the program is stopped).
+    keyboard: Option<Keyboard>,
     pub stdout: Arc<Output>,
     pub stderr: Arc<Output>,
     status: Option<ExitStatus>,
@@ -128,29 +127,24 @@ impl Process {
         let keep = usize::try_from(confinement.limits.output).unwrap_or(usize::MAX);
         // Registered under the lock it is started under: the orphan reaper
         // never mistakes a target's own main process for an orphan.
+        let (keyboard, stdin) = Keyboard::open()?;
         let mut leaders = LEADERS.lock().unwrap_or_else(|e| e.into_inner());
         let (mut child, hold) = match network {
             Network::Private(namespace) => {
-                let (child, sandboxed) = Sandboxed::spawn(&argv, confinement, namespace)?;
+                let (child, sandboxed) = Sandboxed::spawn(&argv, confinement, namespace, stdin)?;
                 (child, Hold::Sandboxed(sandboxed))
             }
-            Network::Host => spawn_direct(&argv, confinement)?,
+            Network::Host => spawn_direct(&argv, confinement, stdin)?,
         };
         leaders.push(child.id() as i32);
         drop(leaders);
-        if let Some(stdin) = &child.stdin {
-            // Writes must never block the runner: they wait with a deadline.
-            let flags = fcntl(stdin.as_raw_fd(), FcntlArg::F_GETFL).map_err(io::Error::from)?;
-            let flags = OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK;
-            fcntl(stdin.as_raw_fd(), FcntlArg::F_SETFL(flags)).map_err(io::Error::from)?;
-        }
         let group = child.id() as i32;
         let stdout = Output::pump(child.stdout.take().expect("stdout is piped"), keep);
         let stderr = Output::pump(child.stderr.take().expect("stderr is piped"), keep);
         let mut process = Process {
             hold,
             network: network.clone(),
-            stdin: child.stdin.take(),
+            keyboard: Some(keyboard),
             child,
             group,
             stdout,
@@ -189,49 +183,33 @@ impl Process {
         }
     }
 
-    /// Writes to the target's stdin, failing with TimedOut when the target
-    /// does not read and the pipe stays full until `deadline`.
+    /// Types into the target's stdin, failing with TimedOut when the
+    /// target does not read and its input stays full until `deadline`.
     pub fn write_stdin(&mut self, bytes: &[u8], deadline: Instant) -> io::Result<()> {
-        let Some(stdin) = &mut self.stdin else {
-            return Err(io::Error::new(
+        match &mut self.keyboard {
+            Some(keyboard) => keyboard.type_bytes(bytes, deadline),
+            None => Err(io::Error::new(
                 io::ErrorKind::BrokenPipe,
                 "stdin was closed",
-            ));
-        };
-        let mut rest = bytes;
-        while !rest.is_empty() {
-            match stdin.write(rest) {
-                Ok(n) => rest = &rest[n..],
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    let Some(slice) = crate::stop::slice_until(deadline) else {
-                        return Err(io::Error::from(io::ErrorKind::TimedOut));
-                    };
-                    let wait = PollTimeout::try_from(slice).unwrap_or(PollTimeout::MAX);
-                    let mut fds = [PollFd::new(stdin.as_fd(), PollFlags::POLLOUT)];
-                    poll(&mut fds, wait).map_err(io::Error::from)?;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
+            )),
         }
-        Ok(())
     }
 
-    /// Waits until the program has read everything written to its stdin
-    /// so far, as a person types the next line only once the program has
-    /// taken the last one: a program that reads stdin with `read(2)` or a
-    /// fresh buffered reader per line would otherwise get two lines in one
-    /// read. Gives up at `deadline`, or when the program has ended.
+    /// Whether the target's stdin is a terminal (see `Keyboard`).
+    pub fn stdin_is_terminal(&self) -> bool {
+        self.keyboard.as_ref().is_some_and(Keyboard::is_terminal)
+    }
+
+    /// Waits until the program has read everything typed so far, as a
+    /// person types the next line only once the program has taken the
+    /// last one. Gives up at `deadline`, or when the program has ended.
     pub fn wait_stdin_taken(&mut self, deadline: Instant) {
-        let Some(stdin) = &self.stdin else {
-            return;
-        };
-        let fd = stdin.as_raw_fd();
         loop {
-            let mut unread: nix::libc::c_int = 0;
-            // SAFETY: FIONREAD stores the pipe's unread byte count in an int.
-            let asked = unsafe { nix::libc::ioctl(fd, nix::libc::FIONREAD, &mut unread) };
-            if asked != 0 || unread == 0 || Instant::now() >= deadline || crate::stop::requested() {
+            let unread = match &self.keyboard {
+                Some(keyboard) => keyboard.unread().unwrap_or(0),
+                None => 0,
+            };
+            if unread == 0 || Instant::now() >= deadline || crate::stop::requested() {
                 return;
             }
             if self.exit_status().is_some() {
@@ -241,8 +219,11 @@ impl Process {
         }
     }
 
-    pub fn close_stdin(&mut self) {
-        self.stdin = None;
+    /// Ends the target's input (Ctrl-D at its terminal).
+    pub fn close_stdin(&mut self, deadline: Instant) {
+        if let Some(keyboard) = &mut self.keyboard {
+            keyboard.end_input(deadline);
+        }
     }
 
     /// CPU time used so far by the live processes of the target.
@@ -316,7 +297,7 @@ impl Process {
     /// Stops every process of the target: SIGTERM, up to GRACE to exit,
     /// then SIGKILL. Reaps the main process.
     pub fn stop(&mut self) {
-        self.stdin = None;
+        self.keyboard = None;
         let init = match &mut self.hold {
             Hold::Sandboxed(sandboxed) => sandboxed.init(self.child.id() as i32),
             Hold::Direct { .. } => None,
@@ -408,7 +389,11 @@ impl Process {
 /// The fallback start: the program itself in a new process group, with
 /// setrlimit limits, a cleared environment and a marker variable, as the
 /// runner's user or (when root) the unprivileged one.
-fn spawn_direct(argv: &[String], confinement: &Confinement) -> io::Result<(Child, Hold)> {
+fn spawn_direct(
+    argv: &[String],
+    confinement: &Confinement,
+    stdin: Stdio,
+) -> io::Result<(Child, Hold)> {
     let (program, args) = argv
         .split_first()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
@@ -468,7 +453,7 @@ fn spawn_direct(argv: &[String], confinement: &Confinement) -> io::Result<(Child
     }
     command
         .args(args)
-        .stdin(Stdio::piped())
+        .stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);

@@ -47,6 +47,7 @@ impl Sandboxed {
         argv: &[String],
         confinement: &Confinement,
         network: &NetNamespace,
+        stdin: Stdio,
     ) -> io::Result<(Child, Sandboxed)> {
         let limits = confinement.limits;
         let as_root = nix::unistd::geteuid().is_root();
@@ -85,7 +86,7 @@ impl Sandboxed {
             .arg(crate::sandbox::SUBCOMMAND)
             .env_clear()
             .envs(target_environment(Path::new(HOME), confinement.env))
-            .stdin(Stdio::piped())
+            .stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);

@@ -328,15 +328,30 @@ impl Checker<'_> {
                 }
             }
             RawStep::Stdin(ShortForm(stdin)) => {
-                let payload = match (&stdin.line, &stdin.text) {
+                let (key, payload) = match (&stdin.line, &stdin.text) {
                     (Some(line), None) => {
-                        let mut payload = self.template(&child_key(&body, "line"), line, scope)?;
+                        let key = child_key(&body, "line");
+                        let mut payload = self.template(&key, line, scope)?;
                         payload.parts.push(Part::Literal(b"\n".to_vec()));
-                        payload
+                        (key, payload)
                     }
-                    (None, Some(text)) => self.template(&child_key(&body, "text"), text, scope)?,
+                    (None, Some(text)) => {
+                        let key = child_key(&body, "text");
+                        (key.clone(), self.template(&key, text, scope)?)
+                    }
                     _ => return Err(self.error(&body, "`stdin` takes either `line` or `text`")),
                 };
+                // The program's stdin is a terminal: what it would take for
+                // something else than text is refused here, not mistyped.
+                for part in &payload.parts {
+                    if let Part::Literal(bytes) = part {
+                        if let Some(why) = crate::program::untypable(bytes) {
+                            return Err(
+                                self.error(&key, format!("this text cannot be typed: {why}"))
+                            );
+                        }
+                    }
+                }
                 Action::WriteStdin { payload }
             }
             RawStep::CloseStdin => Action::CloseStdin,
