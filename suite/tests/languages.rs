@@ -151,3 +151,60 @@ fn a_build_cannot_read_the_graders_files_or_a_classmates() {
     assert!(!message.contains("CLASSMATE-SECRET"), "{message}");
     assert!(!message.contains("root:"), "{message}");
 }
+
+/// A spec whose one case every program below fails, with a hint per
+/// language.
+const HINTED_SPEC: &str = r#"
+spec: hinted
+title: hints per language
+target: { role: client, transport: udp }
+cases:
+  - id: prints-the-word
+    about: prints a word it is never told
+    hint:
+      default: "the hint for any language"
+      python: "the hint for Python"
+      c: "the hint for C"
+      javascript: "the hint for JavaScript"
+    steps:
+      - stdout: { contains: "a word nobody prints", timeout: 200ms }
+"#;
+
+#[rstest]
+#[case::python("program.py", "print('hi')\n", "the hint for Python")]
+#[case::python_script(
+    "program",
+    "#!/usr/bin/env python3\nprint('hi')\n",
+    "the hint for Python"
+)]
+#[case::c("program.c", "int main(void) { return 0; }\n", "the hint for C")]
+#[case::cpp_gets_c_s("program.cpp", "int main() { return 0; }\n", "the hint for C")]
+#[case::javascript("program.js", "console.log('hi');\n", "the hint for JavaScript")]
+#[case::go_gets_the_default(
+    "program.go",
+    "package main\n\nfunc main() {}\n",
+    "the hint for any language"
+)]
+#[case::shell_gets_the_default("program", "#!/bin/sh\necho hi\n", "the hint for any language")]
+fn a_failed_case_s_hint_fits_the_program_s_language(
+    #[case] file: &str,
+    #[case] source: &str,
+    #[case] hint: &str,
+) {
+    let dir = world_readable_tempdir();
+    let spec = write_program(dir.path(), "hinted.yaml", HINTED_SPEC);
+    let program = write_program(dir.path(), file, source);
+    chmod(&program, 0o755);
+    let addr = format!("{}:9000", private_loopback_ip());
+    let (code, report) = run_json(&[
+        &spec.display().to_string(),
+        "--target",
+        &program.display().to_string(),
+        "--addr",
+        &addr,
+    ]);
+    assert_eq!(code, 1, "{report:#}");
+    let result = &report["results"][0];
+    assert_eq!(result["verdict"], "fail", "{result:#}");
+    assert_eq!(result["hint"], hint, "{result:#}");
+}

@@ -123,7 +123,7 @@ pub fn run_case(
         transcript: run.transcript.entries,
         stdout: run.running.process.stdout.snapshot(),
         stderr: run.running.process.stderr.snapshot(),
-        ..CaseOutcome::new(spec, case, verdict, message)
+        ..CaseOutcome::new(spec, case, run.running.language, verdict, message)
     }
 }
 

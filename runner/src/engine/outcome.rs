@@ -74,10 +74,12 @@ pub struct CaseOutcome {
 
 impl CaseOutcome {
     /// The outcome of `case` with `verdict`: full points on a pass, none
-    /// otherwise; evidence fields start empty.
+    /// otherwise; the hint for a program in `language`; evidence fields
+    /// start empty.
     pub fn new(
         spec: &crate::spec::Spec,
         case: &crate::spec::Case,
+        language: Option<crate::spec::Language>,
         verdict: Verdict,
         message: String,
     ) -> CaseOutcome {
@@ -86,7 +88,7 @@ impl CaseOutcome {
             spec_file: spec.source.clone(),
             case: case.id.clone(),
             about: case.about.clone(),
-            hint: case.hint.clone(),
+            hint: case.hints.for_language(language),
             tags: case.tags.clone(),
             visibility: case.visibility,
             verdict,

@@ -41,6 +41,8 @@ pub struct Running {
     /// How much of stdout / stderr earlier steps have consumed.
     pub stdout_from: usize,
     pub stderr_from: usize,
+    /// The program's language, if known: it picks the cases' hints.
+    pub language: Option<crate::spec::Language>,
 }
 
 /// A target that failed to start properly, and what it printed (why).
@@ -73,12 +75,14 @@ impl Running {
         let network = Network::for_target().map_err(|e| {
             StartError::Harness(format!("the runner cannot make the sandbox's network: {e}"))
         })?;
-        match spec.target.role {
+        let mut running = match spec.target.role {
             Role::Server => {
                 Self::start_server(spec, command, plan, confinement, network, case_deadline)
             }
             Role::Client => Self::start_client(spec, command, plan, confinement, network),
-        }
+        }?;
+        running.language = command.language();
+        Ok(running)
     }
 
     fn start_server(
@@ -188,6 +192,7 @@ impl Running {
             last_sender: None,
             stdout_from: 0,
             stderr_from: 0,
+            language: None,
         }
     }
 }

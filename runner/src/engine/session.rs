@@ -65,7 +65,13 @@ pub fn run_spec(
                         Verdict::Fail
                     };
                     // The message holds the compiler's first lines.
-                    CaseOutcome::new(spec, case, verdict, failure.message.clone())
+                    CaseOutcome::new(
+                        spec,
+                        case,
+                        command.language(),
+                        verdict,
+                        failure.message.clone(),
+                    )
                 });
             }
             return;
@@ -119,7 +125,7 @@ pub fn not_run(spec: &Spec, case: &Case) -> CaseOutcome {
     } else {
         "not run: the run reached its --deadline before this case"
     };
-    CaseOutcome::new(spec, case, Verdict::NotRun, String::from(why))
+    CaseOutcome::new(spec, case, None, Verdict::NotRun, String::from(why))
 }
 
 /// A failure once the run's own deadline has passed is the runner's doing
@@ -177,6 +183,6 @@ fn start_failed(spec: &Spec, case: &Case, error: StartError, duration: Duration)
         stderr,
         // The case's hint is about its exchange, which never began.
         hint: None,
-        ..CaseOutcome::new(spec, case, verdict, message)
+        ..CaseOutcome::new(spec, case, None, verdict, message)
     }
 }

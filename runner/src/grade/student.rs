@@ -182,7 +182,7 @@ fn not_handed_in(grading: &Grading, program: &Program, reason: &str, tell: &mut 
         cases: cases.len(),
     });
     for case in cases {
-        let mut outcome = CaseOutcome::new(spec, case, Verdict::Fail, reason.to_string());
+        let mut outcome = CaseOutcome::new(spec, case, None, Verdict::Fail, reason.to_string());
         // The case's hint is about a program that runs; this one does not.
         outcome.hint = None;
         tell(&Event::CaseFinished(&outcome));

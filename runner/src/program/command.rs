@@ -3,6 +3,7 @@
 
 use super::build::{compiled_language, Build, BuildFailure, Compiled};
 use super::Confinement;
+use crate::spec::Language;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -17,6 +18,9 @@ pub struct TargetCommand {
     pub label: String,
     /// Set when the program is a source file to build first.
     build: Option<Arc<Build>>,
+    /// The language the program is written in, when the runner can tell:
+    /// it picks the cases' hints.
+    language: Option<Language>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +65,7 @@ impl TargetCommand {
             ],
             label: format!("reference {name}"),
             build: None,
+            language: None,
         }
     }
 
@@ -116,6 +121,7 @@ impl TargetCommand {
             argv,
             label: text.to_string(),
             build,
+            language: language_of(&words),
         })
     }
 
@@ -132,6 +138,7 @@ impl TargetCommand {
             argv,
             label: self.label.clone(),
             build: None,
+            language: self.language,
         })
     }
 
@@ -147,6 +154,11 @@ impl TargetCommand {
         Some(format!(
             "{program} is statically linked: output it prints without flushing (printf without fflush in C) reaches the runner only when its buffer fills or it exits, so cases that check its output may fail; hand in the source file (the runner builds it with unbuffered output) or link it dynamically"
         ))
+    }
+
+    /// The language the program is written in, if the runner can tell.
+    pub fn language(&self) -> Option<Language> {
+        self.language
     }
 
     /// The language a source target is built from, if it is one.
@@ -236,6 +248,60 @@ fn find_on_path(name: &str) -> Option<PathBuf> {
         .find(|candidate| check_executable(candidate).is_ok())
 }
 
+/// The language of the program `words` start, told from the file type of
+/// the program or of the script an interpreter is given, or from the
+/// first line of an executable script (`#!/usr/bin/env python3`).
+fn language_of(words: &[String]) -> Option<Language> {
+    let by_file = |word: &String| -> Option<Language> {
+        let path = Path::new(word);
+        if let Some(compiled) = compiled_language(path) {
+            return Some(match compiled {
+                Compiled::C => Language::C,
+                Compiled::Cpp => Language::Cpp,
+                Compiled::Go => Language::Go,
+                Compiled::JavaFiles => Language::Java,
+            });
+        }
+        match path.extension()?.to_str()? {
+            "py" => Some(Language::Python),
+            "js" | "mjs" | "cjs" => Some(Language::JavaScript),
+            "jar" => Some(Language::Java),
+            _ => None,
+        }
+    };
+    let program = words.first()?;
+    let name = Path::new(program).file_name()?.to_str()?;
+    let by_interpreter = if name.starts_with("python") {
+        Some(Language::Python)
+    } else if name == "node" || name == "nodejs" {
+        Some(Language::JavaScript)
+    } else if name == "java" {
+        Some(Language::Java)
+    } else {
+        None
+    };
+    by_file(program)
+        .or(by_interpreter)
+        .or_else(|| words.iter().skip(1).find_map(by_file))
+        .or_else(|| by_first_line(Path::new(program)))
+}
+
+/// The language named by a script's `#!` line.
+fn by_first_line(path: &Path) -> Option<Language> {
+    use std::io::Read;
+    let mut head = [0u8; 128];
+    let read = std::fs::File::open(path).ok()?.read(&mut head).ok()?;
+    let line = head[..read].split(|b| *b == b'\n').next()?;
+    let line = std::str::from_utf8(line.strip_prefix(b"#!")?).ok()?;
+    if line.contains("python") {
+        Some(Language::Python)
+    } else if line.contains("node") {
+        Some(Language::JavaScript)
+    } else {
+        None
+    }
+}
+
 fn is_python(program: &str) -> bool {
     matches!(program, "python" | "python3")
 }
@@ -305,6 +371,38 @@ fn python(for_file: &str) -> Result<String, CommandError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tells_the_language_from_the_file_type_the_interpreter_or_the_first_line() {
+        let words = |text: &str| -> Vec<String> { text.split(' ').map(String::from).collect() };
+        let cases = [
+            ("server.py", Some(Language::Python)),
+            ("python3 -u server.py", Some(Language::Python)),
+            ("/usr/bin/python3.11 server", Some(Language::Python)),
+            ("server.c", Some(Language::C)),
+            ("server.cpp", Some(Language::Cpp)),
+            ("Server.java", Some(Language::Java)),
+            ("java -jar server.jar", Some(Language::Java)),
+            ("server.go", Some(Language::Go)),
+            ("server.js", Some(Language::JavaScript)),
+            ("node --no-warnings server.mjs", Some(Language::JavaScript)),
+            ("./a.out 8080", None),
+        ];
+        for (text, language) in cases {
+            assert_eq!(language_of(&words(text)), language, "{text}");
+        }
+        let dir = tempfile::tempdir().expect("temp dir");
+        for (first_line, language) in [
+            ("#!/usr/bin/env python3", Some(Language::Python)),
+            ("#!/usr/bin/node", Some(Language::JavaScript)),
+            ("#!/bin/sh", None),
+        ] {
+            let script = dir.path().join("server");
+            std::fs::write(&script, format!("{first_line}\nprint(1)\n")).expect("writable");
+            let argv = vec![script.display().to_string()];
+            assert_eq!(language_of(&argv), language, "{first_line}");
+        }
+    }
 
     #[test]
     fn fills_in_host_and_port() {

@@ -88,12 +88,60 @@ pub struct Case {
     /// The requirement the case checks, in the assignment's words.
     pub about: String,
     /// Advice shown to the student when the case fails.
-    pub hint: Option<String>,
+    pub hints: Hints,
     /// Cases with tags run only when one of their tags is selected.
     pub tags: Vec<String>,
     /// Who sees the case's result on Gradescope.
     pub visibility: Visibility,
     pub steps: Vec<Step>,
+}
+
+/// A case's advice: one text for every program, texts for programs in
+/// given languages, or both.
+#[derive(Debug, Clone, Default)]
+pub struct Hints {
+    /// For programs in a language without a text of its own, and for
+    /// programs whose language the runner cannot tell.
+    pub default: Option<String>,
+    pub by_language: std::collections::BTreeMap<Language, String>,
+}
+
+impl Hints {
+    /// The advice for a program in `language` (None: unknown): its
+    /// language's text, a close language's, or the default.
+    pub fn for_language(&self, language: Option<Language>) -> Option<String> {
+        let mut wanted = language;
+        while let Some(language) = wanted {
+            if let Some(text) = self.by_language.get(&language) {
+                return Some(text.clone());
+            }
+            wanted = language.close_to();
+        }
+        self.default.clone()
+    }
+}
+
+/// The languages hints are written for, as the runner tells them from
+/// the target's file type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Language {
+    Python,
+    C,
+    Cpp,
+    Java,
+    Go,
+    JavaScript,
+}
+
+impl Language {
+    /// The language whose hint fits when this one has none: a C++
+    /// program uses the same socket calls as a C one.
+    pub fn close_to(self) -> Option<Language> {
+        match self {
+            Language::Cpp => Some(Language::C),
+            _ => None,
+        }
+    }
 }
 
 /// Who sees a case's result on Gradescope, in Gradescope's terms. Other
@@ -294,4 +342,32 @@ pub enum Matcher {
     Contains(Payload),
     /// The bytes up to and including the first match.
     Regex(Regex),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hint_for_the_program_s_language_wins_then_a_close_one_then_the_default() {
+        let hints = Hints {
+            default: Some(String::from("any")),
+            by_language: [
+                (Language::Python, String::from("py")),
+                (Language::C, String::from("c")),
+            ]
+            .into_iter()
+            .collect(),
+        };
+        let pick = |language| hints.for_language(language);
+        assert_eq!(pick(Some(Language::Python)).as_deref(), Some("py"));
+        assert_eq!(pick(Some(Language::Cpp)).as_deref(), Some("c"));
+        assert_eq!(pick(Some(Language::Go)).as_deref(), Some("any"));
+        assert_eq!(pick(None).as_deref(), Some("any"));
+        let without_default = Hints {
+            default: None,
+            ..hints.clone()
+        };
+        assert_eq!(without_default.for_language(Some(Language::Java)), None);
+    }
 }

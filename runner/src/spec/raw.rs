@@ -152,9 +152,11 @@ pub struct RawCase {
     /// The requirement the case checks, in the assignment's words. Shown
     /// as `requirement:` when the case fails.
     pub about: String,
-    /// Advice for the student, shown with a failure.
+    /// Advice for the student, shown with a failure: one text for every
+    /// program, or a mapping with a text per language (`python`, `c`,
+    /// `cpp`, `java`, `go`, `javascript`) and a `default` for the rest.
     #[serde(default)]
-    pub hint: Option<String>,
+    pub hint: Option<ShortForm<RawHint>>,
     /// A tagged case runs only when one of its tags is turned on with
     /// `--tag`.
     #[serde(default)]
@@ -410,6 +412,38 @@ pub fn spec_schema() -> Schema {
         .into_root_schema_for::<RawSpec>()
 }
 
+/// A case's hint per language. The runner tells a program's language
+/// from its file type (`.py`, `.c`, `.cpp`, `.java`, `.go`, `.js`); a C++
+/// program without a `cpp` text gets the `c` one.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawHint {
+    /// For programs in other languages, or whose language is unknown.
+    #[serde(default)]
+    pub default: Option<String>,
+    #[serde(default)]
+    pub python: Option<String>,
+    #[serde(default)]
+    pub c: Option<String>,
+    #[serde(default)]
+    pub cpp: Option<String>,
+    #[serde(default)]
+    pub java: Option<String>,
+    #[serde(default)]
+    pub go: Option<String>,
+    #[serde(default)]
+    pub javascript: Option<String>,
+}
+
+impl From<String> for RawHint {
+    fn from(text: String) -> RawHint {
+        RawHint {
+            default: Some(text),
+            ..RawHint::default()
+        }
+    }
+}
+
 /// A value written either as a plain string (the short form) or as a full
 /// mapping.
 #[derive(Debug)]
@@ -457,7 +491,7 @@ impl<T: JsonSchema> JsonSchema for ShortForm<T> {
     fn json_schema(generator: &mut SchemaGenerator) -> Schema {
         json_schema!({
             "anyOf": [
-                { "type": "string", "description": "The short form: the connection's name alone (for `stdin`, the line)." },
+                { "type": "string", "description": "The short form: the connection's name alone (for `stdin`, the line; for `hint`, the text for every language)." },
                 generator.subschema_for::<T>(),
             ]
         })

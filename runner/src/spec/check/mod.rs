@@ -53,6 +53,42 @@ impl Checker<'_> {
         }
     }
 
+    /// A case's hints: each text non-empty, at least one given.
+    fn hints(&self, path: &str, raw: Option<ShortForm<RawHint>>) -> Result<Hints, SpecError> {
+        let Some(ShortForm(raw)) = raw else {
+            return Ok(Hints::default());
+        };
+        let given = [
+            (None, raw.default),
+            (Some(Language::Python), raw.python),
+            (Some(Language::C), raw.c),
+            (Some(Language::Cpp), raw.cpp),
+            (Some(Language::Java), raw.java),
+            (Some(Language::Go), raw.go),
+            (Some(Language::JavaScript), raw.javascript),
+        ];
+        let mut hints = Hints::default();
+        for (language, text) in given {
+            let Some(text) = text else { continue };
+            if text.trim().is_empty() {
+                return Err(self.error(path, "a hint is empty: give advice, or leave the hint out"));
+            }
+            match language {
+                Some(language) => {
+                    hints.by_language.insert(language, text);
+                }
+                None => hints.default = Some(text),
+            }
+        }
+        if hints.default.is_none() && hints.by_language.is_empty() {
+            return Err(self.error(
+                path,
+                "the hint gives no text: write `default:` or a language (`python:`, `c:`, `cpp:`, `java:`, `go:`, `javascript:`)",
+            ));
+        }
+        Ok(hints)
+    }
+
     pub(super) fn spec(&self, raw: RawSpec) -> Result<Spec, SpecError> {
         if raw.spec.trim().is_empty() {
             return Err(self.error("spec", "the spec name is empty"));
@@ -204,7 +240,7 @@ impl Checker<'_> {
             id: raw.id,
             points: raw.points.unwrap_or(1),
             about: raw.about,
-            hint: raw.hint,
+            hints: self.hints(&format!("{path}.hint"), raw.hint)?,
             tags: raw.tags,
             visibility: match raw.visibility {
                 Some(RawVisibility::Visible) | None => Visibility::Visible,
