@@ -208,3 +208,66 @@ fn a_failed_case_s_hint_fits_the_program_s_language(
     assert_eq!(result["verdict"], "fail", "{result:#}");
     assert_eq!(result["hint"], hint, "{result:#}");
 }
+
+/// A client that prints its prompt with printf and no fflush, then waits
+/// for the typed line.
+const PROMPT_WITHOUT_FLUSH: &str = r#"#include <stdio.h>
+int main(void) {
+    char line[100];
+    printf("message: ");
+    if (fgets(line, sizeof line, stdin) == NULL) return 1;
+    return 0;
+}
+"#;
+
+const PROMPT_SPEC: &str = r#"
+spec: prompt
+title: a prompt before the typed line
+target: { role: client, transport: udp }
+cases:
+  - id: prompts
+    about: asks for the message before reading it
+    steps:
+      - stdout: { contains: "message: ", timeout: 500ms }
+      - stdin: "hello"
+      - exit: { code: 0 }
+"#;
+
+/// A prebuilt statically linked program keeps what it prints without
+/// flushing in its buffer (the runner cannot make it unbuffered): the
+/// failed output step says so and what to do. Handed in as source, the
+/// same program passes.
+#[test]
+fn a_static_binary_s_unflushed_output_is_named_in_the_failure() {
+    let dir = world_readable_tempdir();
+    let spec = write_program(dir.path(), "prompt.yaml", PROMPT_SPEC);
+    let source = write_program(dir.path(), "client.c", PROMPT_WITHOUT_FLUSH);
+    let binary = dir.path().join("client");
+    let built = std::process::Command::new("cc")
+        .args(["-static", "-o"])
+        .arg(&binary)
+        .arg(&source)
+        .status()
+        .expect("cc runs");
+    assert!(built.success(), "a static build (libc6-dev has libc.a)");
+    let addr = format!("{}:9000", private_loopback_ip());
+    let run = |target: &Path| {
+        run_json(&[
+            &spec.display().to_string(),
+            "--target",
+            &target.display().to_string(),
+            "--addr",
+            &addr,
+        ])
+    };
+    let (_, report) = run(&binary);
+    let result = &report["results"][0];
+    assert_eq!(result["verdict"], "fail", "{result:#}");
+    let message = result["message"].as_str().expect("a message");
+    assert!(
+        message.contains("statically linked") && message.contains("fflush(stdout)"),
+        "{message}"
+    );
+    let (code, report) = run(&source);
+    assert_eq!(code, 0, "{report:#}");
+}

@@ -88,6 +88,9 @@ pub fn run_case(
         }
         if let Err(problem) = run.step(step) {
             message = run.explain(problem.message.clone(), problem.hung_up);
+            if run.running.static_binary && matches!(step.action, Action::Expect { .. }) {
+                message.push_str(STATIC_BINARY_NOTE);
+            }
             if stop::requested() {
                 interrupted = true;
             } else if Instant::now() >= case_deadline {
@@ -126,6 +129,10 @@ pub fn run_case(
         ..CaseOutcome::new(spec, case, run.running.language, verdict, message)
     }
 }
+
+/// Said with an output step a statically linked program failed: its
+/// output may be sitting in its stdio buffer.
+const STATIC_BINARY_NOTE: &str = "; note: the program is statically linked, so what it prints without flushing reaches the runner only when its buffer fills or it exits: call fflush(stdout) after printf, or hand in the source file";
 
 pub fn noun(role: Role) -> &'static str {
     match role {

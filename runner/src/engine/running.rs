@@ -43,6 +43,9 @@ pub struct Running {
     pub stderr_from: usize,
     /// The program's language, if known: it picks the cases' hints.
     pub language: Option<crate::spec::Language>,
+    /// A prebuilt statically linked program, whose unflushed output the
+    /// runner cannot make unbuffered: said with a failed output step.
+    pub static_binary: bool,
 }
 
 /// A target that failed to start properly, and what it printed (why).
@@ -82,6 +85,7 @@ impl Running {
             Role::Client => Self::start_client(spec, command, plan, confinement, network),
         }?;
         running.language = command.language();
+        running.static_binary = command.is_static_binary();
         Ok(running)
     }
 
@@ -193,6 +197,7 @@ impl Running {
             stdout_from: 0,
             stderr_from: 0,
             language: None,
+            static_binary: false,
         }
     }
 }

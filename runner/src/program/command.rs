@@ -148,12 +148,22 @@ impl TargetCommand {
     /// `stdbuf -o0`) cannot be loaded into it.
     pub fn static_binary_warning(&self) -> Option<String> {
         let program = self.argv.first()?;
-        if self.build.is_some() || !is_static_executable(Path::new(program)) {
+        if !self.is_static_binary() {
             return None;
         }
         Some(format!(
             "{program} is statically linked: output it prints without flushing (printf without fflush in C) reaches the runner only when its buffer fills or it exits, so cases that check its output may fail; hand in the source file (the runner builds it with unbuffered output) or link it dynamically"
         ))
+    }
+
+    /// Whether the program is a prebuilt statically linked executable
+    /// (see `static_binary_warning`).
+    pub fn is_static_binary(&self) -> bool {
+        self.build.is_none()
+            && self
+                .argv
+                .first()
+                .is_some_and(|program| is_static_executable(Path::new(program)))
     }
 
     /// The language the program is written in, if the runner can tell.
