@@ -158,3 +158,29 @@ fn reachable(bound: SocketAddr) -> SocketAddr {
         _ => bound,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcard_dual_stack_and_mapped_sockets_serve_the_address_they_reach() {
+        let wanted: SocketAddr = "127.1.1.1:8900".parse().expect("valid");
+        for bound in [
+            "127.1.1.1:8900",
+            "0.0.0.0:8900",
+            "[::]:8900",
+            "[::ffff:127.1.1.1]:8900",
+        ] {
+            assert!(serves(bound.parse().expect("valid"), wanted), "{bound}");
+        }
+        for bound in [
+            "127.1.1.1:8901",
+            "127.0.0.1:8900",
+            "[::ffff:127.0.0.1]:8900",
+            "[::1]:8900",
+        ] {
+            assert!(!serves(bound.parse().expect("valid"), wanted), "{bound}");
+        }
+    }
+}
