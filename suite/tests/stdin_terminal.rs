@@ -113,3 +113,17 @@ print("got", sys.stdin.readline().strip(), flush=True)
         started.elapsed()
     );
 }
+
+#[test]
+fn typing_into_a_program_that_has_ended_fails_at_that_step() {
+    let (verdict, message) = run_typed(
+        "print('bye')\n",
+        "      - stdout: { contains: \"bye\" }\n      - exit: { code: 0 }\n      - stdin: \"anyone there?\"\n",
+    );
+    assert_eq!(verdict, "fail", "{message}");
+    assert!(
+        message.contains("could not type into the client")
+            && message.contains("exited with code 0"),
+        "{message}"
+    );
+}

@@ -186,6 +186,14 @@ impl Process {
     /// Types into the target's stdin, failing with TimedOut when the
     /// target does not read and its input stays full until `deadline`.
     pub fn write_stdin(&mut self, bytes: &[u8], deadline: Instant) -> io::Result<()> {
+        // The runner keeps its own end of the terminal open, so typing
+        // into a program that has ended would not fail by itself.
+        if self.exit_status().is_some() {
+            return Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "the program has ended",
+            ));
+        }
         match &mut self.keyboard {
             Some(keyboard) => keyboard.type_bytes(bytes, deadline),
             None => Err(io::Error::new(
