@@ -385,3 +385,83 @@ fn a_submission_starts_in_its_own_folder_with_its_files() {
     assert_eq!(failing(&report), Vec::<String>::new(), "{report:#}");
     assert_eq!(code, 0);
 }
+
+/// Prints "only stdio" when the program has no open file but its stdin,
+/// stdout and stderr, or what else it holds.
+const LISTS_ITS_FILES: &str = r#"
+import os
+others = []
+for name in os.listdir("/proc/self/fd"):
+    if int(name) > 2:
+        try:
+            others.append(os.readlink("/proc/self/fd/" + name))
+        except OSError:
+            pass  # the listing's own descriptor, closed by now
+print("only stdio" if not others else "also holds: %s" % others)
+"#;
+
+const ONLY_STDIO_SPEC: &str = r#"
+spec: only-stdio
+title: a program holds its stdio and nothing else
+target: { role: client, transport: udp }
+cases:
+  - id: only-stdio
+    about: holds no open file but stdin, stdout and stderr
+    steps:
+      - stdout: { contains: "only stdio" }
+"#;
+
+/// A target inherits its stdio and nothing else: not a file the runner
+/// itself inherited (a CI job's pipe, here a file left open across exec),
+/// and not the terminal or sockets of a classmate started at the same
+/// moment by another worker of `runner grade`.
+#[test]
+fn a_target_holds_its_stdio_and_nothing_else() {
+    use std::os::fd::AsRawFd;
+    let dir = world_readable_tempdir();
+    let spec = write_program(dir.path(), "only-stdio.yaml", ONLY_STDIO_SPEC);
+    let program = write_program(dir.path(), "lists.py", LISTS_ITS_FILES);
+    let leaked = std::fs::File::open(&spec).expect("open");
+    // SAFETY: clears close-on-exec on a descriptor this test owns, so the
+    // runner inherits it.
+    unsafe { nix::libc::fcntl(leaked.as_raw_fd(), nix::libc::F_SETFD, 0) };
+    let addr = format!("{}:9000", private_loopback_ip());
+    let (code, report) = run_json(&[
+        &spec.display().to_string(),
+        "--target",
+        &program.display().to_string(),
+        "--addr",
+        &addr,
+    ]);
+    assert_eq!(code, 0, "{report:#}");
+
+    let submissions = dir.path().join("submissions");
+    for student in ["ann", "bob", "cat", "dan", "eve", "fay"] {
+        let folder = submissions.join(student);
+        std::fs::create_dir_all(&folder).expect("mkdir");
+        std::fs::write(folder.join("lists.py"), LISTS_ITS_FILES).expect("write");
+    }
+    let out = dir.path().join("out");
+    let graded = runner()
+        .arg("grade")
+        .arg(&spec)
+        .arg("--submissions")
+        .arg(&submissions)
+        .args([
+            "--file", "lists.py", "--addr", &addr, "--jobs", "6", "--out",
+        ])
+        .arg(&out)
+        .output()
+        .expect("runner runs");
+    let grades = std::fs::read_to_string(out.join("grades.csv")).unwrap_or_else(|e| {
+        panic!(
+            "no grades.csv ({e}): {}",
+            String::from_utf8_lossy(&graded.stderr)
+        )
+    });
+    assert_eq!(grades.lines().count(), 7, "{grades}");
+    for row in grades.lines().skip(1) {
+        assert!(row.contains(",1,1,1,"), "{row}\n{grades}");
+    }
+    drop(leaked);
+}

@@ -54,7 +54,7 @@ impl Keyboard {
     }
 
     fn terminal() -> io::Result<(Keyboard, Stdio)> {
-        let pty = nix::pty::openpty(None, None)?;
+        let pty = open_pty()?;
         let mut mode = termios::tcgetattr(&pty.slave)?;
         // Line mode and nothing else: bytes pass as typed, a read returns
         // one line, Ctrl-D ends the input.
@@ -179,6 +179,38 @@ impl Keyboard {
     }
 }
 
+/// Both sides of a new pseudo-terminal.
+struct Pty {
+    master: OwnedFd,
+    slave: OwnedFd,
+}
+
+/// Opens a pseudo-terminal whose both sides are close-on-exec from the
+/// start (`openpty` opens them inheritable, and a target started by
+/// another worker at that moment would inherit them), and which is not
+/// the runner's controlling terminal.
+fn open_pty() -> io::Result<Pty> {
+    use nix::fcntl::OFlag;
+    use std::os::fd::{FromRawFd, IntoRawFd};
+    let flags = OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
+    let master = nix::pty::posix_openpt(flags)?;
+    nix::pty::grantpt(&master)?;
+    nix::pty::unlockpt(&master)?;
+    // SAFETY: TIOCGPTPEER opens the slave of the master it is called on
+    // and returns its new descriptor, which is then owned here.
+    let slave =
+        unsafe { nix::libc::ioctl(master.as_raw_fd(), nix::libc::TIOCGPTPEER, flags.bits()) };
+    if slave < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a fresh descriptor nothing else owns.
+    let slave = unsafe { OwnedFd::from_raw_fd(slave) };
+    // SAFETY: posix_openpt's descriptor is owned by the PtyMaster, which
+    // gives it up here.
+    let master = unsafe { OwnedFd::from_raw_fd(master.into_raw_fd()) };
+    Ok(Pty { master, slave })
+}
+
 /// Why `bytes` cannot be typed at the terminal, if they cannot: Ctrl-D
 /// would end the input, 0xff would erase, and a line longer than the
 /// terminal's line buffer would be cut.
@@ -259,6 +291,15 @@ mod tests {
             0
         );
         assert!(keyboard.type_bytes(b"late\n", deadline()).is_err());
+    }
+
+    #[test]
+    fn neither_side_of_the_terminal_is_inherited_by_other_programs() {
+        let pty = open_pty().unwrap();
+        for fd in [&pty.master, &pty.slave] {
+            let flags = nix::fcntl::fcntl(fd.as_raw_fd(), nix::fcntl::FcntlArg::F_GETFD).unwrap();
+            assert_ne!(flags & nix::libc::FD_CLOEXEC, 0);
+        }
     }
 
     #[test]

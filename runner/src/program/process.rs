@@ -455,6 +455,7 @@ fn spawn_direct(
                 }
             }
             rlimits.apply()?;
+            crate::sandbox::close_others_on_exec();
             // If the runner dies without cleaning up, the target dies too.
             set_pdeathsig(Signal::SIGKILL).map_err(io::Error::from)
         });

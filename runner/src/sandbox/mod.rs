@@ -19,6 +19,7 @@
 
 mod capabilities;
 mod cgroup;
+mod descriptors;
 mod ids;
 mod init;
 mod mounts;
@@ -27,6 +28,7 @@ mod plan;
 
 pub use capabilities::keep_across_exec as keep_capabilities_across_exec;
 pub use cgroup::{Breach, Cgroups};
+pub use descriptors::close_others_on_exec;
 pub use ids::IdLease;
 pub use init::{main as init_main, ERROR_FD, NETNS_FD, PLAN_FD, SUBCOMMAND};
 pub use mounts::{SCRATCH_FOLDERS, SYSTEM_FOLDERS};
