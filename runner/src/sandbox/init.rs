@@ -156,12 +156,10 @@ fn init(plan: &Plan, errors: &File, mut status: File) -> ! {
 /// execs. Returns only on failure, with the reason.
 fn start_program(plan: &Plan) -> String {
     let _ = prctl::set_pdeathsig(Signal::SIGKILL);
-    // The error channel closes when the exec succeeds: the program never
-    // holds it.
-    let _ = nix::fcntl::fcntl(
-        ERROR_FD,
-        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
-    );
+    // Nothing but stdio survives the exec: the error channel closes when
+    // the exec succeeds, and neither what the runner inherited nor another
+    // target's terminal reaches the program.
+    super::close_others_on_exec();
     // The helper is a Rust program, which ignores SIGPIPE: the target
     // must start with every signal at its default and none blocked.
     // SAFETY: setting the default disposition installs no handler.
