@@ -324,6 +324,11 @@ fn a_failing_run_renders_in_a_browser_with_its_cases_verdicts_and_arrows() {
             "{case}: FINs"
         );
         assert_eq!(
+            svg.select(&select("g.ev.exit")).count(),
+            notes(result, "exited with code") + notes(result, "was killed by"),
+            "{case}: the program's end, and nothing else, drawn as its end"
+        );
+        assert_eq!(
             svg.select(&select("g.ev.rst")).count(),
             notes(result, "reset by the"),
             "{case}: resets"

@@ -41,4 +41,18 @@ fn one_process_serves_all_cases_and_sees_each_client_leave() {
         .expect("stdout");
     assert_eq!(stdout.matches("connected: ").count(), 2, "{stdout}");
     assert!(stdout.contains("client disconnected"), "{stdout}");
+    // Each transcript starts with the program as the case found it.
+    let first_note = |case: usize| report["results"][case]["transcript"][0]["data"]["text"].clone();
+    assert!(
+        first_note(0)
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("started, listening on "),
+        "{report:#}"
+    );
+    assert_eq!(
+        first_note(1),
+        "running since an earlier case (restart: once)",
+        "{report:#}"
+    );
 }

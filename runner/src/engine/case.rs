@@ -59,6 +59,8 @@ pub struct CaseRun<'r> {
     pub transcript: Transcript,
     /// No step of the case waits past this.
     pub case_deadline: Instant,
+    /// Whether the transcript already says how the program ended.
+    pub exit_noted: bool,
 }
 
 /// Runs `case` on `running` and reports what happened.
@@ -77,7 +79,9 @@ pub fn run_case(
         captures: HashMap::new(),
         transcript: Transcript::new(),
         case_deadline,
+        exit_noted: false,
     };
+    run.note_start(spec.target.role);
     let mut failure = None;
     let mut message = String::new();
     let mut interrupted = false;
@@ -106,6 +110,7 @@ pub fn run_case(
             break;
         }
     }
+    run.note_exit_if_ended();
     run.finish(spec.target.restart);
     let verdict = if interrupted {
         message = String::from("interrupted: the run was stopped before this case finished");
@@ -192,6 +197,35 @@ impl CaseRun<'_> {
     }
 
     /// Adds to a failure message what the target's exit tells, if it died.
+    /// The transcript's first entry: the program as the case finds it.
+    fn note_start(&mut self, role: Role) {
+        let addr = self.running.addr;
+        let state = if self.running.cases_run > 0 {
+            String::from("running since an earlier case (restart: once)")
+        } else {
+            match role {
+                Role::Server => format!("started, listening on {addr}"),
+                Role::Client => format!("started, to reach the runner at {addr}"),
+            }
+        };
+        self.running.cases_run += 1;
+        self.transcript.note("target", state);
+    }
+
+    /// Puts the program's end in the transcript, at the time the runner
+    /// saw it, if it ended during the case and no step said so.
+    fn note_exit_if_ended(&mut self) {
+        if self.exit_noted {
+            return;
+        }
+        let process = &mut self.running.process;
+        if let (Some(status), Some(when)) = (process.exit_status(), process.exited_at()) {
+            self.transcript
+                .note_at(when, "target", describe_status(status));
+            self.exit_noted = true;
+        }
+    }
+
     fn explain(&mut self, mut message: String, hung_up: bool) -> String {
         // A peer that closed or reset is often a target that is dying:
         // give it a moment, so the report can say how it ended.

@@ -46,6 +46,8 @@ pub struct Running {
     /// A prebuilt statically linked program, whose unflushed output the
     /// runner cannot make unbuffered: said with a failed output step.
     pub static_binary: bool,
+    /// Cases run on this target so far (more than one with `restart: once`).
+    pub cases_run: u32,
 }
 
 /// A target that failed to start properly, and what it printed (why).
@@ -198,6 +200,7 @@ impl Running {
             stderr_from: 0,
             language: None,
             static_binary: false,
+            cases_run: 0,
         }
     }
 }

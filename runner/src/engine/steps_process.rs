@@ -181,6 +181,7 @@ impl CaseRun<'_> {
             ));
         };
         self.transcript.note("target", describe_status(status));
+        self.exit_noted = true;
         match code {
             Some(code) if status.code() != Some(code) => Err(Problem::new(
                 &expected,

@@ -72,4 +72,20 @@ impl Transcript {
     pub fn note(&mut self, channel: &str, text: impl Into<String>) {
         self.record(channel, Direction::Note, text.into().as_bytes());
     }
+
+    /// A note of something that happened at `when`, which may be before
+    /// entries already recorded: it goes in its place in time.
+    pub fn note_at(&mut self, when: Instant, channel: &str, text: impl Into<String>) {
+        let at = when.saturating_duration_since(self.started);
+        let place = self.entries.partition_point(|entry| entry.at <= at);
+        self.entries.insert(
+            place,
+            Entry {
+                at,
+                channel: channel.to_string(),
+                direction: Direction::Note,
+                bytes: text.into().into_bytes(),
+            },
+        );
+    }
 }

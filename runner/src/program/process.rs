@@ -85,6 +85,8 @@ pub struct Process {
     pub stdout: Arc<Output>,
     pub stderr: Arc<Output>,
     status: Option<ExitStatus>,
+    /// When the runner first saw the main process exited.
+    exited_at: Option<Instant>,
 }
 
 /// What keeps track of a target's processes.
@@ -150,6 +152,7 @@ impl Process {
             stdout,
             stderr,
             status: None,
+            exited_at: None,
         };
         if let Hold::Sandboxed(sandboxed) = &mut process.hold {
             // Returns once the program is exec'd, or with why it was not.
@@ -166,8 +169,18 @@ impl Process {
     pub fn exit_status(&mut self) -> Option<ExitStatus> {
         if self.status.is_none() {
             self.status = self.child.try_wait().ok().flatten();
+            if self.status.is_some() {
+                self.exited_at = Some(Instant::now());
+            }
         }
         self.status
+    }
+
+    /// When the runner first saw the main process exited (it looks every
+    /// few milliseconds while a step waits), if it has.
+    pub fn exited_at(&mut self) -> Option<Instant> {
+        self.exit_status()?;
+        self.exited_at
     }
 
     /// Waits for the main process to exit until `deadline`.

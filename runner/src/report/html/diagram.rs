@@ -390,6 +390,9 @@ fn read_entry(
                 LaneKind::Stdin if note.starts_with("closed by the runner") => {
                     to_program(Kind::Fin, "EOF (stdin closed)", "stdin closed")
                 }
+                LaneKind::Stdin if note.starts_with("ended by the runner") => {
+                    to_program(Kind::Fin, "EOF (Ctrl-D)", "end of input typed")
+                }
                 LaneKind::Program => match idle_window(&note) {
                     Some((window, measured)) => event(
                         What::Span {
@@ -402,9 +405,13 @@ fn read_entry(
                         "",
                         note.clone(),
                     ),
-                    None => {
+                    None if is_exit(&note) => {
                         let label = note.clone();
                         event(What::Exit { label }, "program ended", "", note.clone())
+                    }
+                    None => {
+                        let label = note.clone();
+                        event(What::Note { lane, label }, "program", "", note.clone())
                     }
                 },
                 _ => {
@@ -414,6 +421,12 @@ fn read_entry(
             }
         }
     }
+}
+
+/// Whether a note on the program says how it ended (see
+/// `describe_status`), rather than that it started or is still running.
+fn is_exit(note: &str) -> bool {
+    note.starts_with("exited with code") || note.starts_with("was killed by") || note == "ended"
 }
 
 /// The window and the measurement of an `idle` note: `used 3% CPU over
@@ -617,6 +630,21 @@ fn lane_heading(index: usize, lane: &Lane) -> Markup {
     }
 }
 
+/// A labelled box on a lane at `x`: a note, the program's start or end.
+fn label_box(class: &str, tooltip: &str, event: &Event, x: f64, y: f64, label: &str) -> Markup {
+    let shown = fit(label, (LANE * 1.8) / CHAR);
+    let box_width = shown.chars().count() as f64 * CHAR + 14.0;
+    let left = (x - box_width / 2.0).max(LEFT + 2.0);
+    html! {
+        g class=(class) {
+            title { (tooltip) }
+            (time_label(y + 21.0, event.number, event.entry.at))
+            rect x=(px(left)) y=(px(y + 4.0)) width=(px(box_width)) height="24" rx="4" {}
+            text x=(px(left + box_width / 2.0)) y=(px(y + 21.0)) { (shown) }
+        }
+    }
+}
+
 fn time_label(y: f64, number: usize, at: Duration) -> Markup {
     html! {
         text.time x="8" y=(px(y)) { "#" (number) " " (seconds(at)) }
@@ -686,18 +714,12 @@ fn draw_event(y: f64, event: &Event, model: &Model) -> Markup {
             }
         }
         What::Note { lane, label } => {
-            let x = lane_x(*lane);
-            let shown = fit(label, (LANE * 1.8) / CHAR);
-            let box_width = shown.chars().count() as f64 * CHAR + 14.0;
-            let left = (x - box_width / 2.0).max(LEFT + 2.0);
-            html! {
-                g.ev.note {
-                    title { (tooltip) }
-                    (time_label(y + 21.0, event.number, event.entry.at))
-                    rect x=(px(left)) y=(px(y + 4.0)) width=(px(box_width)) height="24" rx="4" {}
-                    text x=(px(left + box_width / 2.0)) y=(px(y + 21.0)) { (shown) }
-                }
-            }
+            let class = if model.lanes[*lane].kind == LaneKind::Program {
+                "ev note program-note"
+            } else {
+                "ev note"
+            };
+            label_box(class, &tooltip, event, lane_x(*lane), y, label)
         }
         What::Exit { label } => {
             let program = model
@@ -705,18 +727,8 @@ fn draw_event(y: f64, event: &Event, model: &Model) -> Markup {
                 .iter()
                 .position(|l| l.kind == LaneKind::Program)
                 .unwrap_or(0);
-            let x = lane_x(program);
-            let shown = fit(&format!("program {label}"), (LANE * 1.8) / CHAR);
-            let box_width = shown.chars().count() as f64 * CHAR + 14.0;
-            let left = (x - box_width / 2.0).max(LEFT + 2.0);
-            html! {
-                g.ev.exit {
-                    title { (tooltip) }
-                    (time_label(y + 21.0, event.number, event.entry.at))
-                    rect x=(px(left)) y=(px(y + 4.0)) width=(px(box_width)) height="24" rx="4" {}
-                    text x=(px(left + box_width / 2.0)) y=(px(y + 21.0)) { (shown) }
-                }
-            }
+            let label = format!("program {label}");
+            label_box("ev exit", &tooltip, event, lane_x(program), y, &label)
         }
         What::Span {
             lane,
