@@ -196,7 +196,6 @@ impl CaseRun<'_> {
         }
     }
 
-    /// Adds to a failure message what the target's exit tells, if it died.
     /// The transcript's first entry: the program as the case finds it.
     fn note_start(&mut self, role: Role) {
         let addr = self.running.addr;
@@ -226,6 +225,7 @@ impl CaseRun<'_> {
         }
     }
 
+    /// Adds to a failure message what the target's exit tells, if it died.
     fn explain(&mut self, mut message: String, hung_up: bool) -> String {
         // A peer that closed or reset is often a target that is dying:
         // give it a moment, so the report can say how it ended.
