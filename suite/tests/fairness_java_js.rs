@@ -14,52 +14,8 @@ mod common;
 
 use common::*;
 use rstest::rstest;
-use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::{Condvar, Mutex};
-
-/// The address the handout's programs hard-code: TCP programs
-/// 127.1.1.1:8900, UDP ones 127.0.0.1:8090. Each target runs in a network
-/// namespace of its own, so programs on the same address run side by side.
-fn hard_coded_addr(spec_name: &str) -> &'static str {
-    if spec_name.starts_with("udp-") {
-        "127.0.0.1:8090"
-    } else {
-        "127.1.1.1:8900"
-    }
-}
-
-/// The default (untagged) cases of a bundled spec, from `runner list`.
-fn default_cases(spec_name: &str) -> Vec<String> {
-    static LISTED: Mutex<BTreeMap<String, Vec<String>>> = Mutex::new(BTreeMap::new());
-    if let Some(cases) = LISTED
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(spec_name)
-    {
-        return cases.clone();
-    }
-    let output = runner()
-        .args(["list", &spec(spec_name), "--format", "json"])
-        .output()
-        .expect("runner runs");
-    assert!(output.status.success(), "runner list {spec_name} failed");
-    let listing: Value = serde_json::from_slice(&output.stdout).expect("JSON listing");
-    let mut cases: Vec<String> = listing["specs"][0]["cases"]
-        .as_array()
-        .expect("cases")
-        .iter()
-        .filter(|case| case["selected"] == true)
-        .map(|case| case["id"].as_str().expect("id").to_string())
-        .collect();
-    cases.sort();
-    assert!(!cases.is_empty(), "{spec_name} has default cases");
-    LISTED
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(spec_name.to_string(), cases.clone());
-    cases
-}
 
 /// What one run of a spec's default cases gave.
 struct Outcome {

@@ -425,16 +425,10 @@ fn a_target_holds_its_stdio_and_nothing_else() {
     // SAFETY: clears close-on-exec on a descriptor this test owns, so the
     // runner inherits it.
     unsafe { nix::libc::fcntl(leaked.as_raw_fd(), nix::libc::F_SETFD, 0) };
-    let addr = format!("{}:9000", private_loopback_ip());
-    let (code, report) = run_json(&[
-        &spec.display().to_string(),
-        "--target",
-        &program.display().to_string(),
-        "--addr",
-        &addr,
-    ]);
+    let (code, report) = run_spec_file(&spec, &program);
     assert_eq!(code, 0, "{report:#}");
 
+    let addr = format!("{}:9000", private_loopback_ip());
     let submissions = dir.path().join("submissions");
     for student in ["ann", "bob", "cat", "dan", "eve", "fay"] {
         let folder = submissions.join(student);

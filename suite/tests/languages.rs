@@ -195,14 +195,7 @@ fn a_failed_case_s_hint_fits_the_program_s_language(
     let spec = write_program(dir.path(), "hinted.yaml", HINTED_SPEC);
     let program = write_program(dir.path(), file, source);
     chmod(&program, 0o755);
-    let addr = format!("{}:9000", private_loopback_ip());
-    let (code, report) = run_json(&[
-        &spec.display().to_string(),
-        "--target",
-        &program.display().to_string(),
-        "--addr",
-        &addr,
-    ]);
+    let (code, report) = run_spec_file(&spec, &program);
     assert_eq!(code, 1, "{report:#}");
     let result = &report["results"][0];
     assert_eq!(result["verdict"], "fail", "{result:#}");
@@ -250,17 +243,7 @@ fn a_static_binary_s_unflushed_output_is_named_in_the_failure() {
         .status()
         .expect("cc runs");
     assert!(built.success(), "a static build (libc6-dev has libc.a)");
-    let addr = format!("{}:9000", private_loopback_ip());
-    let run = |target: &Path| {
-        run_json(&[
-            &spec.display().to_string(),
-            "--target",
-            &target.display().to_string(),
-            "--addr",
-            &addr,
-        ])
-    };
-    let (_, report) = run(&binary);
+    let (_, report) = run_spec_file(&spec, &binary);
     let result = &report["results"][0];
     assert_eq!(result["verdict"], "fail", "{result:#}");
     let message = result["message"].as_str().expect("a message");
@@ -268,6 +251,6 @@ fn a_static_binary_s_unflushed_output_is_named_in_the_failure() {
         message.contains("statically linked") && message.contains("fflush(stdout)"),
         "{message}"
     );
-    let (code, report) = run(&source);
+    let (code, report) = run_spec_file(&spec, &source);
     assert_eq!(code, 0, "{report:#}");
 }

@@ -8,13 +8,13 @@ use common::*;
 
 /// A spec of one case for a client that talks only through stdin and
 /// stdout: the runner's UDP socket is there, unused.
-fn stdin_spec(dir: &std::path::Path, steps: &str) -> String {
+fn stdin_spec(dir: &std::path::Path, steps: &str) -> std::path::PathBuf {
     let text = format!(
         "spec: stdin-terminal\ntitle: typing at a terminal\ntarget: {{ role: client, transport: udp }}\ndefaults: {{ timeout: 3s }}\ncases:\n  - id: typed\n    about: the program gets what was typed\n    steps:\n{steps}"
     );
     let path = dir.join("stdin-terminal.yaml");
     std::fs::write(&path, text).expect("temp dir is writable");
-    path.display().to_string()
+    path
 }
 
 /// Runs the one case of `steps` against the Python program `source`.
@@ -22,14 +22,7 @@ fn run_typed(source: &str, steps: &str) -> (String, String) {
     let dir = world_readable_tempdir();
     let program = write_program(dir.path(), "typed.py", source);
     let spec = stdin_spec(dir.path(), steps);
-    let addr = format!("{}:9000", private_loopback_ip());
-    let (_, report) = run_json(&[
-        &spec,
-        "--target",
-        &program.display().to_string(),
-        "--addr",
-        &addr,
-    ]);
+    let (_, report) = run_spec_file(&spec, &program);
     verdicts(&report)
         .remove("typed")
         .expect("the case has a verdict")

@@ -175,6 +175,48 @@ pub fn run_student_program(
     ])
 }
 
+/// Runs the spec file `spec` against `target` (a path the runner is
+/// given with `--target`), reached on a private loopback address; returns
+/// the exit code and the JSON report.
+pub fn run_spec_file(spec: &Path, target: &Path) -> (i32, Value) {
+    let addr = format!("{}:9000", private_loopback_ip());
+    run_json(&[
+        &spec.display().to_string(),
+        "--target",
+        &target.display().to_string(),
+        "--addr",
+        &addr,
+    ])
+}
+
+/// The address the handout's programs hard-code: TCP programs
+/// 127.1.1.1:8900, UDP ones 127.0.0.1:8090. Each target runs in a network
+/// namespace of its own, so programs on the same address run side by side.
+pub fn hard_coded_addr(spec_name: &str) -> &'static str {
+    if spec_name.starts_with("udp-") {
+        "127.0.0.1:8090"
+    } else {
+        "127.1.1.1:8900"
+    }
+}
+
+/// The ids of a bundled spec's default (untagged) cases, sorted, read
+/// from its file.
+pub fn default_cases(spec_name: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(spec(spec_name)).expect("the spec exists");
+    let yaml: serde_yaml::Value = serde_yaml::from_str(&text).expect("the spec is YAML");
+    let mut cases: Vec<String> = yaml["cases"]
+        .as_sequence()
+        .expect("cases is a list")
+        .iter()
+        .filter(|case| case.get("tags").is_none())
+        .map(|case| case["id"].as_str().expect("a case id").to_string())
+        .collect();
+    cases.sort();
+    assert!(!cases.is_empty(), "{spec_name} has default cases");
+    cases
+}
+
 /// As `run_json`, failing the test if the run took `limit` or longer.
 pub fn run_json_within(limit: std::time::Duration, args: &[&str]) -> (i32, Value) {
     let started = std::time::Instant::now();
