@@ -10,6 +10,7 @@ pub mod class;
 pub mod merge;
 mod progress;
 pub mod record;
+pub mod stats;
 mod student;
 pub mod table;
 

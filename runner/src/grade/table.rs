@@ -2,6 +2,7 @@
 //! (score distribution, and per case how many students passed it).
 
 use super::record::{Column, Status, StudentRecord};
+use super::stats::ClassStats;
 use std::path::Path;
 
 /// Writes `grades.csv`: `student,points,max_points`, a column per case
@@ -47,61 +48,43 @@ pub fn write_csv(
 
 /// The summary a teacher reads at the end of a grading.
 pub fn summary(assignment: &str, columns: &[Column], records: &[StudentRecord]) -> String {
-    let graded: Vec<&StudentRecord> = records
-        .iter()
-        .filter(|r| r.status == Status::Graded)
-        .collect();
-    let max_points: u32 = columns.iter().map(|c| c.max_points).sum();
+    let stats = ClassStats::new(columns, records);
+    let graded = stats.graded.len();
     let mut text = format!(
-        "{assignment}: {} of {} students graded, {max_points} points at most\n",
-        graded.len(),
-        records.len()
+        "{assignment}: {graded} of {} students graded, {} points at most\n",
+        records.len(),
+        stats.max_points
     );
-    if graded.is_empty() {
+    if graded == 0 {
         return text;
     }
     text.push_str("\nscores (points: students)\n");
-    let mut scores: Vec<u32> = graded.iter().map(|r| r.points).collect();
-    scores.sort_unstable_by(|a, b| b.cmp(a));
-    let mut distinct = scores.clone();
-    distinct.dedup();
-    let widest = distinct
-        .iter()
-        .map(|s| scores.iter().filter(|x| *x == s).count())
-        .max()
-        .unwrap_or(1);
+    let counts = stats.score_counts();
+    let widest = counts.iter().map(|(_, count)| *count).max().unwrap_or(1);
     const BAR: usize = 30;
-    for score in distinct {
-        let count = scores.iter().filter(|x| **x == score).count();
+    for (score, count) in counts {
         let length = (count * BAR).div_ceil(widest).max(1);
         text.push_str(&format!(
             "  {score:>4}  {:<BAR$}  {count}\n",
             "#".repeat(length)
         ));
     }
-    let total: u32 = scores.iter().sum();
-    let mean = f64::from(total) / scores.len() as f64;
-    let median = scores[scores.len() / 2];
-    text.push_str(&format!("  mean {mean:.1}, median {median}\n"));
+    text.push_str(&format!(
+        "  mean {:.1}, median {}\n",
+        stats.mean,
+        stats.median_text()
+    ));
 
     text.push_str("\ncases, most missed first (students passing)\n");
-    let mut per_case: Vec<(usize, &Column)> = columns
-        .iter()
-        .enumerate()
-        .map(|(index, column)| (graded.iter().filter(|r| r.passed(index)).count(), column))
-        .collect();
-    // Stable: equal counts keep the spec's order.
-    per_case.sort_by_key(|(passed, _)| *passed);
     let name_width = columns.iter().map(|c| c.name.len()).max().unwrap_or(0);
-    for (passed, column) in per_case {
+    for (index, passed) in stats.per_case {
         text.push_str(&format!(
-            "  {:<name_width$}  {passed:>4}/{}  {:>3}%\n",
-            column.name,
-            graded.len(),
-            passed * 100 / graded.len()
+            "  {:<name_width$}  {passed:>4}/{graded}  {:>3}%\n",
+            columns[index].name,
+            passed * 100 / graded
         ));
     }
-    let unfinished = records.len() - graded.len();
+    let unfinished = records.len() - graded;
     if unfinished > 0 {
         text.push_str(&format!(
             "\n{unfinished} students not graded (interrupted): run again with --resume\n"

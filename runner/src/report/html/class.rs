@@ -6,6 +6,7 @@
 
 use super::{page, text, verdict_mark};
 use crate::grade::record::{Column, Manifest, Status, StudentRecord};
+use crate::grade::stats::ClassStats;
 use maud::{html, Markup};
 use std::collections::HashMap;
 use std::path::Path;
@@ -22,11 +23,9 @@ const MAX_BARS: u32 = 40;
 /// there is one.
 pub fn dashboard(out: &Path, manifest: &Manifest, records: &[StudentRecord]) -> String {
     let columns = &manifest.columns;
-    let graded: Vec<&StudentRecord> = records
-        .iter()
-        .filter(|r| r.status == Status::Graded)
-        .collect();
-    let max_points: u32 = columns.iter().map(|c| c.max_points).sum();
+    let stats = ClassStats::new(columns, records);
+    let graded = &stats.graded;
+    let max_points = stats.max_points;
     let requirements = requirements(out, records, columns);
     let one_spec = columns
         .iter()
@@ -45,33 +44,20 @@ pub fn dashboard(out: &Path, manifest: &Manifest, records: &[StudentRecord]) -> 
             column.name.clone()
         }
     };
-    let mut scores: Vec<u32> = graded.iter().map(|r| r.points).collect();
-    scores.sort_unstable();
-    let mean = if scores.is_empty() {
-        0.0
-    } else {
-        f64::from(scores.iter().sum::<u32>()) / scores.len() as f64
-    };
-    let median = scores.get(scores.len() / 2).copied().unwrap_or(0);
     let title = format!("{}: class results", text(&manifest.assignment));
-    let mut per_case: Vec<(usize, &Column, usize)> = columns
+    let per_case: Vec<(usize, &Column, usize)> = stats
+        .per_case
         .iter()
-        .enumerate()
-        .map(|(index, column)| {
-            let passed = graded.iter().filter(|r| r.passed(index)).count();
-            (index, column, passed)
-        })
+        .map(|&(index, passed)| (index, &columns[index], passed))
         .collect();
-    // Stable: equal counts keep the spec's order.
-    per_case.sort_by_key(|(_, _, passed)| *passed);
     let body = html! {
         header.top {
             h1 { (title) }
             dl.stats {
                 div { dt { "students graded" } dd { (graded.len()) " / " (records.len()) } }
                 div { dt { "points at most" } dd { (max_points) } }
-                div { dt { "mean" } dd { (format!("{mean:.1}")) } }
-                div { dt { "median" } dd { (median) } }
+                div { dt { "mean" } dd { (format!("{:.1}", stats.mean)) } }
+                div { dt { "median" } dd { (stats.median_text()) } }
             }
             @if graded.len() < records.len() {
                 p.note { (records.len() - graded.len()) " students are not graded (interrupted): run again with --resume." }
@@ -80,7 +66,7 @@ pub fn dashboard(out: &Path, manifest: &Manifest, records: &[StudentRecord]) -> 
         main {
             section aria-labelledby="scores" {
                 h2 id="scores" { "Scores" }
-                (histogram(&scores, max_points))
+                (histogram(&stats.scores, max_points))
             }
             section aria-labelledby="cases" {
                 h2 id="cases" { "Cases, most missed first" }
