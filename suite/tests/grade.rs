@@ -184,6 +184,11 @@ fn every_student_gets_the_row_and_the_reports_they_should(#[case] as_root: bool)
         )
         .expect("JSON report");
         assert_eq!(report["summary"]["points"], *points, "{student}");
+        assert!(
+            report["summary"]["duration_ms"].as_f64() > Some(0.0),
+            "{student}: the grading's time, {}",
+            report["summary"]
+        );
     }
     let text = |student: &str| {
         std::fs::read_to_string(out.join(student).join("report.txt")).expect("report.txt")

@@ -47,6 +47,7 @@ pub fn grade(grading: &Grading, student: &Student) -> std::io::Result<Graded> {
     // A stale record must not outlive a regrading that gets interrupted.
     let _ = std::fs::remove_file(out.join(record::RECORD_FILE));
     let mut human = Human::new(report::create_file(&out.join(HUMAN_REPORT))?, false);
+    let started = std::time::Instant::now();
     let mut collected = Collected::default();
     let mut notes = Vec::new();
     let mut interrupted = false;
@@ -78,6 +79,7 @@ pub fn grade(grading: &Grading, student: &Student) -> std::io::Result<Graded> {
         summary.add(outcome);
     }
     summary.interrupted = interrupted;
+    summary.duration = started.elapsed();
     collected.summary = summary.clone();
     human.event(&Event::RunFinished(&summary));
     if interrupted {
