@@ -47,6 +47,34 @@ pub fn deadline_after(duration: Duration) -> Instant {
         .unwrap_or(now)
 }
 
+/// Writes all of `bytes` to a non-blocking `writer`, waiting for room in
+/// slices until `deadline`; TimedOut when there is still none by then.
+pub fn write_all_until<W: std::io::Write + std::os::fd::AsFd>(
+    writer: &mut W,
+    bytes: &[u8],
+    deadline: Instant,
+) -> std::io::Result<()> {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::io::ErrorKind;
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        match writer.write(rest) {
+            Ok(n) => rest = &rest[n..],
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                let Some(slice) = slice_until(deadline) else {
+                    return Err(std::io::Error::from(ErrorKind::TimedOut));
+                };
+                let wait = PollTimeout::try_from(slice).unwrap_or(PollTimeout::MAX);
+                let mut fds = [PollFd::new(writer.as_fd(), PollFlags::POLLOUT)];
+                poll(&mut fds, wait).map_err(std::io::Error::from)?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

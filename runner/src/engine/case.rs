@@ -213,7 +213,7 @@ impl CaseRun<'_> {
 
     /// Puts the program's end in the transcript, at the time the runner
     /// saw it, if it ended during the case and no step said so.
-    fn note_exit_if_ended(&mut self) {
+    pub(super) fn note_exit_if_ended(&mut self) {
         if self.exit_noted {
             return;
         }

@@ -180,8 +180,7 @@ impl CaseRun<'_> {
                 ),
             ));
         };
-        self.transcript.note("target", describe_status(status));
-        self.exit_noted = true;
+        self.note_exit_if_ended();
         match code {
             Some(code) if status.code() != Some(code) => Err(Problem::new(
                 &expected,

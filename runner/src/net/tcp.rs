@@ -3,7 +3,7 @@
 
 use super::remaining;
 use socket2::SockRef;
-use std::io::{self, ErrorKind, Read, Write};
+use std::io::{self, ErrorKind, Read};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
@@ -55,31 +55,9 @@ impl Connection {
     /// requested). Waits in slices, like every wait of the runner.
     pub fn send(&mut self, bytes: &[u8], deadline: Instant) -> io::Result<()> {
         self.stream.set_nonblocking(true)?;
-        let sent = self.send_nonblocking(bytes, deadline);
+        let sent = crate::stop::write_all_until(&mut self.stream, bytes, deadline);
         self.stream.set_nonblocking(false)?;
         sent
-    }
-
-    fn send_nonblocking(&mut self, bytes: &[u8], deadline: Instant) -> io::Result<()> {
-        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-        use std::os::fd::AsFd;
-        let mut rest = bytes;
-        while !rest.is_empty() {
-            match self.stream.write(rest) {
-                Ok(n) => rest = &rest[n..],
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                    let Some(slice) = crate::stop::slice_until(deadline) else {
-                        return Err(io::Error::from(ErrorKind::TimedOut));
-                    };
-                    let wait = PollTimeout::try_from(slice).unwrap_or(PollTimeout::MAX);
-                    let mut fds = [PollFd::new(self.stream.as_fd(), PollFlags::POLLOUT)];
-                    poll(&mut fds, wait).map_err(io::Error::from)?;
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
     }
 
     /// Reads once, waiting until `deadline` at most. Data is appended to

@@ -7,6 +7,7 @@
 //! compiler's messages as the evidence.
 
 use super::{Confinement, Limits, Process};
+use crate::spec::Language;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -26,6 +27,16 @@ pub enum Compiled {
 }
 
 impl Compiled {
+    /// The language hints are picked by.
+    pub fn language(self) -> Language {
+        match self {
+            Compiled::C => Language::C,
+            Compiled::Cpp => Language::Cpp,
+            Compiled::Go => Language::Go,
+            Compiled::JavaFiles => Language::Java,
+        }
+    }
+
     /// The tool a build needs, and the Debian package that has it.
     pub fn toolchain(self) -> (&'static str, &'static str) {
         match self {

@@ -1,7 +1,7 @@
 //! What to start as the target: a bundled reference, or a submission given
 //! as a path, a `.py` file or a command line with `{host}` / `{port}`.
 
-use super::build::{compiled_language, Build, BuildFailure, Compiled};
+use super::build::{compiled_language, Build, BuildFailure};
 use super::Confinement;
 use crate::spec::Language;
 use std::net::SocketAddr;
@@ -21,6 +21,9 @@ pub struct TargetCommand {
     /// The language the program is written in, when the runner can tell:
     /// it picks the cases' hints.
     language: Option<Language>,
+    /// A prebuilt statically linked executable (see
+    /// `static_binary_warning`), found out once when the command is parsed.
+    static_binary: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +69,7 @@ impl TargetCommand {
             label: format!("reference {name}"),
             build: None,
             language: None,
+            static_binary: false,
         }
     }
 
@@ -116,12 +120,14 @@ impl TargetCommand {
         } else {
             argv.push(resolve_program(program)?);
         }
+        let static_binary = build.is_none() && is_static_executable(Path::new(&argv[0]));
         argv.extend(args.iter().cloned());
         Ok(TargetCommand {
             argv,
             label: text.to_string(),
             build,
             language: language_of(&words),
+            static_binary,
         })
     }
 
@@ -139,6 +145,7 @@ impl TargetCommand {
             label: self.label.clone(),
             build: None,
             language: self.language,
+            static_binary: self.static_binary,
         })
     }
 
@@ -159,21 +166,12 @@ impl TargetCommand {
     /// Whether the program is a prebuilt statically linked executable
     /// (see `static_binary_warning`).
     pub fn is_static_binary(&self) -> bool {
-        self.build.is_none()
-            && self
-                .argv
-                .first()
-                .is_some_and(|program| is_static_executable(Path::new(program)))
+        self.static_binary
     }
 
     /// The language the program is written in, if the runner can tell.
     pub fn language(&self) -> Option<Language> {
         self.language
-    }
-
-    /// The language a source target is built from, if it is one.
-    pub fn compiled(&self) -> Option<Compiled> {
-        self.build.as_ref().map(|b| b.language)
     }
 
     /// Whether the command says where to serve or connect (`{port}`).
@@ -204,8 +202,8 @@ fn is_private_link(word: &str) -> bool {
         && !super::reachable_by_others(path)
 }
 
-/// Source files run by an interpreter other than Python: the runtime and
-/// its Debian package.
+/// Source files run by an interpreter other than Python (JavaScript, by
+/// Node): the runtime and its Debian package.
 fn interpreted_by(program: &str) -> Option<(&'static str, &'static str)> {
     let extension = Path::new(program).extension()?.to_str()?;
     match extension {
@@ -265,16 +263,13 @@ fn language_of(words: &[String]) -> Option<Language> {
     let by_file = |word: &String| -> Option<Language> {
         let path = Path::new(word);
         if let Some(compiled) = compiled_language(path) {
-            return Some(match compiled {
-                Compiled::C => Language::C,
-                Compiled::Cpp => Language::Cpp,
-                Compiled::Go => Language::Go,
-                Compiled::JavaFiles => Language::Java,
-            });
+            return Some(compiled.language());
+        }
+        if interpreted_by(word).is_some() {
+            return Some(Language::JavaScript);
         }
         match path.extension()?.to_str()? {
             "py" => Some(Language::Python),
-            "js" | "mjs" | "cjs" => Some(Language::JavaScript),
             "jar" => Some(Language::Java),
             _ => None,
         }
@@ -322,12 +317,7 @@ fn resolve_program(program: &str) -> Result<String, CommandError> {
     if program.contains('/') {
         return check_executable(path).map(|_| program.to_string());
     }
-    let found = std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
-        .map(|dir| dir.join(program))
-        .find(|candidate| check_executable(candidate).is_ok());
-    match found {
+    match find_on_path(program) {
         Some(_) => Ok(program.to_string()),
         None if path.exists() => check_executable(path).map(|_| format!("./{program}")),
         None => Err(CommandError::NotFound(program.to_string())),

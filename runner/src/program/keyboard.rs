@@ -10,10 +10,10 @@
 //! most one typed line, and `close-stdin` is Ctrl-D, as at a keyboard.
 //! Where no pseudo-terminal can be opened, stdin is a pipe (with a note).
 
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::termios::{self, LocalFlags, SetArg, SpecialCharacterIndices};
+use std::fs::File;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::process::Stdio;
 use std::time::Instant;
 
@@ -30,7 +30,7 @@ pub const MAX_LINE: usize = 4095;
 pub struct Keyboard {
     /// The master side of the terminal, or the pipe's write end (None
     /// once a pipe was closed to end the input).
-    writer: Option<OwnedFd>,
+    writer: Option<File>,
     /// The slave side (the runner keeps a copy to ask what the program has
     /// not read yet), or None for a pipe, whose write end answers that.
     slave: Option<OwnedFd>,
@@ -67,10 +67,10 @@ impl Keyboard {
         mode.control_chars[SpecialCharacterIndices::VERASE as usize] = LINE_EDITING;
         mode.control_chars[SpecialCharacterIndices::VKILL as usize] = LINE_EDITING;
         termios::tcsetattr(&pty.slave, SetArg::TCSANOW, &mode)?;
-        set_nonblocking(&pty.master)?;
+        super::set_nonblocking(&pty.master)?;
         let program_end = pty.slave.try_clone()?;
         let keyboard = Keyboard {
-            writer: Some(pty.master),
+            writer: Some(File::from(pty.master)),
             slave: Some(pty.slave),
             partial_line: false,
             ended: false,
@@ -80,9 +80,9 @@ impl Keyboard {
 
     fn pipe() -> io::Result<(Keyboard, Stdio)> {
         let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
-        set_nonblocking(&write)?;
+        super::set_nonblocking(&write)?;
         let keyboard = Keyboard {
-            writer: Some(write),
+            writer: Some(File::from(write)),
             slave: None,
             partial_line: false,
             ended: false,
@@ -114,13 +114,14 @@ impl Keyboard {
     /// How many typed bytes the program has not read yet (at a terminal,
     /// in whole lines: a partial line cannot be read before it is ended).
     pub fn unread(&self) -> io::Result<usize> {
-        let Some(asked) = self.slave.as_ref().or(self.writer.as_ref()) else {
-            return Ok(0);
+        let asked = match (&self.slave, &self.writer) {
+            (Some(slave), _) => slave.as_raw_fd(),
+            (None, Some(writer)) => writer.as_raw_fd(),
+            (None, None) => return Ok(0),
         };
         let mut unread: nix::libc::c_int = 0;
         // SAFETY: FIONREAD (TIOCINQ) stores a byte count in an int.
-        let result =
-            unsafe { nix::libc::ioctl(asked.as_raw_fd(), nix::libc::FIONREAD, &mut unread) };
+        let result = unsafe { nix::libc::ioctl(asked, nix::libc::FIONREAD, &mut unread) };
         if result != 0 {
             return Err(io::Error::last_os_error());
         }
@@ -151,31 +152,18 @@ impl Keyboard {
     }
 
     fn write_all(&mut self, bytes: &[u8], deadline: Instant) -> io::Result<()> {
-        let Some(writer) = &self.writer else {
+        let Some(writer) = &mut self.writer else {
             return Err(io::Error::from(io::ErrorKind::BrokenPipe));
         };
-        let mut rest = bytes;
-        while !rest.is_empty() {
-            match nix::unistd::write(writer, rest) {
-                Ok(n) => rest = &rest[n..],
-                Err(nix::errno::Errno::EAGAIN) => {
-                    let Some(slice) = crate::stop::slice_until(deadline) else {
-                        return Err(io::Error::from(io::ErrorKind::TimedOut));
-                    };
-                    let wait = PollTimeout::try_from(slice).unwrap_or(PollTimeout::MAX);
-                    let mut fds = [PollFd::new(writer.as_fd(), PollFlags::POLLOUT)];
-                    poll(&mut fds, wait).map_err(io::Error::from)?;
-                }
-                Err(nix::errno::Errno::EINTR) => {}
-                // The program's side of the terminal is gone: as a pipe
-                // whose reader closed it.
-                Err(nix::errno::Errno::EIO) => {
-                    return Err(io::Error::from(io::ErrorKind::BrokenPipe))
-                }
-                Err(e) => return Err(e.into()),
+        crate::stop::write_all_until(writer, bytes, deadline).map_err(|e| {
+            // The program's side of the terminal is gone: as a pipe whose
+            // reader closed it.
+            if e.raw_os_error() == Some(nix::libc::EIO) {
+                io::Error::from(io::ErrorKind::BrokenPipe)
+            } else {
+                e
             }
-        }
-        Ok(())
+        })
     }
 }
 
@@ -235,13 +223,6 @@ pub fn untypable(bytes: &[u8]) -> Option<String> {
         ));
     }
     None
-}
-
-fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
-    use nix::fcntl::{fcntl, FcntlArg, OFlag};
-    let flags = OFlag::from_bits_truncate(fcntl(fd.as_raw_fd(), FcntlArg::F_GETFL)?);
-    fcntl(fd.as_raw_fd(), FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK))?;
-    Ok(())
 }
 
 /// Says once per run that stdin is a pipe for want of a terminal.

@@ -10,7 +10,7 @@ mod process;
 mod procfs;
 mod sandboxed;
 
-pub use build::{BuildFailure, Compiled};
+pub use build::BuildFailure;
 pub use command::{CommandError, TargetCommand};
 pub use identity::{reachable_by_others, submission_dir, Identity, IdentityError};
 pub use keyboard::untypable;
@@ -23,6 +23,15 @@ pub use procfs::{time_wait_on, SocketKind};
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
+
+/// Makes reads and writes on `fd` return at once instead of blocking:
+/// the runner waits on its own terms, with a deadline.
+fn set_nonblocking(fd: &impl std::os::fd::AsRawFd) -> std::io::Result<()> {
+    use nix::fcntl::{fcntl, FcntlArg, OFlag};
+    let flags = OFlag::from_bits_truncate(fcntl(fd.as_raw_fd(), FcntlArg::F_GETFL)?);
+    fcntl(fd.as_raw_fd(), FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK))?;
+    Ok(())
+}
 
 /// Why a target could not be brought to the point where a case can start.
 #[derive(Debug)]

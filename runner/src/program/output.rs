@@ -47,13 +47,7 @@ impl Output {
     /// EOF. The first `keep_head` bytes are kept whole.
     pub fn pump(source: impl Into<OwnedFd>, keep_head: usize) -> Arc<Output> {
         let source: OwnedFd = source.into();
-        let flags = nix::fcntl::fcntl(source.as_raw_fd(), nix::fcntl::FcntlArg::F_GETFL)
-            .map(nix::fcntl::OFlag::from_bits_truncate)
-            .unwrap_or(nix::fcntl::OFlag::empty());
-        let _ = nix::fcntl::fcntl(
-            source.as_raw_fd(),
-            nix::fcntl::FcntlArg::F_SETFL(flags | nix::fcntl::OFlag::O_NONBLOCK),
-        );
+        let _ = super::set_nonblocking(&source);
         let watched = source.try_clone();
         let output = Arc::new(Output::default());
         {

@@ -236,7 +236,7 @@ impl Process {
             if self.exit_status().is_some() {
                 return;
             }
-            std::thread::sleep(STDIN_POLL);
+            std::thread::sleep(POLL);
         }
     }
 
@@ -537,9 +537,6 @@ pub fn become_subreaper() {
         });
     }
 }
-
-/// How often the runner looks whether the program took its stdin.
-const STDIN_POLL: Duration = Duration::from_millis(2);
 
 /// How often adopted orphans that died are reaped.
 const REAP_EVERY: Duration = Duration::from_millis(10);
