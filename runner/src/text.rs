@@ -12,13 +12,23 @@ pub fn escape_controls(text: &str, keep: impl Fn(char) -> bool) -> String {
             c if keep(c) => out.push(c),
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
-            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') => {
+            c if c.is_control() || is_invisible_format(c) => {
                 out.push_str(&format!("\\u{{{:x}}}", c as u32))
             }
             c => out.push(c),
         }
     }
     out
+}
+
+/// Line and paragraph separators and the bidirectional controls: not
+/// control characters, but they break a line or reorder what the reader
+/// sees, so reports escape them too.
+pub fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+    )
 }
 
 #[cfg(test)]
@@ -35,5 +45,6 @@ mod tests {
             escape_controls("a\nb\tc\u{2028}", |c| c == '\n' || c == '\t'),
             "a\nb\tc\\u{2028}"
         );
+        assert_eq!(escape_controls("ab\u{202e}c", |_| false), "ab\\u{202e}c");
     }
 }

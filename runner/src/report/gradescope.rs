@@ -184,7 +184,7 @@ fn paragraph(out: &mut String, label: &str, text: &str) {
 /// `text` as an indented code block: Markdown shows its content as is.
 /// Every line is indented, so no line of it can end the block.
 fn code_block(out: &mut String, text: &str) {
-    let text = visible(text);
+    let text = crate::engine::show::terminal_safe(text);
     let text = text.trim_end_matches('\n');
     if text.trim().is_empty() {
         out.push_str("    (nothing)\n\n");
@@ -198,40 +198,12 @@ fn code_block(out: &mut String, text: &str) {
     out.push('\n');
 }
 
-/// `text` with control characters (but newline and tab), the Unicode line
-/// separators and the bidirectional controls, which could reorder what
-/// the reader sees, shown as escapes.
-fn visible(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\n' | '\t' => out.push(c),
-            '\r' => out.push_str("\\r"),
-            c if c.is_control()
-                || matches!(
-                    c,
-                    '\u{2028}'
-                        | '\u{2029}'
-                        | '\u{200e}'
-                        | '\u{200f}'
-                        | '\u{202a}'..='\u{202e}'
-                        | '\u{2066}'..='\u{2069}'
-                ) =>
-            {
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// `text` on one line, as Markdown that shows it literally: the characters
 /// that start inline markup (emphasis, code, links, strikethrough, HTML,
 /// entities) are escaped, and line breaks become spaces, so that no line
 /// starts a block (a heading, a list, a code block).
 fn markdown_text(text: &str) -> String {
-    let text = visible(text);
+    let text = crate::engine::show::terminal_safe(text);
     let mut out = String::with_capacity(text.len());
     for word in text.split_whitespace() {
         if !out.is_empty() {

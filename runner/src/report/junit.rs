@@ -268,7 +268,7 @@ fn escape(text: &str, attribute: bool) -> String {
             '\n' | '\t' => out.push(c),
             c if c.is_control()
                 || matches!(c, '\u{fffe}' | '\u{ffff}')
-                || super::tap::is_invisible_format(c) =>
+                || crate::text::is_invisible_format(c) =>
             {
                 let _ = write!(out, "\\u{{{:x}}}", c as u32);
             }

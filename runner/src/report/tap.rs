@@ -229,29 +229,9 @@ fn description(text: &str) -> String {
 }
 
 /// Text on one line as it is shown: line breaks, other control characters
-/// and the bidirectional controls (which could reorder what the reader
-/// sees) escaped.
+/// and the bidirectional controls escaped.
 fn one_line(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            c if c.is_control() || is_invisible_format(c) => {
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Line and paragraph separators and the bidirectional controls.
-pub(super) fn is_invisible_format(c: char) -> bool {
-    matches!(
-        c,
-        '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
-    )
+    crate::text::escape_controls(text, |_| false)
 }
 
 #[cfg(test)]

@@ -412,8 +412,7 @@ fn needs_escape(c: char) -> bool {
     c.is_control()
         || (0xfdd0..=0xfdef).contains(&code)
         || (code & 0xfffe) == 0xfffe
-        || matches!(code, 0x200e | 0x200f | 0x202a..=0x202e | 0x2066..=0x2069)
-        || matches!(c, '\u{2028}' | '\u{2029}')
+        || crate::text::is_invisible_format(c)
 }
 
 /// Bytes from the wire in quotes, as the other reports show them, cut to
