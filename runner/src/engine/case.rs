@@ -247,7 +247,11 @@ impl CaseRun<'_> {
             }
             let tail = self.running.process.stderr.snapshot().last_lines(5);
             if !tail.trim().is_empty() && !status.success() {
-                message.push_str(&format!("; its stderr ends with:\n{}", tail.trim_end()));
+                message.push_str(&format!(
+                    "{}{}",
+                    super::outcome::STDERR_IN_MESSAGE,
+                    tail.trim_end()
+                ));
             }
         }
         message

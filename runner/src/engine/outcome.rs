@@ -45,6 +45,9 @@ pub struct Failure {
     pub actual: Option<Vec<u8>>,
 }
 
+/// What the engine writes before the stderr tail it adds to a message.
+pub const STDERR_IN_MESSAGE: &str = "; its stderr ends with:\n";
+
 #[derive(Debug, Clone)]
 pub struct CaseOutcome {
     pub spec: String,
@@ -73,6 +76,12 @@ pub struct CaseOutcome {
 }
 
 impl CaseOutcome {
+    /// Whether the message already ends with the program's stderr, as
+    /// that of a program that died does: reports then leave out the tail.
+    pub fn stderr_in_message(&self) -> bool {
+        self.message.contains(STDERR_IN_MESSAGE)
+    }
+
     /// The outcome of `case` with `verdict`: full points on a pass, none
     /// otherwise; the hint for a program in `language`; evidence fields
     /// start empty.

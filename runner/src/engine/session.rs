@@ -172,7 +172,11 @@ fn start_failed(spec: &Spec, case: &Case, error: StartError, duration: Duration)
             }
             let tail = stderr.last_lines(5);
             if !tail.trim().is_empty() {
-                message.push_str(&format!("; its stderr ends with:\n{}", tail.trim_end()));
+                message.push_str(&format!(
+                    "{}{}",
+                    super::outcome::STDERR_IN_MESSAGE,
+                    tail.trim_end()
+                ));
             }
             (verdict, message, stdout, stderr)
         }

@@ -11,7 +11,7 @@
 
 use super::{tail, Collected};
 use crate::engine::show::{hex, is_printable, quoted_short};
-use crate::engine::{CaseOutcome, Direction, Verdict};
+use crate::engine::{CaseOutcome, Verdict};
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -144,26 +144,12 @@ fn output(outcome: &CaseOutcome) -> String {
         out.push_str("**transcript**\n\n");
         let mut lines = String::new();
         for entry in &outcome.transcript {
-            let arrow = match entry.direction {
-                Direction::Sent => "->",
-                Direction::Received => "<-",
-                Direction::Note => "--",
-            };
-            let body = match entry.direction {
-                Direction::Note => String::from_utf8_lossy(&entry.bytes).into_owned(),
-                _ => quoted_short(&entry.bytes, 160),
-            };
-            let _ = writeln!(
-                lines,
-                "{:>8.3}s {:<8} {arrow} {body}",
-                entry.at.as_secs_f64(),
-                entry.channel
-            );
+            let (time, rest) = super::transcript_line(entry, 160);
+            let _ = writeln!(lines, "{time} {rest}");
         }
         code_block(&mut out, &lines);
     }
-    // A start failure's message already ends with the stderr tail.
-    let stderr_in_message = outcome.message.contains("its stderr ends with");
+    let stderr_in_message = outcome.stderr_in_message();
     for (name, snapshot) in [("stdout", &outcome.stdout), ("stderr", &outcome.stderr)] {
         if name == "stderr" && stderr_in_message {
             continue;

@@ -2,11 +2,10 @@
 //! failure the requirement, the step, expected and actual bytes, the
 //! transcript and the tail of the target's output.
 
-use super::tail;
+use super::{duration, tail, transcript_line};
 use crate::engine::show::{hex, is_printable, quoted_short, terminal_safe};
-use crate::engine::{CaseOutcome, Direction, Event, Summary, Verdict};
+use crate::engine::{CaseOutcome, Event, Summary, Verdict};
 use std::io::Write;
-use std::time::Duration;
 
 pub struct Human<W: Write> {
     out: W,
@@ -119,25 +118,12 @@ impl<W: Write> Human<W> {
         if !outcome.transcript.is_empty() {
             writeln!(self.out, "{pad}transcript:")?;
             for entry in &outcome.transcript {
-                let arrow = match entry.direction {
-                    Direction::Sent => "->",
-                    Direction::Received => "<-",
-                    Direction::Note => "--",
-                };
-                let body = match entry.direction {
-                    Direction::Note => terminal_safe(&String::from_utf8_lossy(&entry.bytes)),
-                    _ => quoted_short(&entry.bytes, 160),
-                };
-                writeln!(
-                    self.out,
-                    "{pad}  {} {:<8} {arrow} {body}",
-                    self.paint(DIM, &format!("{:>8.3}s", entry.at.as_secs_f64())),
-                    entry.channel
-                )?;
+                let (time, rest) = transcript_line(entry, 160);
+                let rest = terminal_safe(&rest);
+                writeln!(self.out, "{pad}  {} {rest}", self.paint(DIM, &time))?;
             }
         }
-        // A start failure's message already ends with the stderr tail.
-        let stderr_in_message = outcome.message.contains("its stderr ends with");
+        let stderr_in_message = outcome.stderr_in_message();
         for (name, snapshot) in [("stdout", &outcome.stdout), ("stderr", &outcome.stderr)] {
             if name == "stderr" && stderr_in_message {
                 continue;
@@ -182,13 +168,5 @@ impl<W: Write> Human<W> {
             summary.max_points,
             duration(summary.duration)
         )
-    }
-}
-
-fn duration(duration: Duration) -> String {
-    if duration < Duration::from_secs(1) {
-        format!("{} ms", duration.as_millis())
-    } else {
-        format!("{:.2} s", duration.as_secs_f64())
     }
 }

@@ -35,7 +35,7 @@
 
 use super::{tail, Collected};
 use crate::engine::show::{hex, is_printable, quoted_short};
-use crate::engine::{CaseOutcome, Direction, Verdict};
+use crate::engine::{CaseOutcome, Verdict};
 use quick_xml::events::attributes::Attribute;
 use quick_xml::events::{BytesDecl, BytesText, Event};
 use quick_xml::name::QName;
@@ -220,17 +220,8 @@ fn evidence(outcome: &CaseOutcome) -> String {
 fn transcript(outcome: &CaseOutcome) -> String {
     let mut out = String::from("transcript:\n");
     for entry in &outcome.transcript {
-        let (arrow, body) = match entry.direction {
-            Direction::Sent => ("->", quoted_short(&entry.bytes, 1000)),
-            Direction::Received => ("<-", quoted_short(&entry.bytes, 1000)),
-            Direction::Note => ("--", String::from_utf8_lossy(&entry.bytes).into_owned()),
-        };
-        let _ = writeln!(
-            out,
-            "  {:>8.3}s {:<8} {arrow} {body}",
-            entry.at.as_secs_f64(),
-            entry.channel
-        );
+        let (time, rest) = super::transcript_line(entry, 1000);
+        let _ = writeln!(out, "  {time} {rest}");
     }
     out
 }

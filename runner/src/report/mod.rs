@@ -41,6 +41,33 @@ impl Collected {
     }
 }
 
+/// A run's or a case's time as the reports show it: `850 ms`, `2.31 s`.
+pub fn duration(duration: std::time::Duration) -> String {
+    if duration < std::time::Duration::from_secs(1) {
+        format!("{} ms", duration.as_millis())
+    } else {
+        format!("{:.2} s", duration.as_secs_f64())
+    }
+}
+
+/// A transcript entry as the text reports show it: its time (`   0.012s`)
+/// and the rest of the line, channel, arrow and data (a note as text, as
+/// it is: each format escapes for its medium; data quoted and cut to
+/// `limit` bytes).
+pub fn transcript_line(entry: &crate::engine::Entry, limit: usize) -> (String, String) {
+    use crate::engine::show::quoted_short;
+    use crate::engine::Direction;
+    let (arrow, body) = match entry.direction {
+        Direction::Sent => ("->", quoted_short(&entry.bytes, limit)),
+        Direction::Received => ("<-", quoted_short(&entry.bytes, limit)),
+        Direction::Note => ("--", String::from_utf8_lossy(&entry.bytes).into_owned()),
+    };
+    (
+        format!("{:>8.3}s", entry.at.as_secs_f64()),
+        format!("{:<8} {arrow} {body}", entry.channel),
+    )
+}
+
 /// Lines of a target's output stream worth showing, or None if empty.
 pub fn tail(snapshot: &crate::program::OutputSnapshot, lines: usize) -> Option<String> {
     let text = snapshot.last_lines(lines);

@@ -26,12 +26,11 @@ mod diagram;
 
 pub use class::dashboard;
 
-use super::Collected;
+use super::{duration, Collected};
 use crate::engine::show::{hex, is_printable, quoted};
 use crate::engine::{CaseOutcome, Failure, Summary, Verdict};
 use crate::program::OutputSnapshot;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
-use std::time::Duration;
 
 /// The stylesheet of every page; its colours are checked for contrast by
 /// a test below.
@@ -527,14 +526,6 @@ fn plain(text: String) -> Piece {
     Piece {
         text,
         differs: false,
-    }
-}
-
-pub(crate) fn duration(duration: Duration) -> String {
-    if duration < Duration::from_secs(1) {
-        format!("{} ms", duration.as_millis())
-    } else {
-        format!("{:.2} s", duration.as_secs_f64())
     }
 }
 
