@@ -166,7 +166,6 @@ pub fn grade(args: &GradeArgs) -> Result<u8, UsageError> {
         selection,
         args.limits.settings(),
         args.limits.env.clone(),
-        None,
         args.out.clone(),
     );
     if grading.columns.is_empty() {

@@ -20,7 +20,6 @@ use crate::spec::LimitSettings;
 use assignment::Assignment;
 use class::Student;
 use record::{Column, Manifest, Partition, StudentRecord};
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -50,8 +49,6 @@ pub struct Grading {
     pub limits: LimitSettings,
     pub identity: Option<Arc<Identity>>,
     pub env: Vec<(String, String)>,
-    /// `--addr` with a single spec; an assignment file gives its own.
-    pub addr: Option<SocketAddr>,
     pub out: PathBuf,
     /// Keep a student's earlier result when nothing changed since.
     pub resume: bool,
@@ -65,7 +62,6 @@ impl Grading {
         selection: Selection,
         limits: LimitSettings,
         env: Vec<(String, String)>,
-        addr: Option<SocketAddr>,
         out: PathBuf,
     ) -> Grading {
         let columns = assignment
@@ -83,7 +79,7 @@ impl Grading {
             })
             .collect();
         let mut basis = format!(
-            "runner {}\n{}\n{selection:?}\n{limits:?}\n{env:?}\n{addr:?}\n",
+            "runner {}\n{}\n{selection:?}\n{limits:?}\n{env:?}\n",
             env!("CARGO_PKG_VERSION"),
             assignment.name
         );
@@ -102,7 +98,6 @@ impl Grading {
             limits,
             identity: None,
             env,
-            addr,
             out,
             resume: false,
             basis,

@@ -93,16 +93,6 @@ impl Manifest {
         })?;
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
     }
-
-    /// The students this folder grades.
-    pub fn own_students(&self) -> Vec<&String> {
-        self.students
-            .iter()
-            .enumerate()
-            .filter(|(position, _)| self.partition.is_none_or(|p| p.holds(*position)))
-            .map(|(_, name)| name)
-            .collect()
-    }
 }
 
 /// Writes `text` to `path` through a temporary file and a rename, so that

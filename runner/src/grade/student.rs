@@ -159,7 +159,7 @@ fn program_command(program: &Program, dir: &Path) -> Result<TargetCommand, Strin
 fn run_options(grading: &Grading, program: &Program, command: TargetCommand) -> RunOptions {
     RunOptions {
         target: Some(command),
-        addr: program.addr.or(grading.addr),
+        addr: program.addr,
         selection: grading.selection.clone(),
         limits: grading.limits,
         identity: grading.identity.clone(),
