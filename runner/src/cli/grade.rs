@@ -103,13 +103,13 @@ fn load_assignment(
         )));
     }
     let path = Path::new(what);
-    if path.is_file() && assignment::is_assignment_file(path) {
+    if let Some(loaded) = assignment::load_if_assignment(path) {
         if file.is_some() || addr.is_some() {
             return Err(UsageError::Other(format!(
                 "{what} is an assignment file: its programs give their own `file` and `addr`, so --file and --addr are not taken"
             )));
         }
-        return Ok(assignment::load(path)?);
+        return Ok(loaded?);
     }
     let Some(file) = file else {
         return Err(UsageError::Other(format!(

@@ -143,8 +143,8 @@ pub fn check(args: &CheckArgs) -> Result<u8, UsageError> {
     let mut failed = false;
     for file in &args.files {
         let path = Path::new(file);
-        let result = if path.is_file() && crate::grade::assignment::is_assignment_file(path) {
-            crate::grade::assignment::load(path)
+        let result = if let Some(loaded) = crate::grade::assignment::load_if_assignment(path) {
+            loaded
                 .map(|a| {
                     let cases: usize = a.programs.iter().map(|p| p.spec.cases.len()).sum();
                     vec![format!(

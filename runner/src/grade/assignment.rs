@@ -65,25 +65,31 @@ pub(crate) struct RawProgram {
     addr: Option<String>,
 }
 
-/// Whether the YAML at `path` is an assignment file rather than a spec:
-/// its top level has an `assignment` key.
-pub fn is_assignment_file(path: &Path) -> bool {
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return false;
-    };
-    serde_yaml::from_str::<serde_yaml::Mapping>(&text)
-        .is_ok_and(|top| top.contains_key("assignment"))
+/// Loads the file at `path` if it is an assignment file rather than a
+/// spec (its top level has an `assignment` key); None for anything else,
+/// which the spec loader then reads and reports on.
+pub fn load_if_assignment(path: &Path) -> Option<Result<Assignment, SpecError>> {
+    if !path.is_file() {
+        return None;
+    }
+    let (file, text) = spec::read_text(path).ok()?;
+    // The size and nesting guard comes before any YAML parser sees it.
+    spec::check_shape(&file, &text).ok()?;
+    let top: serde_yaml::Mapping = serde_yaml::from_str(&text).ok()?;
+    top.contains_key("assignment")
+        .then(|| load_text(path, &file, &text))
 }
 
 /// Loads an assignment file. Specs are bundled names or paths relative to
 /// the assignment file.
 pub fn load(path: &Path) -> Result<Assignment, SpecError> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
-        file: file.clone(),
-        source,
-    })?;
-    let (raw, locator): (RawAssignment, Locator) = spec::deserialize(&file, &text)?;
+    let (file, text) = spec::read_text(path)?;
+    load_text(path, &file, &text)
+}
+
+fn load_text(path: &Path, file: &str, text: &str) -> Result<Assignment, SpecError> {
+    let file = file.to_string();
+    let (raw, locator): (RawAssignment, Locator) = spec::deserialize(&file, text)?;
     let invalid = |at: &str, message: String| {
         let position = locator
             .value(at)

@@ -26,12 +26,18 @@ pub enum SpecError {
 
 /// Reads and checks the spec file at `path`.
 pub fn load_file(path: &Path) -> Result<Spec, SpecError> {
+    let (file, text) = read_text(path)?;
+    parse(&file, &text)
+}
+
+/// The file's name as messages give it, and its text.
+pub fn read_text(path: &Path) -> Result<(String, String), SpecError> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
         file: file.clone(),
         source,
     })?;
-    parse(&file, &text)
+    Ok((file, text))
 }
 
 /// Largest spec file accepted: real specs are a few KiB.
@@ -66,7 +72,7 @@ pub(crate) fn deserialize<T: serde::de::DeserializeOwned>(
 }
 
 /// Refuses inputs no spec can be, before a YAML parser spends long on them.
-fn check_shape(file: &str, text: &str) -> Result<(), SpecError> {
+pub(crate) fn check_shape(file: &str, text: &str) -> Result<(), SpecError> {
     let refuse = |line: usize, column: usize, message: String| SpecError::Invalid {
         file: file.to_string(),
         line,

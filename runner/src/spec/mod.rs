@@ -9,6 +9,7 @@ mod raw;
 mod suggest;
 
 pub use bundled::{bundled, bundled_named, bundled_names, source_text};
+pub(crate) use load::check_shape;
 pub(crate) use load::deserialize;
-pub use load::{load_file, parse, SpecError};
+pub use load::{load_file, parse, read_text, SpecError};
 pub use model::*;
