@@ -203,8 +203,7 @@ pub fn grade_class(
 }
 
 fn describe(record: &StudentRecord, kept: bool) -> String {
-    // A folder name may hold anything, terminal escapes included.
-    let student = crate::text::escape_controls(&record.student, |_| false);
+    let student = &record.student;
     match record.status {
         record::Status::Unfinished => format!("{student}: {}", record.note),
         record::Status::Graded => format!(

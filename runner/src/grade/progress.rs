@@ -24,11 +24,14 @@ impl Progress {
         Progress::Bar(bar)
     }
 
-    /// One student is done; `line` says how it went.
+    /// One student is done; `line` says how it went. It names the student
+    /// by folder name, which may hold anything, terminal escapes included:
+    /// they are shown escaped.
     pub fn done(&mut self, line: &str) {
+        let line = crate::text::escape_controls(line, |_| false);
         match self {
             Progress::Bar(bar) => {
-                bar.set_message(line.to_string());
+                bar.set_message(line);
                 bar.inc(1);
             }
             Progress::Lines { total, done } => {
