@@ -6,7 +6,7 @@ use super::options::{
 };
 use super::{EXIT_PASSED, EXIT_USAGE};
 use crate::engine::Selection;
-use crate::spec::{self, Spec};
+use crate::spec::Spec;
 use std::path::Path;
 
 #[derive(Debug, clap::Args)]
@@ -132,7 +132,7 @@ pub fn show(names: &[String]) -> Result<u8, UsageError> {
         if several {
             println!("# {}", spec.source);
         }
-        print!("{}", spec::source_text(&spec.source).unwrap_or_default());
+        print!("{}", spec.text);
     }
     Ok(EXIT_PASSED)
 }

@@ -68,12 +68,10 @@ pub fn write(assignment: &Assignment, path: &Path) -> Result<(), String> {
         assignment_file(assignment).as_bytes(),
     )?;
     for program in &assignment.programs {
-        let text = crate::spec::source_text(&program.spec.source)
-            .ok_or_else(|| format!("{}: cannot read the spec", program.spec.source))?;
         add(
             &format!("specs/{}.yaml", program.spec.name),
             plain,
-            text.as_bytes(),
+            program.spec.text.as_bytes(),
         )?;
     }
     zip.finish()
@@ -117,7 +115,7 @@ mod tests {
         std::fs::create_dir(folder.path().join("specs")).expect("mkdir");
         std::fs::write(
             folder.path().join("specs/tcp-upper-server.yaml"),
-            crate::spec::source_text("bundled:tcp-upper-server.yaml").expect("text"),
+            &assignment.programs[0].spec.text,
         )
         .expect("write spec");
         let path = folder.path().join("assignment.yaml");

@@ -86,9 +86,7 @@ impl Grading {
         for program in &assignment.programs {
             basis.push_str(&format!(
                 "{}\n{:?}\n{}\n",
-                program.file,
-                program.addr,
-                crate::spec::source_text(&program.spec.source).unwrap_or_default()
+                program.file, program.addr, program.spec.text
             ));
         }
         Grading {

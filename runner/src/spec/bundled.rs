@@ -26,17 +26,6 @@ pub fn bundled_named(name: &str) -> Option<Result<Spec, SpecError>> {
         .map(|(file, text)| parse(&format!("bundled:{file}"), text))
 }
 
-/// The YAML of the spec from `source` (a path, or `bundled:FILE`).
-pub fn source_text(source: &str) -> Option<String> {
-    match source.strip_prefix("bundled:") {
-        Some(file) => BUNDLED
-            .iter()
-            .find(|(bundled, _)| *bundled == file)
-            .map(|(_, text)| text.to_string()),
-        None => std::fs::read_to_string(source).ok(),
-    }
-}
-
 /// Names of the bundled specs, for messages.
 pub fn bundled_names() -> Vec<&'static str> {
     BUNDLED

@@ -8,7 +8,7 @@ mod model;
 mod raw;
 mod suggest;
 
-pub use bundled::{bundled, bundled_named, bundled_names, source_text};
+pub use bundled::{bundled, bundled_named, bundled_names};
 pub(crate) use load::check_shape;
 pub(crate) use load::deserialize;
 pub use load::{load_file, parse, read_text, SpecError};

@@ -15,6 +15,10 @@ pub struct Spec {
     pub title: String,
     /// Where the spec came from: a path, or `bundled:NAME`.
     pub source: String,
+    /// The text it was loaded from: what `runner show` prints, a grading
+    /// fingerprints and a bundle carries (never read again from `source`,
+    /// which may have changed since).
+    pub text: String,
     pub target: TargetSpec,
     pub cases: Vec<Case>,
 }

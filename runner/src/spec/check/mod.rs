@@ -117,6 +117,7 @@ impl Checker<'_> {
             name: raw.spec,
             title: raw.title,
             source: self.file.to_string(),
+            text: self.text.to_string(),
             target,
             cases,
         };
