@@ -75,6 +75,7 @@ impl Grading {
                     .map(|case| Column {
                         name: format!("{}/{}", spec.name, case.id),
                         max_points: case.points,
+                        about: case.about.clone(),
                     })
             })
             .collect();

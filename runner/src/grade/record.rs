@@ -18,6 +18,9 @@ pub struct Column {
     /// `spec/case`.
     pub name: String,
     pub max_points: u32,
+    /// The case's requirement, for the dashboard.
+    #[serde(default)]
+    pub about: String,
 }
 
 /// How a student's grading ended.

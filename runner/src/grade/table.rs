@@ -118,10 +118,12 @@ mod tests {
             Column {
                 name: "s/a".into(),
                 max_points: 1,
+                about: String::new(),
             },
             Column {
                 name: "s/b".into(),
                 max_points: 2,
+                about: String::new(),
             },
         ]
     }

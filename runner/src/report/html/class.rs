@@ -8,7 +8,6 @@ use super::{page, text, verdict_mark};
 use crate::grade::record::{Column, Manifest, Status, StudentRecord};
 use crate::grade::stats::ClassStats;
 use maud::{html, Markup};
-use std::collections::HashMap;
 use std::path::Path;
 
 /// The script that sorts the tables.
@@ -18,15 +17,13 @@ const SORT: &str = include_str!("sort.js");
 const MAX_BARS: u32 = 40;
 
 /// The dashboard of the output folder `out`, for `records` graded
-/// against `manifest`. Each case's requirement is read from the students'
-/// `report.json`; a student's name links to their `report.html` when
+/// against `manifest`. A student's name links to their `report.html` when
 /// there is one.
 pub fn dashboard(out: &Path, manifest: &Manifest, records: &[StudentRecord]) -> String {
     let columns = &manifest.columns;
     let stats = ClassStats::new(columns, records);
     let graded = &stats.graded;
     let max_points = stats.max_points;
-    let requirements = requirements(out, records, columns);
     let one_spec = columns
         .iter()
         .map(|c| c.name.split('/').next().unwrap_or_default())
@@ -45,10 +42,10 @@ pub fn dashboard(out: &Path, manifest: &Manifest, records: &[StudentRecord]) -> 
         }
     };
     let title = format!("{}: class results", text(&manifest.assignment));
-    let per_case: Vec<(usize, &Column, usize)> = stats
+    let per_case: Vec<(&Column, usize)> = stats
         .per_case
         .iter()
-        .map(|&(index, passed)| (index, &columns[index], passed))
+        .map(|&(index, passed)| (&columns[index], passed))
         .collect();
     let body = html! {
         header.top {
@@ -83,11 +80,11 @@ pub fn dashboard(out: &Path, manifest: &Manifest, records: &[StudentRecord]) -> 
                             }
                         }
                         tbody {
-                            @for (index, column, passed) in &per_case {
+                            @for (column, passed) in &per_case {
                                 @let percent = if graded.is_empty() { 0 } else { passed * 100 / graded.len() };
                                 tr {
                                     td { code { (text(&column.name)) } }
-                                    td { (requirements.get(*index).map(String::as_str).unwrap_or("")) }
+                                    td { (text(&column.about)) }
                                     td.num { (column.max_points) }
                                     td.num data-value=(passed) { (passed) " / " (graded.len()) }
                                     td.num data-value=(percent) {
@@ -113,8 +110,8 @@ pub fn dashboard(out: &Path, manifest: &Manifest, records: &[StudentRecord]) -> 
                             tr {
                                 th scope="col" { "student" }
                                 th scope="col" { "points" }
-                                @for (index, column) in columns.iter().enumerate() {
-                                    th.case-col scope="col" title=(format!("{}: {}", text(&column.name), requirements.get(index).map(String::as_str).unwrap_or(""))) {
+                                @for column in columns {
+                                    th.case-col scope="col" title=(format!("{}: {}", text(&column.name), text(&column.about))) {
                                         (text(&short(column)))
                                     }
                                 }
@@ -244,38 +241,6 @@ fn histogram(scores: &[u32], max_points: u32) -> Markup {
             }
         }
     }
-}
-
-/// Each column's requirement (`about`), from the students' JSON reports.
-fn requirements(out: &Path, records: &[StudentRecord], columns: &[Column]) -> Vec<String> {
-    let mut found: HashMap<String, String> = HashMap::new();
-    for record in records {
-        if columns.iter().all(|c| found.contains_key(&c.name)) {
-            break;
-        }
-        let path = out.join(&record.student).join(crate::grade::JSON_REPORT);
-        let Ok(json) = std::fs::read_to_string(path) else {
-            continue;
-        };
-        let Ok(report) = serde_json::from_str::<serde_json::Value>(&json) else {
-            continue;
-        };
-        for result in report["results"].as_array().into_iter().flatten() {
-            if let (Some(spec), Some(case), Some(about)) = (
-                result["spec"].as_str(),
-                result["case"].as_str(),
-                result["about"].as_str(),
-            ) {
-                found
-                    .entry(format!("{spec}/{case}"))
-                    .or_insert_with(|| text(about));
-            }
-        }
-    }
-    columns
-        .iter()
-        .map(|c| found.remove(&c.name).unwrap_or_default())
-        .collect()
 }
 
 /// A folder name as one segment of a relative URL.
