@@ -202,31 +202,26 @@ pub fn run(specs: &[Spec], options: &RunOptions, report: &mut dyn FnMut(&Event))
             // The channel closes once every worker has returned; a worker
             // panics only on a bug in the runner, and its missing cases
             // then go unreported rather than the whole report being lost.
-            for (index, outcome) in outcomes {
-                received[index] += 1;
-                let (spec, cases, _) = &selected[index];
-                start(spec, cases.get(received[index]), report);
-                waiting[index].push(outcome);
+            // None once the channel has closed: every spec is then done.
+            for arrived in outcomes.into_iter().map(Some).chain([None]) {
+                let all_done = arrived.is_none();
+                if let Some((index, outcome)) = arrived {
+                    received[index] += 1;
+                    let (spec, cases, _) = &selected[index];
+                    start(spec, cases.get(received[index]), report);
+                    waiting[index].push(outcome);
+                }
                 while next < selected.len() {
                     for outcome in waiting[next].drain(..) {
                         finish(outcome, &mut summary, report);
                     }
-                    if received[next] < selected[next].1.len() {
+                    if !all_done && received[next] < selected[next].1.len() {
                         break;
                     }
                     next += 1;
                     if let Some((spec, cases, target)) = selected.get(next) {
                         announce(spec, cases, target, report);
                     }
-                }
-            }
-            while next < selected.len() {
-                for outcome in waiting[next].drain(..) {
-                    finish(outcome, &mut summary, report);
-                }
-                next += 1;
-                if let Some((spec, cases, target)) = selected.get(next) {
-                    announce(spec, cases, target, report);
                 }
             }
             for worker in workers {
