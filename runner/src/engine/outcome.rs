@@ -144,6 +144,19 @@ impl Summary {
         self.max_points += outcome.max_points;
     }
 
+    /// The counts in words: `5 passed, 1 failed, 0 errors, 2 not run`
+    /// (the last only when some did not run).
+    pub fn counts(&self) -> String {
+        let mut counts = format!(
+            "{} passed, {} failed, {} errors",
+            self.passed, self.failed, self.errors
+        );
+        if self.not_run > 0 {
+            counts.push_str(&format!(", {} not run", self.not_run));
+        }
+        counts
+    }
+
     /// Every selected case, run or not.
     pub fn total(&self) -> usize {
         self.ran() + self.not_run

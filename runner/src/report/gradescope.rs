@@ -67,13 +67,7 @@ pub fn render(collected: &Collected) -> String {
         })
         .collect();
     let summary = &collected.summary;
-    let mut overall = format!(
-        "{} passed, {} failed, {} errors",
-        summary.passed, summary.failed, summary.errors
-    );
-    if summary.not_run > 0 {
-        overall.push_str(&format!(", {} not run", summary.not_run));
-    }
+    let mut overall = summary.counts();
     overall.push_str(&format!(
         "; {} of {} points.",
         summary.points, summary.max_points

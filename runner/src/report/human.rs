@@ -153,17 +153,10 @@ impl<W: Write> Human<W> {
         } else {
             ""
         };
-        let not_run = if summary.not_run > 0 {
-            format!(", {} not run", summary.not_run)
-        } else {
-            String::new()
-        };
         writeln!(
             self.out,
-            "\n{verdict}{interrupted}: {} passed, {} failed, {} errors{not_run}; {}/{} points; {}",
-            summary.passed,
-            summary.failed,
-            summary.errors,
+            "\n{verdict}{interrupted}: {}; {}/{} points; {}",
+            summary.counts(),
             summary.points,
             summary.max_points,
             duration(summary.duration)
