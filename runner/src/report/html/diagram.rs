@@ -272,17 +272,7 @@ fn model(outcome: &CaseOutcome) -> Model<'_> {
         .enumerate()
         .map(|(position, entry)| {
             let (key, kind) = lane_of(&entry.channel);
-            let lane = if entry.direction == Direction::Note
-                && entry.bytes.starts_with(b"runner socket bound")
-            {
-                index(&key)
-            } else {
-                match kind {
-                    LaneKind::Program => program,
-                    _ => index(&key),
-                }
-            };
-            read_entry(position + 1, entry, lane, program, kind)
+            read_entry(position + 1, entry, index(&key), program, kind)
         })
         .collect();
     Model {
