@@ -42,6 +42,18 @@ pub fn render(payload: &Payload, captures: &HashMap<String, Vec<u8>>) -> Vec<u8>
     once.repeat(payload.repeat)
 }
 
+/// `want` exactly, at the start of what has arrived on a stream.
+fn exact_on_stream(want: &[u8], data: &[u8]) -> StreamMatch {
+    let n = want.len().min(data.len());
+    if data[..n] != want[..n] {
+        StreamMatch::Mismatch
+    } else if data.len() < want.len() {
+        StreamMatch::NeedMore
+    } else {
+        StreamMatch::Matched(want.len())
+    }
+}
+
 impl<'a> Expectation<'a> {
     pub fn new(matcher: &'a Matcher, captures: &HashMap<String, Vec<u8>>) -> Expectation<'a> {
         match matcher {
@@ -56,21 +68,14 @@ impl<'a> Expectation<'a> {
     /// On a stream, judged on what has arrived so far.
     pub fn on_stream(&self, data: &[u8]) -> StreamMatch {
         match self {
-            Expectation::Exact(want) | Expectation::Prefix(want) => {
-                let n = want.len().min(data.len());
-                if data[..n] != want[..n] {
-                    StreamMatch::Mismatch
-                } else if data.len() < want.len() {
-                    StreamMatch::NeedMore
-                } else if matches!(self, Expectation::Exact(_)) {
-                    StreamMatch::Matched(want.len())
-                } else {
-                    StreamMatch::Matched(data.len())
-                }
-            }
+            Expectation::Exact(want) => exact_on_stream(want, data),
+            Expectation::Prefix(want) => match exact_on_stream(want, data) {
+                StreamMatch::Matched(_) => StreamMatch::Matched(data.len()),
+                other => other,
+            },
             Expectation::Line(want) => {
                 let skip = line_end(data);
-                match Expectation::Exact(want.clone()).on_stream(&data[skip..]) {
+                match exact_on_stream(want, &data[skip..]) {
                     StreamMatch::Matched(n) => {
                         let after = &data[skip + n..];
                         let end = if after == b"\r" { 1 } else { line_end(after) };

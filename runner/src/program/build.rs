@@ -223,11 +223,7 @@ impl Build {
                 let helper = folder.join("unbuffered_stdio.c");
                 std::fs::write(&helper, UNBUFFERED_STDIO)?;
                 set_mode(&helper, 0o644)?;
-                let compiler = if self.language == Compiled::C {
-                    "cc"
-                } else {
-                    "c++"
-                };
+                let (compiler, _) = self.language.toolchain();
                 (
                     sh(
                         &format!("{compiler} -O2 -o /tmp/program \"$1\" \"$2\" -lm >&2; exec cat /tmp/program"),
