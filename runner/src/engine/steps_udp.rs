@@ -22,9 +22,6 @@ fn channel(socket: &DatagramSocket, peer: SocketAddr) -> String {
 const EXIT_CHECK: Duration = Duration::from_millis(50);
 
 impl CaseRun<'_> {
-    /// The runner's socket for a step: in client role the one the target
-    /// sends to; in server role the named one, bound on first use to a
-    /// fresh loopback port of the target's address family.
     /// The next datagram on `which` before `deadline`; None at the
     /// deadline, or soon after the program has ended (a datagram it sent
     /// before ending is still taken), so that a program that died costs no
@@ -49,6 +46,9 @@ impl CaseRun<'_> {
         }
     }
 
+    /// The runner's socket for a step: in client role the one the target
+    /// sends to; in server role the named one, bound on first use to a
+    /// fresh loopback port of the target's address family.
     fn socket(&mut self, socket: &DatagramSocket) -> Result<&Datagrams, Problem> {
         let missing = || Problem::new("a socket", "the runner has no socket");
         let name = match socket {
