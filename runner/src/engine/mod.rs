@@ -241,8 +241,11 @@ pub fn run(specs: &[Spec], options: &RunOptions, report: &mut dyn FnMut(&Event))
             });
         }
     }
-    summary.interrupted =
-        summary.not_run > 0 || summary.total() < total || crate::stop::requested();
+    // Cases not run because the program listens at a wrong address do
+    // not make an interrupted run; those the run's time cut off do.
+    summary.interrupted = summary.total() < total
+        || crate::stop::requested()
+        || (summary.not_run > 0 && options.out_of_time());
     summary.duration = started.elapsed();
     report(&Event::RunFinished(&summary));
     summary

@@ -14,7 +14,8 @@ pub enum Verdict {
     /// The harness or the spec is at fault, or the target could not be
     /// started at all: says nothing about the target's correctness.
     Error,
-    /// The run ended (its `--deadline`, Ctrl-C) before the case started.
+    /// The run ended (its `--deadline`, Ctrl-C) before the case started,
+    /// or an earlier case found the server listening at another address.
     NotRun,
 }
 

@@ -67,6 +67,25 @@ pub enum StartError {
     Target(Box<TargetStartError>),
 }
 
+impl StartError {
+    /// Where the program listens instead of the address it was to serve,
+    /// if it listens elsewhere: a wrong address in the program or in
+    /// `--addr`, the same at every start.
+    pub fn serving_elsewhere(&self) -> Option<(SocketAddr, &[SocketAddr])> {
+        let StartError::Target(started) = self else {
+            return None;
+        };
+        match &started.failure {
+            StartFailure::NotListening {
+                expected: Some(expected),
+                seen,
+                ..
+            } if !seen.is_empty() => Some((*expected, seen)),
+            _ => None,
+        }
+    }
+}
+
 impl Running {
     pub fn start(
         spec: &Spec,

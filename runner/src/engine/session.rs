@@ -78,9 +78,22 @@ pub fn run_spec(
         }
     };
     let mut running: Option<Running> = None;
+    // Set once a start finds the program listening at another address:
+    // said once, by that case; the others are not run against it.
+    let mut elsewhere: Option<String> = None;
     for case in cases {
         if options.out_of_time() {
             finished(not_run(spec, case));
+            continue;
+        }
+        if let Some(why) = &elsewhere {
+            finished(CaseOutcome::new(
+                spec,
+                case,
+                None,
+                Verdict::NotRun,
+                why.clone(),
+            ));
             continue;
         }
         let started = Instant::now();
@@ -99,6 +112,15 @@ pub fn run_spec(
             match Running::start(spec, command, plan, &confinement, case_deadline) {
                 Ok(started) => running = Some(started),
                 Err(error) => {
+                    if let Some((expected, seen)) = error.serving_elsewhere() {
+                        let seen: Vec<String> = seen.iter().map(ToString::to_string).collect();
+                        elsewhere = Some(format!(
+                            "not run: the {} listens on {}, not on {expected} (see case {})",
+                            noun(spec.target.role),
+                            seen.join(", "),
+                            case.id
+                        ));
+                    }
                     let outcome = start_failed(spec, case, error, started.elapsed());
                     finished(cut_by_deadline(outcome, options));
                     continue;

@@ -74,7 +74,8 @@ pub struct CaseResult {
     /// The case's id.
     pub case: String,
     /// `pass`, `fail` (the program misbehaved), `error` (the runner could
-    /// not run the case) or `not_run` (the run ended before the case).
+    /// not run the case) or `not_run` (the run ended before the case, or
+    /// the server listens at a wrong address, which an earlier case says).
     pub verdict: VerdictName,
     /// Points earned: all of `max_points` on a pass, none otherwise.
     pub points: u32,
@@ -109,7 +110,9 @@ pub enum VerdictName {
     /// The runner or the spec is at fault, or the program could not be
     /// started at all: says nothing about the program's correctness.
     Error,
-    /// The run ended before the case started.
+    /// The run ended before the case started, or an earlier case found
+    /// the server listening at another address than the one it was to
+    /// serve.
     NotRun,
 }
 
