@@ -31,9 +31,26 @@ pub fn is_invisible_format(c: char) -> bool {
     )
 }
 
+/// `n` things in words: `1 case`, `2 cases` (`noun` is the singular;
+/// the plural adds an `s`).
+pub fn count(n: impl Into<u64>, noun: &str) -> String {
+    let n = n.into();
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_in_words() {
+        assert_eq!(count(1u32, "case"), "1 case");
+        assert_eq!(count(0u32, "point"), "0 points");
+    }
 
     #[test]
     fn escapes_what_is_not_kept() {

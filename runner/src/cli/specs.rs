@@ -7,6 +7,7 @@ use super::options::{
 use super::{EXIT_PASSED, EXIT_USAGE};
 use crate::engine::Selection;
 use crate::spec::Spec;
+use crate::text::count;
 use std::path::Path;
 
 #[derive(Debug, clap::Args)]
@@ -148,9 +149,10 @@ pub fn check(args: &CheckArgs) -> Result<u8, UsageError> {
                 .map(|a| {
                     let cases: usize = a.programs.iter().map(|p| p.spec.cases.len()).sum();
                     vec![format!(
-                        "{file}: assignment {}, {} programs, {cases} cases",
+                        "{file}: assignment {}, {}, {}",
                         a.name,
-                        a.programs.len()
+                        count(a.programs.len() as u64, "program"),
+                        count(cases as u64, "case")
                     )]
                 })
                 .map_err(UsageError::from)
@@ -161,10 +163,11 @@ pub fn check(args: &CheckArgs) -> Result<u8, UsageError> {
                     .map(|s| {
                         let points: u32 = s.cases.iter().map(|c| c.points).sum();
                         format!(
-                            "{}: spec {}, {} cases, {points} points",
+                            "{}: spec {}, {}, {}",
                             s.source,
                             s.name,
-                            s.cases.len()
+                            count(s.cases.len() as u64, "case"),
+                            count(points, "point")
                         )
                     })
                     .collect()
