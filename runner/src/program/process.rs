@@ -7,7 +7,7 @@ use super::limits::Limits;
 use super::output::Output;
 use super::procfs::{self, SocketKind};
 use super::sandboxed::Sandboxed;
-use crate::sandbox::{Breach, Cgroups, Network, Rlimits};
+use crate::sandbox::{Breach, Budget, Cgroups, Network, Rlimits, Watchdog};
 use nix::sys::prctl::set_pdeathsig;
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
@@ -74,6 +74,8 @@ pub fn target_environment(
 }
 
 pub struct Process {
+    /// Stops the sandbox at the limits it holds (first to go on drop).
+    watchdog: Option<Watchdog>,
     child: Child,
     /// How the target is held: a sandbox of its own, or a process group.
     hold: Hold,
@@ -96,12 +98,15 @@ enum Hold {
     Sandboxed(Sandboxed),
     /// The fallback: a process group, an environment marker, the
     /// runner's subreaper, and a cgroup where root can make one.
-    Direct { marker: String, cgroups: Cgroups },
+    Direct {
+        marker: String,
+        cgroups: Arc<Cgroups>,
+    },
 }
 
 impl Hold {
     /// The target's cgroups (empty where none could be made).
-    fn cgroups(&self) -> &Cgroups {
+    fn cgroups(&self) -> &Arc<Cgroups> {
         match self {
             Hold::Sandboxed(sandboxed) => &sandboxed.cgroups,
             Hold::Direct { cgroups, .. } => cgroups,
@@ -144,6 +149,7 @@ impl Process {
         let stdout = Output::pump(child.stdout.take().expect("stdout is piped"), keep);
         let stderr = Output::pump(child.stderr.take().expect("stderr is piped"), keep);
         let mut process = Process {
+            watchdog: None,
             hold,
             network: network.clone(),
             keyboard: Some(keyboard),
@@ -162,6 +168,11 @@ impl Process {
             }
             sandboxed.watch_scratch(process.child.id() as i32);
         }
+        process.watchdog = Some(Watchdog::start(
+            group,
+            Arc::clone(process.hold.cgroups()),
+            budget(&confinement.limits, process.hold.cgroups()),
+        ));
         Ok(process)
     }
 
@@ -288,6 +299,10 @@ impl Process {
                     "the program ran into its process limit ({} processes and threads together): a fork or a new thread was refused",
                     limits.processes
                 ),
+                Breach::Cpu => format!(
+                    "the program ran into its CPU time limit ({} for all its processes together), and the runner stopped it",
+                    humantime::format_duration(limits.cpu)
+                ),
             })
             .collect();
         if let Hold::Sandboxed(sandboxed) = &self.hold {
@@ -407,6 +422,17 @@ impl Process {
     }
 }
 
+/// What the watchdog holds a target to: its CPU time as a whole always,
+/// and its memory and threads where no cgroup holds them (the helper and
+/// the init of a sandbox count among its threads).
+fn budget(limits: &Limits, cgroups: &Cgroups) -> Budget {
+    Budget {
+        cpu: limits.cpu,
+        memory: (!cgroups.limits_memory()).then_some(limits.memory),
+        threads: (!cgroups.limits_processes()).then_some(limits.processes.saturating_add(2)),
+    }
+}
+
 /// The fallback start: the program itself in a new process group, with
 /// setrlimit limits, a cleared environment and a marker variable, as the
 /// runner's user or (when root) the unprivileged one.
@@ -482,7 +508,13 @@ fn spawn_direct(
     let child = command
         .spawn()
         .map_err(|e| io::Error::new(e.kind(), format!("{program}: {e}")))?;
-    Ok((child, Hold::Direct { marker, cgroups }))
+    Ok((
+        child,
+        Hold::Direct {
+            marker,
+            cgroups: Arc::new(cgroups),
+        },
+    ))
 }
 
 /// The runner is a child subreaper (see `become_subreaper`): orphaned

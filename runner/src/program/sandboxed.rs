@@ -30,7 +30,7 @@ const HOME: &str = "/tmp";
 
 /// A started sandbox, as the runner holds it.
 pub struct Sandboxed {
-    pub cgroups: Cgroups,
+    pub cgroups: std::sync::Arc<Cgroups>,
     /// Its uid and gid, held until its last process is gone.
     _lease: Option<IdLease>,
     /// Where the sandbox says why it could not start the program.
@@ -121,7 +121,7 @@ impl Sandboxed {
         Ok((
             child,
             Sandboxed {
-                cgroups,
+                cgroups: std::sync::Arc::new(cgroups),
                 _lease: lease,
                 errors: Some(File::from(errors)),
                 init: None,

@@ -1,5 +1,6 @@
-//! Cgroups of a sandbox: memory (resident, all its processes together)
-//! and process count limits on the sandbox as a whole, and `cgroup.kill`.
+//! Cgroups of a sandbox: memory (resident and socket buffers, all its
+//! processes together) and process count limits on the sandbox as a
+//! whole, an equal share of the CPUs, its CPU time, and `cgroup.kill`.
 //!
 //! Machines differ: pure cgroup v2 with the controllers delegated; a
 //! hybrid, where v2 is mounted with no controllers (its `cgroup.kill`
@@ -13,6 +14,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 /// The cgroups of one sandbox (none, some or all of them).
 #[derive(Debug, Default)]
@@ -23,6 +25,13 @@ pub struct Cgroups {
     memory: Option<(PathBuf, Version)>,
     /// Where the process limit is set, and in which version.
     pids: Option<(PathBuf, Version)>,
+    /// Where the sandbox's CPU share is set (`cpu.weight` or `cpu.shares`).
+    cpu: Option<(PathBuf, Version)>,
+    /// Where the sandbox's CPU time is counted (v2 `cpu.stat`, which every
+    /// v2 cgroup has, or v1 `cpuacct.usage`).
+    cpu_usage: Option<(PathBuf, Version)>,
+    /// A limit the watchdog stopped the sandbox for (see `Watchdog`).
+    stopped_for: std::sync::Mutex<Option<Breach>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +47,13 @@ pub enum Breach {
     Memory,
     /// A fork or thread was refused at the process limit.
     Processes,
+    /// All its processes together used up the sandbox's CPU time (the
+    /// watchdog stopped it).
+    Cpu,
 }
+
+/// The prefix of every cgroup a runner makes, followed by its pid.
+const PREFIX: &str = "socket-runner-";
 
 impl Cgroups {
     /// New cgroups below the runner's own, limited to `memory` bytes and
@@ -46,11 +61,12 @@ impl Cgroups {
     pub fn create(memory: u64, processes: u64) -> Cgroups {
         static NEXT: AtomicU64 = AtomicU64::new(1);
         let name = format!(
-            "socket-runner-{}-{}",
+            "{PREFIX}{}-{}",
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         );
         let mounts = Mounts::read();
+        remove_stale_once(&mounts);
         let mut cgroups = Cgroups::default();
         if let Some(dir) = mounts.v2.as_ref().and_then(|base| make(base, &name)) {
             enable_controllers(&dir);
@@ -65,6 +81,14 @@ impl Cgroups {
             if has("pids") && fs::write(dir.join("pids.max"), processes.to_string()).is_ok() {
                 cgroups.pids = Some((dir.clone(), Version::V2));
             }
+            // Siblings of equal weight share the CPUs equally, however
+            // many processes each runs.
+            if has("cpu") && fs::write(dir.join("cpu.weight"), "100").is_ok() {
+                cgroups.cpu = Some((dir.clone(), Version::V2));
+            }
+            if dir.join("cpu.stat").exists() {
+                cgroups.cpu_usage = Some((dir.clone(), Version::V2));
+            }
             cgroups.unified = Some(dir);
         }
         if cgroups.memory.is_none() {
@@ -72,6 +96,11 @@ impl Cgroups {
                 if fs::write(dir.join("memory.limit_in_bytes"), memory.to_string()).is_ok() {
                     // With swap accounting, swap counts too (else it is off).
                     let _ = fs::write(dir.join("memory.memsw.limit_in_bytes"), memory.to_string());
+                    // v1 charges socket buffers (TCP and UDP alike) to the
+                    // cgroup only once this limit is set: without it a
+                    // program parks gigabytes in unread sockets outside
+                    // its memory limit. (v2 always charges them.)
+                    let _ = fs::write(dir.join("memory.kmem.tcp.limit_in_bytes"), memory.to_string());
                     cgroups.memory = Some((dir, Version::V1));
                 } else {
                     let _ = fs::remove_dir(&dir);
@@ -87,18 +116,61 @@ impl Cgroups {
                 }
             }
         }
+        if cgroups.cpu.is_none() {
+            if let Some(dir) = mounts.v1_cpu.as_ref().and_then(|b| make(b, &name)) {
+                if fs::write(dir.join("cpu.shares"), "1024").is_ok() {
+                    cgroups.cpu = Some((dir, Version::V1));
+                } else {
+                    let _ = fs::remove_dir(&dir);
+                }
+            }
+        }
+        if cgroups.cpu_usage.is_none() {
+            let v1 = mounts.v1_cpuacct.as_ref();
+            // The cpuacct controller may share the cpu hierarchy.
+            let existing = cgroups
+                .cpu
+                .as_ref()
+                .filter(|(dir, _)| dir.join("cpuacct.usage").exists())
+                .map(|(dir, _)| dir.clone());
+            if let Some(dir) = existing.or_else(|| v1.and_then(|b| make(b, &name))) {
+                if dir.join("cpuacct.usage").exists() {
+                    cgroups.cpu_usage = Some((dir, Version::V1));
+                } else {
+                    let _ = fs::remove_dir(&dir);
+                }
+            }
+        }
         cgroups
+    }
+
+    /// CPU time used so far by all the sandbox's processes together, dead
+    /// ones included; None where no cgroup counts it.
+    pub fn cpu_time(&self) -> Option<Duration> {
+        let (dir, version) = self.cpu_usage.as_ref()?;
+        match version {
+            Version::V2 => Some(Duration::from_micros(counter(
+                &dir.join("cpu.stat"),
+                "usage_usec",
+            ))),
+            Version::V1 => fs::read_to_string(dir.join("cpuacct.usage"))
+                .ok()
+                .and_then(|t| t.trim().parse().ok())
+                .map(Duration::from_nanos),
+        }
+    }
+
+    /// Whether the sandbox has a CPU share of its own.
+    pub fn shares_cpu(&self) -> bool {
+        self.cpu.is_some()
     }
 
     /// The `cgroup.procs` files the sandbox joins before it starts.
     pub fn procs_files(&self) -> Vec<PathBuf> {
-        let mut dirs: Vec<&PathBuf> = self.unified.iter().collect();
-        for (dir, _) in self.memory.iter().chain(self.pids.iter()) {
-            if !dirs.contains(&dir) {
-                dirs.push(dir);
-            }
-        }
-        dirs.into_iter().map(|d| d.join("cgroup.procs")).collect()
+        self.dirs()
+            .into_iter()
+            .map(|d| d.join("cgroup.procs"))
+            .collect()
     }
 
     pub fn limits_memory(&self) -> bool {
@@ -117,10 +189,29 @@ impl Cgroups {
             None => format!("{what}: no writable cgroup"),
         };
         format!(
-            "{}, {}",
+            "{}, {}, {}, {}",
             part("memory", &self.memory),
-            part("processes", &self.pids)
+            part("processes", &self.pids),
+            part("CPU share", &self.cpu),
+            part("CPU time", &self.cpu_usage)
         )
+    }
+
+    /// Every folder of the sandbox's cgroups, each once.
+    fn dirs(&self) -> Vec<PathBuf> {
+        let mut dirs: Vec<PathBuf> = Vec::new();
+        let places = [&self.memory, &self.pids, &self.cpu, &self.cpu_usage];
+        for dir in places
+            .into_iter()
+            .flatten()
+            .map(|(dir, _)| dir)
+            .chain(self.unified.iter())
+        {
+            if !dirs.contains(dir) {
+                dirs.push(dir.clone());
+            }
+        }
+        dirs
     }
 
     /// Every process in the sandbox's cgroups.
@@ -143,20 +234,31 @@ impl Cgroups {
         }
     }
 
+    /// Notes that the watchdog stopped the sandbox at a limit.
+    pub fn note_breach(&self, breach: Breach) {
+        if let Ok(mut stopped) = self.stopped_for.lock() {
+            stopped.get_or_insert(breach);
+        }
+    }
+
     /// The limits the sandbox ran into so far.
     pub fn breaches(&self) -> Vec<Breach> {
-        let mut found = Vec::new();
+        let mut found: Vec<Breach> = self
+            .stopped_for
+            .lock()
+            .map(|s| s.iter().copied().collect())
+            .unwrap_or_default();
         if let Some((dir, version)) = &self.memory {
             let (file, key) = match version {
                 Version::V2 => ("memory.events", "oom_kill"),
                 Version::V1 => ("memory.oom_control", "oom_kill"),
             };
-            if counter(&dir.join(file), key) > 0 {
+            if counter(&dir.join(file), key) > 0 && !found.contains(&Breach::Memory) {
                 found.push(Breach::Memory);
             }
         }
         if let Some((dir, _)) = &self.pids {
-            if counter(&dir.join("pids.events"), "max") > 0 {
+            if counter(&dir.join("pids.events"), "max") > 0 && !found.contains(&Breach::Processes) {
                 found.push(Breach::Processes);
             }
         }
@@ -164,19 +266,104 @@ impl Cgroups {
     }
 }
 
+/// Longest the runner waits for a sandbox's cgroups to empty before it
+/// gives up removing them (and says so).
+const EMPTY_WAIT: Duration = Duration::from_secs(5);
+
 impl Drop for Cgroups {
     fn drop(&mut self) {
-        // Succeeds once the last process is gone (and reaped).
-        let dirs = self
-            .memory
-            .iter()
-            .chain(self.pids.iter())
-            .map(|(d, _)| d.clone())
-            .chain(self.unified.clone());
+        let dirs = self.dirs();
+        if dirs.is_empty() {
+            return;
+        }
+        // A cgroup can be removed only once its last process is gone: a
+        // process that forks while it dies, or one still being torn down
+        // by the kernel, is killed again until none is left.
+        let deadline = Instant::now() + EMPTY_WAIT;
+        loop {
+            let left = self.members();
+            if left.is_empty() {
+                break;
+            }
+            if Instant::now() >= deadline {
+                eprintln!(
+                    "runner: warning: {} process(es) of a sandbox survived being killed; its cgroups are left in place: {}",
+                    left.len(),
+                    dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+                );
+                return;
+            }
+            self.kill_all();
+            std::thread::sleep(crate::stop::SLICE.min(Duration::from_millis(10)));
+        }
         for dir in dirs {
             let _ = fs::remove_dir(dir);
         }
     }
+}
+
+impl Cgroups {
+    /// SIGKILL to every process of the sandbox's cgroups: all at once
+    /// through v2's `cgroup.kill`, and one by one for v1.
+    pub fn kill_all(&self) {
+        self.kill();
+        for pid in self.members() {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}
+
+/// Removes, once per run, the cgroups left by runners that no longer
+/// exist (killed with SIGKILL or by the OOM killer, they had no chance to
+/// remove their own): their processes are killed, their folders removed.
+fn remove_stale_once(mounts: &Mounts) {
+    static DONE: std::sync::Once = std::sync::Once::new();
+    DONE.call_once(|| {
+        let bases = [
+            &mounts.v2,
+            &mounts.v1_memory,
+            &mounts.v1_pids,
+            &mounts.v1_cpu,
+            &mounts.v1_cpuacct,
+        ];
+        for base in bases.into_iter().flatten() {
+            for dir in stale_cgroups(base) {
+                let mut stale = Cgroups::default();
+                stale.unified = Some(dir);
+                drop(stale);
+            }
+        }
+    });
+}
+
+/// The runner cgroups in `base` whose runner's pid is not a live runner.
+fn stale_cgroups(base: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(base) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|entry| {
+            let name = entry.file_name();
+            let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(PREFIX)) else {
+                return false;
+            };
+            let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+                return false;
+            };
+            pid != std::process::id() && !is_live_runner(pid)
+        })
+        .map(|entry| entry.path())
+        .collect()
+}
+
+/// Whether the runner `pid` may still be alive. (A pid reused since by
+/// another process only delays the clean-up to a later run.)
+fn is_live_runner(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
 }
 
 /// `key N` in a flat-keyed cgroup file.
@@ -203,7 +390,7 @@ fn make(base: &Path, name: &str) -> Option<PathBuf> {
 /// processes of its own and is not the root: v2's "no internal processes".
 fn enable_controllers(dir: &Path) {
     if let Some(parent) = dir.parent() {
-        for controller in ["+memory", "+pids"] {
+        for controller in ["+memory", "+pids", "+cpu"] {
             let _ = fs::write(parent.join("cgroup.subtree_control"), controller);
         }
     }
@@ -215,6 +402,8 @@ struct Mounts {
     v2: Option<PathBuf>,
     v1_memory: Option<PathBuf>,
     v1_pids: Option<PathBuf>,
+    v1_cpu: Option<PathBuf>,
+    v1_cpuacct: Option<PathBuf>,
 }
 
 impl Mounts {
@@ -252,6 +441,15 @@ impl Mounts {
                 }
                 "cgroup" if options.split(',').any(|o| o == "pids") => {
                     mounts.v1_pids = place(own_path(&|c| c.split(',').any(|c| c == "pids")))
+                }
+                "cgroup" if options.split(',').any(|o| o == "cpu" || o == "cpuacct") => {
+                    let has = |name: &'static str| move |c: &str| c.split(',').any(|c| c == name);
+                    if options.split(',').any(|o| o == "cpu") {
+                        mounts.v1_cpu = place(own_path(&has("cpu")));
+                    }
+                    if options.split(',').any(|o| o == "cpuacct") {
+                        mounts.v1_cpuacct = place(own_path(&has("cpuacct")));
+                    }
                 }
                 _ => {}
             }

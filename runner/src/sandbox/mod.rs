@@ -25,6 +25,7 @@ mod init;
 mod mounts;
 mod netns;
 mod plan;
+mod watchdog;
 
 pub use capabilities::keep_across_exec as keep_capabilities_across_exec;
 pub use cgroup::{Breach, Cgroups};
@@ -34,6 +35,7 @@ pub use init::{main as init_main, ERROR_FD, NETNS_FD, PLAN_FD, SUBCOMMAND};
 pub use mounts::{SCRATCH_FOLDERS, SYSTEM_FOLDERS};
 pub use netns::{NetNamespace, Network};
 pub use plan::{Plan, Rlimits};
+pub use watchdog::{Budget, Watchdog};
 
 use std::sync::OnceLock;
 

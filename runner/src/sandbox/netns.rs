@@ -23,6 +23,7 @@ impl NetNamespace {
                 .spawn(|| -> io::Result<OwnedFd> {
                     unshare(CloneFlags::CLONE_NEWNET)?;
                     loopback_up()?;
+                    limit_socket_buffers();
                     Ok(File::open("/proc/thread-self/ns/net")?.into())
                 })
                 .join()
@@ -83,6 +84,26 @@ impl Network {
     }
 }
 
+/// Socket buffer sizes of the namespace (these settings are per network
+/// namespace), set for what an assignment needs: messages of up to a few
+/// MiB flow through buffers of 1 MiB, and a program cannot make one socket
+/// hold 32 MiB that no memory limit sees. (Where the kernel charges socket
+/// buffers to the memory cgroup, as v2 does and v1 does once its TCP limit
+/// is set, the sandbox's memory limit holds them all together.) Written
+/// from the thread that is inside the namespace; a setting the kernel
+/// refuses (an older kernel, an unprivileged runner) keeps its default.
+fn limit_socket_buffers() {
+    // (`core/rmem_max` and `wmem_max`, which cap SO_RCVBUF for UDP, are
+    // the host's and read-only inside a namespace.)
+    for (setting, value) in [
+        ("ipv4/tcp_rmem", "4096 131072 1048576"),
+        ("ipv4/tcp_wmem", "4096 16384 1048576"),
+    ] {
+        // /proc/sys/net shows the namespace of the thread that opens it.
+        let _ = std::fs::write(format!("/proc/sys/net/{setting}"), value);
+    }
+}
+
 /// `ip link set lo up`, with the ioctl that needs no netlink.
 fn loopback_up() -> io::Result<()> {
     use nix::libc;
@@ -116,4 +137,34 @@ fn loopback_up() -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setting(name: &str) -> String {
+        std::fs::read_to_string(format!("/proc/sys/net/{name}"))
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn a_namespace_has_small_socket_buffers_and_the_host_keeps_its_own() {
+        let host = setting("ipv4/tcp_rmem");
+        let namespace = NetNamespace::create().expect("a namespace");
+        let inside = namespace
+            .enter(|| (setting("ipv4/tcp_rmem"), setting("ipv4/tcp_wmem")))
+            .expect("entered");
+        assert_eq!(
+            inside,
+            (
+                String::from("4096 131072 1048576"),
+                String::from("4096 16384 1048576")
+            )
+        );
+        assert_eq!(setting("ipv4/tcp_rmem"), host);
+    }
 }

@@ -32,6 +32,10 @@ pub struct Plan {
     pub rlimits: Rlimits,
 }
 
+/// How many sandboxes' worth of threads RLIMIT_NPROC leaves a target where
+/// no cgroup counts its processes (see `Rlimits::new`).
+const NPROC_NET_FACTOR: u64 = 4;
+
 /// The setrlimit limits of every process of a target.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Rlimits {
@@ -50,14 +54,21 @@ impl Rlimits {
     /// file size always; the process count and the data size only where
     /// `cgroups` does not limit them for the whole sandbox. Never the
     /// address space, which a JVM or a Go runtime reserves far beyond what
-    /// it uses. RLIMIT_NPROC counts every thread of the user, so the limit
-    /// is on what the target adds to the `already_running` ones.
+    /// it uses. RLIMIT_NPROC counts every thread of the user, whose
+    /// sandboxes share it: the sandbox's own count is held by the
+    /// watchdog, and RLIMIT_NPROC is only a net under a fork bomb faster
+    /// than the watchdog, set on what the target adds to the
+    /// `already_running` ones, with room for the classmates started after.
     pub fn new(limits: &Limits, cgroups: &Cgroups, already_running: u64) -> Rlimits {
         Rlimits {
             cpu_seconds: limits.cpu.as_secs(),
             file_size: limits.file_size,
-            processes: (!cgroups.limits_processes())
-                .then(|| limits.processes.saturating_add(already_running)),
+            processes: (!cgroups.limits_processes()).then(|| {
+                limits
+                    .processes
+                    .saturating_mul(NPROC_NET_FACTOR)
+                    .saturating_add(already_running)
+            }),
             data: (!cgroups.limits_memory()).then_some(limits.memory),
         }
     }
