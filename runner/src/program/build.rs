@@ -233,8 +233,10 @@ impl Build {
                 )
             }
             Compiled::Go => (
+                // The toolchain installed, never one a go.mod asks to
+                // fetch, and no module proxy (there is no network anyway).
                 sh(
-                    "cd /tmp; go build -o /tmp/program \"$1\" >&2; exec cat /tmp/program",
+                    "cd /tmp; GOTOOLCHAIN=local GOPROXY=off go build -o /tmp/program \"$1\" >&2; exec cat /tmp/program",
                     vec![source],
                 ),
                 "program",
@@ -248,7 +250,12 @@ impl Build {
                 // The named file, and whatever classes it uses from its
                 // folder (javac finds them on the source path): another
                 // program of the same folder that does not compile is no
-                // concern of this one.
+                // concern of this one. No annotation processing, and a
+                // class path of the build's own output only: javac would
+                // otherwise run any processor it finds on the class path
+                // (by default the submission's folder, with a
+                // META-INF/services entry), which is the student's code
+                // running as part of the build.
                 let folder = self
                     .source
                     .parent()
@@ -258,7 +265,7 @@ impl Build {
                 let args = vec![main, folder, source];
                 (
                     sh(
-                        "main=\"$1\"; mkdir /tmp/classes; javac -d /tmp/classes -sourcepath \"$2\" \"$3\" >&2; \
+                        "main=\"$1\"; mkdir /tmp/classes; javac -proc:none -implicit:class -classpath /tmp/classes -d /tmp/classes -sourcepath \"$2\" \"$3\" >&2; \
                          if [ ! -f \"/tmp/classes/$main.class\" ]; then \
                          for class in /tmp/classes/*.class; do name=$(basename \"$class\" .class); \
                          if javap -cp /tmp/classes \"$name\" | grep -q 'static void main('; then main=$name; break; fi; done; fi; \

@@ -19,7 +19,7 @@ pub use output::{Output, OutputSnapshot};
 pub use process::{
     become_subreaper, describe_status, kill_leftovers, without_spawns, Confinement, Process, POLL,
 };
-pub use procfs::{time_wait_on, tree_members, SocketKind};
+pub use procfs::{time_wait_on, SocketKind};
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};

@@ -285,6 +285,9 @@ impl Process {
     /// The limits the sandbox ran into so far, in words, e.g. "the
     /// sandbox's memory limit (1 GiB)".
     pub fn limits_hit(&self, limits: &Limits) -> Vec<String> {
+        if let Some(watchdog) = &self.watchdog {
+            watchdog.check_now();
+        }
         let mut hit: Vec<String> = self
             .hold
             .cgroups()
@@ -333,6 +336,11 @@ impl Process {
     /// Stops every process of the target: SIGTERM, up to GRACE to exit,
     /// then SIGKILL. Reaps the main process.
     pub fn stop(&mut self) {
+        // A limit passed since the watchdog last looked is noted before
+        // the processes that passed it are gone.
+        if let Some(watchdog) = &self.watchdog {
+            watchdog.check_now();
+        }
         self.keyboard = None;
         let init = match &mut self.hold {
             Hold::Sandboxed(sandboxed) => sandboxed.init(self.child.id() as i32),
@@ -422,13 +430,13 @@ impl Process {
     }
 }
 
-/// What the watchdog holds a target to: its CPU time as a whole always,
-/// and its memory and threads where no cgroup holds them (the helper and
-/// the init of a sandbox count among its threads).
+/// What the watchdog holds a target to: its CPU time and memory as a
+/// whole always, and its threads where no cgroup holds them (the helper
+/// and the init of a sandbox count among its threads).
 fn budget(limits: &Limits, cgroups: &Cgroups) -> Budget {
     Budget {
         cpu: limits.cpu,
-        memory: (!cgroups.limits_memory()).then_some(limits.memory),
+        memory: limits.memory,
         threads: (!cgroups.limits_processes()).then_some(limits.processes.saturating_add(2)),
     }
 }

@@ -96,11 +96,14 @@ impl Cgroups {
                 if fs::write(dir.join("memory.limit_in_bytes"), memory.to_string()).is_ok() {
                     // With swap accounting, swap counts too (else it is off).
                     let _ = fs::write(dir.join("memory.memsw.limit_in_bytes"), memory.to_string());
-                    // v1 charges socket buffers (TCP and UDP alike) to the
-                    // cgroup only once this limit is set: without it a
-                    // program parks gigabytes in unread sockets outside
-                    // its memory limit. (v2 always charges them.)
-                    let _ = fs::write(dir.join("memory.kmem.tcp.limit_in_bytes"), memory.to_string());
+                    // v1 counts socket buffers (TCP and UDP alike) only once
+                    // this limit is set, and even then lets them past it:
+                    // the watchdog adds them to the memory in use. (v2
+                    // always counts them as memory.)
+                    let _ = fs::write(
+                        dir.join("memory.kmem.tcp.limit_in_bytes"),
+                        memory.to_string(),
+                    );
                     cgroups.memory = Some((dir, Version::V1));
                 } else {
                     let _ = fs::remove_dir(&dir);
@@ -157,6 +160,24 @@ impl Cgroups {
                 .ok()
                 .and_then(|t| t.trim().parse().ok())
                 .map(Duration::from_nanos),
+        }
+    }
+
+    /// Memory the sandbox's processes hold, socket buffers included; None
+    /// where no cgroup limits memory. v1 counts socket buffers apart
+    /// (`memory.kmem.tcp`) and does not hold them to its limit: the
+    /// watchdog adds them up and stops the sandbox past it.
+    pub fn memory_in_use(&self) -> Option<u64> {
+        let (dir, version) = self.memory.as_ref()?;
+        let read = |file: &str| -> Option<u64> {
+            fs::read_to_string(dir.join(file)).ok()?.trim().parse().ok()
+        };
+        match version {
+            Version::V2 => read("memory.current"),
+            Version::V1 => Some(
+                read("memory.usage_in_bytes")?
+                    .saturating_add(read("memory.kmem.tcp.usage_in_bytes").unwrap_or(0)),
+            ),
         }
     }
 

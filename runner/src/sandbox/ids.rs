@@ -5,9 +5,18 @@
 //! A lease is an abstract Unix socket bound under the id's name: the
 //! kernel releases it when the runner exits however it exits, and runners
 //! running side by side never hand out the same id.
+//!
+//! An id is never handed on while a process of it lives: a lease is let
+//! go only once no process of its id is left (they are killed first), and
+//! a lease taken over from a runner that died (whose processes may have
+//! outlived it) starts by killing what is left of its id.
 
+use nix::sys::signal::Signal;
+use nix::sys::wait::WaitStatus;
+use nix::unistd::{ForkResult, Pid};
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr, UnixListener};
+use std::time::{Duration, Instant};
 
 /// The first id of the range; ids from here on belong to sandboxes.
 pub const FIRST_ID: u32 = 1_900_000_000;
@@ -30,10 +39,112 @@ impl IdLease {
             let id = FIRST_ID + (start + step) % IDS;
             let name = SocketAddr::from_abstract_name(format!("socket-runner-id-{id}"))?;
             if let Ok(lock) = UnixListener::bind_addr(&name) {
-                return Ok(IdLease { id, _lock: lock });
+                if kill_every_process_of(id) {
+                    return Ok(IdLease { id, _lock: lock });
+                }
             }
         }
         Err(std::io::Error::other("every sandbox id is in use"))
+    }
+}
+
+/// Longest the runner waits for the processes of an id to be gone.
+const GONE_WAIT: Duration = Duration::from_secs(5);
+
+impl Drop for IdLease {
+    fn drop(&mut self) {
+        if !kill_every_process_of(self.id) {
+            // Held until the runner exits: better an id out of use than
+            // one handed to a classmate beside a process that can signal
+            // or trace the classmate's program.
+            eprintln!(
+                "runner: warning: a process of sandbox uid {} survived being killed; the uid is not used again in this run",
+                self.id
+            );
+            let lock = std::mem::replace(&mut self._lock, placeholder());
+            std::mem::forget(lock);
+        }
+    }
+}
+
+/// A listener that holds no id, to stand in for one kept on purpose.
+fn placeholder() -> UnixListener {
+    UnixListener::bind_addr(&SocketAddr::from_abstract_name([]).expect("the autobind name"))
+        .expect("an autobound abstract socket")
+}
+
+/// Kills every process of uid `id` and waits until none is left (at most
+/// GONE_WAIT); whether none is. Done as the uid itself, from a child of
+/// the runner: `kill(-1, ...)` then reaches exactly the processes of that
+/// uid (and no other), in every PID namespace below the runner's.
+fn kill_every_process_of(id: u32) -> bool {
+    let deadline = Instant::now() + GONE_WAIT;
+    loop {
+        match as_uid(id, Signal::SIGKILL) {
+            Some(false) => return true,
+            None => return false,
+            // Something of the id took the signal, if only a zombie (which
+            // takes signals and does nothing, and may never be reaped
+            // where the machine's pid 1 reaps nothing): look closer.
+            Some(true) if !any_live_process_of(id) => return true,
+            Some(true) if Instant::now() >= deadline => return false,
+            Some(true) => std::thread::sleep(Duration::from_millis(5)),
+        }
+    }
+}
+
+/// Whether a process of uid `id` that is not a zombie lives. Walks
+/// `/proc`, so only when a signal said there may be one.
+fn any_live_process_of(id: u32) -> bool {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return true;
+    };
+    entries
+        .flatten()
+        .filter(|entry| {
+            entry
+                .file_name()
+                .to_str()
+                .is_some_and(|n| n.parse::<u32>().is_ok())
+        })
+        .filter_map(|entry| std::fs::read_to_string(entry.path().join("status")).ok())
+        .any(|status| {
+            let field = |name: &str| {
+                status
+                    .lines()
+                    .find_map(|line| line.strip_prefix(name))
+                    .map(str::trim)
+                    .unwrap_or("")
+                    .to_string()
+            };
+            let zombie = field("State:").starts_with('Z') || field("State:").starts_with('X');
+            let uids: Vec<String> = field("Uid:").split_whitespace().map(String::from).collect();
+            !zombie && uids.iter().any(|uid| *uid == id.to_string())
+        })
+}
+
+/// Sends `signal` to every process of uid `id` from a child running as
+/// that uid; whether there was any (None: the child could not run).
+fn as_uid(id: u32, signal: Signal) -> Option<bool> {
+    // SAFETY: the child makes system calls only (no allocation, no lock)
+    // and leaves with _exit, as is safe after fork in a threaded process.
+    match unsafe { nix::unistd::fork() }.ok()? {
+        ForkResult::Child => {
+            let code = match nix::unistd::setresuid(id.into(), id.into(), id.into()) {
+                Err(_) => 2,
+                Ok(()) => match nix::sys::signal::kill(Pid::from_raw(-1), signal) {
+                    Ok(()) => 1,
+                    Err(_) => 0,
+                },
+            };
+            // SAFETY: ends the child without running anything of the parent's.
+            unsafe { nix::libc::_exit(code) }
+        }
+        ForkResult::Parent { child } => match nix::sys::wait::waitpid(child, None) {
+            Ok(WaitStatus::Exited(_, 0)) => Some(false),
+            Ok(WaitStatus::Exited(_, 1)) => Some(true),
+            _ => None,
+        },
     }
 }
 
@@ -47,5 +158,26 @@ mod tests {
         let second = IdLease::take().expect("another id");
         assert_ne!(first.id, second.id);
         assert!(first.id >= FIRST_ID && second.id >= FIRST_ID);
+    }
+
+    #[test]
+    fn a_lease_is_let_go_only_once_no_process_of_its_id_is_left() {
+        use std::os::unix::process::CommandExt;
+        let lease = IdLease::take().expect("an id");
+        let id = lease.id;
+        let mut left_behind = std::process::Command::new("sleep")
+            .arg("600")
+            .uid(id)
+            .gid(id)
+            .spawn()
+            .expect("sleep as the sandbox's uid");
+        assert_eq!(as_uid(id, Signal::SIGCONT), Some(true));
+        drop(lease);
+        let status = left_behind.wait().expect("wait");
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(9)
+        );
+        assert!(!any_live_process_of(id));
     }
 }

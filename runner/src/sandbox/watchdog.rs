@@ -6,6 +6,8 @@
 //!   per-process `RLIMIT_CPU` lets sixty processes spin sixty times as
 //!   long): read from the cgroup where one counts it, else summed over
 //!   the process tree.
+//! - Memory with socket buffers: cgroup v1 counts these apart and lets
+//!   them past its limit (v2 counts them as memory).
 //! - Without writable cgroups (a runner that is not root), memory and
 //!   processes of the sandbox as a whole: the resident memory of every
 //!   process (shared anonymous memory included, which `RLIMIT_DATA` does
@@ -32,29 +34,58 @@ const PERIOD: Duration = Duration::from_millis(100);
 pub struct Budget {
     /// CPU time of all the sandbox's processes together.
     pub cpu: Duration,
-    /// Resident memory of the whole sandbox, where no cgroup holds it.
-    pub memory: Option<u64>,
+    /// Memory of the whole sandbox: where a cgroup holds it, what the
+    /// cgroup lets past its limit (v1's socket buffers); else the resident
+    /// memory of its processes summed.
+    pub memory: u64,
     /// Processes and threads of the whole sandbox, where no cgroup holds it.
     pub threads: Option<u64>,
 }
 
 /// A running watchdog; it stops when dropped.
 pub struct Watchdog {
+    watched: Arc<Watched>,
     stop: Arc<(Mutex<bool>, Condvar)>,
     thread: Option<JoinHandle<()>>,
+}
+
+/// The sandbox a watchdog looks at.
+struct Watched {
+    /// The runner's child, of which every process of the sandbox descends.
+    root: i32,
+    cgroups: Arc<Cgroups>,
+    budget: Budget,
 }
 
 impl Watchdog {
     /// Watches the sandbox whose processes descend from `root` (the
     /// runner's child) and are in `cgroups`.
     pub fn start(root: i32, cgroups: Arc<Cgroups>, budget: Budget) -> Watchdog {
+        let watched = Arc::new(Watched {
+            root,
+            cgroups,
+            budget,
+        });
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
-        let stopped = Arc::clone(&stop);
-        let thread = std::thread::Builder::new()
-            .name(String::from("sandbox-watchdog"))
-            .spawn(move || watch(root, &cgroups, budget, &stopped))
-            .ok();
-        Watchdog { stop, thread }
+        let thread = {
+            let (watched, stop) = (Arc::clone(&watched), Arc::clone(&stop));
+            std::thread::Builder::new()
+                .name(String::from("sandbox-watchdog"))
+                .spawn(move || watch(&watched, &stop))
+                .ok()
+        };
+        Watchdog {
+            watched,
+            stop,
+            thread,
+        }
+    }
+
+    /// Looks once more, now: a limit passed since the last look (between
+    /// two looks a program can fork a hundred times) is noted before the
+    /// runner reports which limits the sandbox ran into.
+    pub fn check_now(&self) {
+        self.watched.check();
     }
 }
 
@@ -71,7 +102,7 @@ impl Drop for Watchdog {
     }
 }
 
-fn watch(root: i32, cgroups: &Cgroups, budget: Budget, stop: &(Mutex<bool>, Condvar)) {
+fn watch(watched: &Watched, stop: &(Mutex<bool>, Condvar)) {
     let (lock, wake) = stop;
     let Ok(mut stopped) = lock.lock() else {
         return;
@@ -81,28 +112,43 @@ fn watch(root: i32, cgroups: &Cgroups, budget: Budget, stop: &(Mutex<bool>, Cond
             return;
         };
         stopped = guard;
-        if *stopped {
+        if *stopped || watched.check().is_some() {
             return;
         }
-        let tree = Tree::measure(root);
-        let cpu = cgroups.cpu_time().unwrap_or(tree.cpu);
-        let breach = if cpu > budget.cpu {
-            Some(Breach::Cpu)
-        } else if budget.memory.is_some_and(|limit| tree.resident > limit) {
-            Some(Breach::Memory)
-        } else if budget.threads.is_some_and(|limit| tree.threads > limit) {
-            Some(Breach::Processes)
+    }
+}
+
+impl Watched {
+    /// Stops the sandbox if it is past a limit, and says which.
+    fn check(&self) -> Option<Breach> {
+        let (cgroups, budget) = (&self.cgroups, &self.budget);
+        // The process tree is walked only for what no cgroup counts.
+        let (cpu, memory) = (cgroups.cpu_time(), cgroups.memory_in_use());
+        let tree = (cpu.is_none() || memory.is_none() || budget.threads.is_some())
+            .then(|| Tree::measure(self.root));
+        let tree = tree.as_ref();
+        let over = |used: Option<u64>, limit: u64| used.is_some_and(|used| used > limit);
+        let breach = if cpu
+            .or(tree.map(|t| t.cpu))
+            .is_some_and(|cpu| cpu > budget.cpu)
+        {
+            Breach::Cpu
+        } else if over(memory.or(tree.map(|t| t.memory)), budget.memory) {
+            Breach::Memory
+        } else if budget
+            .threads
+            .is_some_and(|limit| over(tree.map(|t| t.threads), limit))
+        {
+            Breach::Processes
         } else {
-            None
+            return None;
         };
-        if let Some(breach) = breach {
-            cgroups.note_breach(breach);
-            cgroups.kill_all();
-            for pid in &tree.members {
-                let _ = kill(Pid::from_raw(*pid), Signal::SIGKILL);
-            }
-            return;
+        cgroups.note_breach(breach);
+        cgroups.kill_all();
+        for pid in Tree::measure(self.root).members {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
         }
+        Some(breach)
     }
 }
 
@@ -112,20 +158,23 @@ struct Tree {
     members: Vec<i32>,
     /// CPU time of the live processes and of the children they reaped.
     cpu: Duration,
-    resident: u64,
+    /// Proportional set size: each resident page divided among the
+    /// processes that share it, so that a page of a forked child or of a
+    /// shared mapping counts once in the sum.
+    memory: u64,
     threads: u64,
 }
 
 impl Tree {
     fn measure(root: i32) -> Tree {
         let mut tree = Tree {
-            members: crate::program::tree_members(root),
+            members: descendants(root),
             ..Tree::default()
         };
         for pid in &tree.members {
             if let Some(usage) = Usage::of(*pid) {
                 tree.cpu += usage.cpu;
-                tree.resident = tree.resident.saturating_add(usage.resident);
+                tree.memory = tree.memory.saturating_add(usage.memory);
                 tree.threads += usage.threads;
             }
         }
@@ -133,22 +182,53 @@ impl Tree {
     }
 }
 
-/// One process's use, from `/proc/PID/stat` and `/proc/PID/statm`.
+/// `root` and every process that descends from it, found through the
+/// kernel's lists of each thread's children (no walk of all of `/proc`).
+/// A process whose parent died is adopted by the sandbox's init (or the
+/// runner's subreaper), so it stays in the tree.
+fn descendants(root: i32) -> Vec<i32> {
+    let mut found = vec![root];
+    let mut next = 0;
+    while next < found.len() {
+        let pid = found[next];
+        next += 1;
+        let Ok(threads) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+            continue;
+        };
+        for thread in threads.flatten() {
+            let children =
+                std::fs::read_to_string(thread.path().join("children")).unwrap_or_default();
+            for child in children
+                .split_whitespace()
+                .filter_map(|c| c.parse::<i32>().ok())
+            {
+                if !found.contains(&child) {
+                    found.push(child);
+                }
+            }
+        }
+    }
+    found
+}
+
+/// One process's use, from `/proc/PID/stat` and `/proc/PID/smaps_rollup`.
 #[derive(Debug, PartialEq)]
 struct Usage {
     cpu: Duration,
-    resident: u64,
+    memory: u64,
     threads: u64,
 }
 
 impl Usage {
     fn of(pid: i32) -> Option<Usage> {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).ok()?;
-        Usage::parse(&stat, &statm, ticks_per_second(), page_size())
+        // A zombie or a kernel thread has no memory map to read.
+        let rollup =
+            std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+        Usage::parse(&stat, &rollup, ticks_per_second())
     }
 
-    fn parse(stat: &str, statm: &str, ticks: u64, page: u64) -> Option<Usage> {
+    fn parse(stat: &str, rollup: &str, ticks: u64) -> Option<Usage> {
         // The name in parentheses may hold spaces: fields count from the
         // last ')'. After it: state (3), ..., utime (14), stime (15),
         // cutime (16), cstime (17), ..., num_threads (20).
@@ -156,10 +236,14 @@ impl Usage {
         let fields: Vec<&str> = rest.split_whitespace().collect();
         let field = |n: usize| fields.get(n - 3)?.parse::<u64>().ok();
         let ticks_used = field(14)? + field(15)? + field(16)? + field(17)?;
-        let resident_pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+        let pss_kib: u64 = rollup
+            .lines()
+            .find_map(|line| line.strip_prefix("Pss:"))
+            .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0);
         Some(Usage {
             cpu: Duration::from_nanos(ticks_used.saturating_mul(1_000_000_000) / ticks.max(1)),
-            resident: resident_pages.saturating_mul(page),
+            memory: pss_kib.saturating_mul(1024),
             threads: field(20)?,
         })
     }
@@ -173,14 +257,6 @@ fn ticks_per_second() -> u64 {
         .unwrap_or(100)
 }
 
-fn page_size() -> u64 {
-    nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
-        .ok()
-        .flatten()
-        .and_then(|t| u64::try_from(t).ok())
-        .unwrap_or(4096)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,12 +264,13 @@ mod tests {
     #[test]
     fn a_process_line_is_read_past_a_name_with_spaces_and_parentheses() {
         let stat = "42 (a (b) c) R 1 42 42 0 -1 4194304 0 0 0 0 150 50 30 20 20 0 7 0 100 0 0";
-        let usage = Usage::parse(stat, "1000 300 20 1 0 50 0\n", 100, 4096).expect("parsed");
+        let rollup = "55d0-7ffd ---p 00000000 00:00 0 [rollup]\nRss: 9000 kB\nPss: 1200 kB\nPss_Anon: 800 kB\n";
+        let usage = Usage::parse(stat, rollup, 100).expect("parsed");
         assert_eq!(
             usage,
             Usage {
                 cpu: Duration::from_millis(2500),
-                resident: 300 * 4096,
+                memory: 1200 * 1024,
                 threads: 7,
             }
         );
@@ -208,7 +285,7 @@ mod tests {
         let cgroups = Arc::new(Cgroups::default());
         let budget = Budget {
             cpu: Duration::from_millis(200),
-            memory: None,
+            memory: u64::MAX,
             threads: None,
         };
         let _watchdog = Watchdog::start(spinner.id() as i32, Arc::clone(&cgroups), budget);

@@ -1,0 +1,389 @@
+//! What a sandbox shares with the teacher's machine and with classmates
+//! graded beside it: CPU time and CPU share, memory that hides in socket
+//! buffers or shared mappings, the process count, what a build runs, and
+//! what is left behind when a runner is killed. Each test runs a hostile
+//! program under the runner and, where the attack can work, the same
+//! attack outside it (`attack-only`) as the control that shows it does.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command as StdCommand;
+use std::time::{Duration, Instant};
+
+/// A uid of no account and not `nobody`'s: as `nobody`, a test would share
+/// its process count with every other program the machine runs as nobody.
+const UNPRIVILEGED_UID: &str = "4242";
+
+fn hostile(name: &str) -> PathBuf {
+    root().join("fixtures/python/hostile").join(name)
+}
+
+/// The runner as root, or as an unprivileged uid other than nobody's.
+fn runner_as(as_root: bool) -> assert_cmd::Command {
+    if as_root {
+        return runner();
+    }
+    let mut command = assert_cmd::Command::new("setpriv");
+    command
+        .args([
+            &format!("--reuid={UNPRIVILEGED_UID}"),
+            &format!("--regid={UNPRIVILEGED_UID}"),
+            "--clear-groups",
+        ])
+        .arg(assert_cmd::cargo::cargo_bin("runner"))
+        .current_dir("/")
+        .timeout(Duration::from_secs(180));
+    command
+}
+
+/// `python3` as an unprivileged user reaches it (a version manager's shim
+/// under /root is out of its reach).
+fn system_python() -> &'static str {
+    if Path::new("/usr/bin/python3").exists() {
+        "/usr/bin/python3"
+    } else {
+        "python3"
+    }
+}
+
+/// Runs tcp-upper-server's greeting against `python3 PROGRAM {host} {port} ARGS`.
+fn greet(
+    as_root: bool,
+    program: &Path,
+    args: &[&str],
+    extra: &[&str],
+) -> (Finished, String, String) {
+    let mut target = format!(
+        "{} {} {{host}} {{port}}",
+        system_python(),
+        program.display()
+    );
+    for arg in args {
+        target.push(' ');
+        target.push_str(arg);
+    }
+    let spec = spec("tcp-upper-server");
+    let mut all = vec![
+        spec.as_str(),
+        "--case",
+        "greeting",
+        "--target",
+        &target,
+        "--format",
+        "json",
+    ];
+    all.extend_from_slice(extra);
+    let run = finish(runner_as(as_root), &all);
+    let report = run.report();
+    let (verdict, message) = verdicts(&report)
+        .remove("greeting")
+        .unwrap_or_else(|| panic!("no greeting case in {report:#}"));
+    assert!(
+        !stdout_tail(&report).contains("LEAKED"),
+        "the attack worked under the runner: {}\n{message}",
+        stdout_tail(&report)
+    );
+    (run, verdict, message)
+}
+
+fn stdout_tail(report: &Value) -> String {
+    report["results"][0]["stdout_tail"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Runs the attack alone outside the runner; what it printed.
+fn attack_outside(program: &Path, args: &[&str]) -> String {
+    let output = StdCommand::new(system_python())
+        .arg(program)
+        .args(["attack-only", "0"])
+        .args(args)
+        .output()
+        .expect("python3 runs");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn socket_buffers_count_against_the_sandbox_memory() {
+    // Control: outside, 768 MiB park in socket buffers that no one reads.
+    let outside = attack_outside(&hostile("socket_buffer_hog.py"), &["768"]);
+    assert!(outside.contains("LEAKED"), "control: {outside}");
+
+    let (run, verdict, message) = greet(
+        true,
+        &hostile("socket_buffer_hog.py"),
+        &["768"],
+        &["--max-memory", "256MiB"],
+    );
+    assert_eq!(verdict, "fail", "{}", run.stdout);
+    assert!(message.contains("memory limit (256 MiB"), "{message}");
+}
+
+#[rstest::rstest]
+#[case::as_root(true)]
+#[case::unprivileged(false)]
+fn shared_anonymous_memory_counts_against_the_sandbox_memory(#[case] as_root: bool) {
+    let outside = attack_outside(&hostile("shared_memory_hog.py"), &["600"]);
+    assert!(outside.contains("LEAKED"), "control: {outside}");
+
+    let (run, verdict, message) = greet(
+        as_root,
+        &hostile("shared_memory_hog.py"),
+        &["600"],
+        &["--max-memory", "256MiB"],
+    );
+    assert_eq!(verdict, "fail", "{}", run.stdout);
+    assert!(message.contains("memory limit (256 MiB"), "{message}");
+}
+
+#[rstest::rstest]
+#[case::as_root(true)]
+#[case::unprivileged(false)]
+fn a_sandbox_is_held_to_its_own_process_count(#[case] as_root: bool) {
+    let outside = attack_outside(&hostile("many_processes.py"), &["100"]);
+    assert!(outside.contains("LEAKED"), "control: {outside}");
+
+    let (run, verdict, message) = greet(as_root, &hostile("many_processes.py"), &["100"], &[]);
+    assert_eq!(verdict, "fail", "{}", run.stdout);
+    assert!(message.contains("process limit (64 processes"), "{message}");
+    // Below the limit, the same program is not stopped for it.
+    let (_, _, message) = greet(as_root, &hostile("many_processes.py"), &["20"], &[]);
+    assert!(!message.contains("limit"), "{message}");
+}
+
+/// A folder any user can enter, holding `files` (name, text).
+fn submission(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = world_readable_tempdir();
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().expect("a folder")).expect("mkdir");
+        std::fs::write(&path, text).expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    }
+    dir
+}
+
+/// An annotation processor that, run by javac, says so and fails the build.
+const PROCESSOR: &str = r#"import java.util.Set;
+import javax.annotation.processing.*;
+import javax.lang.model.SourceVersion;
+import javax.lang.model.element.TypeElement;
+
+@SupportedAnnotationTypes("*")
+public class Evil extends AbstractProcessor {
+    @Override public SourceVersion getSupportedSourceVersion() { return SourceVersion.latestSupported(); }
+    @Override public boolean process(Set<? extends TypeElement> annotations, RoundEnvironment round) {
+        throw new RuntimeException("PROCESSOR RAN: the student's code ran inside javac");
+    }
+}
+"#;
+
+#[test]
+fn a_java_build_runs_no_annotation_processor_of_the_submission() {
+    let server = std::fs::read_to_string(
+        root().join("fixtures/java/fairness/tcp_upper_server/UpperServer.java"),
+    )
+    .expect("the Java server");
+    let dir = submission(&[
+        ("UpperServer.java", &server),
+        ("Evil.java", PROCESSOR),
+        (
+            "META-INF/services/javax.annotation.processing.Processor",
+            "Evil\n",
+        ),
+    ]);
+    // The processor, compiled where javac finds it: on its default class
+    // path, the folder it runs in.
+    let compiled = StdCommand::new("javac")
+        .args(["-d", ".", "Evil.java"])
+        .current_dir(dir.path())
+        .status()
+        .expect("javac");
+    assert!(compiled.success());
+    std::fs::remove_file(dir.path().join("Evil.java")).expect("rm");
+    for entry in std::fs::read_dir(dir.path()).expect("list").flatten() {
+        let _ = std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(0o755));
+    }
+
+    // Control: javac run in the submission's folder runs it.
+    let control = StdCommand::new("javac")
+        .args(["-d", "/tmp", "UpperServer.java"])
+        .current_dir(dir.path())
+        .output()
+        .expect("javac");
+    let said = String::from_utf8_lossy(&control.stderr);
+    assert!(said.contains("PROCESSOR RAN"), "control: {said}");
+
+    let target = dir.path().join("UpperServer.java").display().to_string();
+    let spec = spec("tcp-upper-server");
+    let run = finish(
+        runner(),
+        &[
+            &spec,
+            "--case",
+            "greeting",
+            "--target",
+            &target,
+            "--addr",
+            "127.1.1.1:8900",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(
+        !run.everything().contains("PROCESSOR RAN"),
+        "{}",
+        run.everything()
+    );
+    let (verdict, message) = verdicts(&run.report())
+        .remove("greeting")
+        .expect("a greeting case");
+    assert_eq!(verdict, "pass", "{message}");
+}
+
+/// The runner's cgroup folders named for the runner `pid`, in every
+/// hierarchy.
+fn cgroups_of_runner(pid: u32) -> Vec<PathBuf> {
+    let prefix = format!("socket-runner-{pid}-");
+    let mut found = Vec::new();
+    let mut folders = vec![PathBuf::from("/sys/fs/cgroup")];
+    // Two levels of hierarchy folders are enough to reach the runner's own
+    // cgroup's children on the machines this runs on (hybrid and v2),
+    // plus the folder of this test's own cgroup in each hierarchy.
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    while let Some(folder) = folders.pop() {
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with(&prefix) {
+                found.push(path);
+            } else if path.components().count() <= 5 || own.contains(&format!("/{name}")) {
+                folders.push(path);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn a_killed_runners_cgroups_are_removed_by_the_next_runner() {
+    // A target that spins until it is stopped, and a runner that is
+    // killed while the target runs.
+    let spinner = format!(
+        "{} -c 'import socket,sys; s=socket.socket(); s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(); c,_=s.accept(); [0 for _ in iter(int, 1)]' {{host}} {{port}}",
+        system_python()
+    );
+    let spec = spec("tcp-upper-server");
+    let mut killed = StdCommand::new(assert_cmd::cargo::cargo_bin("runner"))
+        .args([spec.as_str(), "--case", "greeting", "--target", &spinner])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("runner starts");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while cgroups_of_runner(killed.id()).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let left = cgroups_of_runner(killed.id());
+    assert!(
+        !left.is_empty(),
+        "the runner made no cgroup to leave behind"
+    );
+    killed.kill().expect("SIGKILL");
+    killed.wait().expect("reaped");
+    // Control: a runner killed with SIGKILL has no chance to clean up.
+    assert!(left.iter().all(|dir| dir.exists()), "{left:?}");
+
+    // The next runner, whatever it runs, removes them first.
+    let upper = fixture_target("upper-server");
+    let (code, _) = run_json(&[&spec, "--case", "greeting", "--target", &upper]);
+    assert_eq!(code, 0);
+    let still: Vec<&PathBuf> = left.iter().filter(|dir| dir.exists()).collect();
+    assert!(still.is_empty(), "left behind: {still:?}");
+}
+
+#[test]
+fn a_classmate_spinning_in_build_and_run_does_not_push_correct_java_servers_past_a_timeout() {
+    let class = world_readable_tempdir();
+    let server = std::fs::read_to_string(
+        root().join("fixtures/java/fairness/tcp_upper_server/UpperServer.java"),
+    )
+    .expect("the Java server");
+    let spinner =
+        std::fs::read_to_string(root().join("fixtures/cpp/hostile/spinning_upper_server.cpp"))
+            .expect("the spinner");
+    for student in ["ann", "bob", "cid", "dee"] {
+        let folder = class.path().join(student);
+        std::fs::create_dir(&folder).expect("mkdir");
+        std::fs::write(folder.join("UpperServer.java"), &server).expect("write");
+    }
+    let folder = class.path().join("spinner");
+    std::fs::create_dir(&folder).expect("mkdir");
+    std::fs::write(folder.join("UpperServer.cpp"), &spinner).expect("write");
+    for entry in walk(class.path()) {
+        let mode = if entry.is_dir() { 0o755 } else { 0o644 };
+        std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    }
+    let out = tempfile::tempdir().expect("out");
+    let (class_text, out_text) = (
+        class.path().display().to_string(),
+        out.path().display().to_string(),
+    );
+    let run = finish(
+        runner(),
+        &[
+            "grade",
+            "tcp-upper-server",
+            "--submissions",
+            &class_text,
+            "--file",
+            "UpperServer.*",
+            "--out",
+            &out_text,
+            "--jobs",
+            "5",
+        ],
+    );
+    let grades = std::fs::read_to_string(out.path().join("grades.csv")).expect("grades.csv");
+    let mut reader = csv::Reader::from_reader(grades.as_bytes());
+    let rows: Vec<Vec<String>> = reader
+        .records()
+        .map(|r| r.expect("a row").iter().map(String::from).collect())
+        .collect();
+    for student in ["ann", "bob", "cid", "dee"] {
+        let row = rows
+            .iter()
+            .find(|row| row[0] == student)
+            .unwrap_or_else(|| panic!("no row for {student}: {grades}"));
+        assert_eq!(
+            row[1], row[2],
+            "{student} lost points beside the spinner:\n{grades}\n{}",
+            run.stdout
+        );
+    }
+    assert!(rows.iter().any(|row| row[0] == "spinner"), "{grades}");
+}
+
+/// Every folder and file under `dir`.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("list").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        }
+        found.push(path);
+    }
+    found
+}
