@@ -50,13 +50,29 @@ fn system_python() -> &'static str {
     }
 }
 
-/// Runs tcp-upper-server's greeting against `python3 PROGRAM {host} {port} ARGS`.
+/// Runs tcp-upper-server's greeting against `python3 PROGRAM {host} {port}
+/// ARGS`; the attack must not have worked (it says LEAKED where it did).
 fn greet(
     as_root: bool,
     program: &Path,
     args: &[&str],
     extra: &[&str],
 ) -> (Finished, String, String) {
+    let (run, verdict, message, stdout) = greet_unchecked(as_root, program, args, extra);
+    assert!(
+        !stdout.contains("LEAKED"),
+        "the attack worked under the runner: {stdout}\n{message}"
+    );
+    (run, verdict, message)
+}
+
+/// Runs the greeting as `greet` does; also returns what the target printed.
+fn greet_unchecked(
+    as_root: bool,
+    program: &Path,
+    args: &[&str],
+    extra: &[&str],
+) -> (Finished, String, String, String) {
     let mut target = format!(
         "{} {} {{host}} {{port}}",
         system_python(),
@@ -82,12 +98,8 @@ fn greet(
     let (verdict, message) = verdicts(&report)
         .remove("greeting")
         .unwrap_or_else(|| panic!("no greeting case in {report:#}"));
-    assert!(
-        !stdout_tail(&report).contains("LEAKED"),
-        "the attack worked under the runner: {}\n{message}",
-        stdout_tail(&report)
-    );
-    (run, verdict, message)
+    let stdout = stdout_tail(&report);
+    (run, verdict, message, stdout)
 }
 
 fn stdout_tail(report: &Value) -> String {
@@ -148,11 +160,22 @@ fn a_sandbox_is_held_to_its_own_process_count(#[case] as_root: bool) {
     let outside = attack_outside(&hostile("many_processes.py"), &["100"]);
     assert!(outside.contains("LEAKED"), "control: {outside}");
 
-    let (run, verdict, message) = greet(as_root, &hostile("many_processes.py"), &["100"], &[]);
-    assert_eq!(verdict, "fail", "{}", run.stdout);
-    assert!(message.contains("process limit (64 processes"), "{message}");
+    let (run, verdict, message, stdout) =
+        greet_unchecked(as_root, &hostile("many_processes.py"), &["100"], &[]);
+    if as_root {
+        // The cgroup refuses the fork past the limit: the program serves
+        // with the processes it got.
+        assert!(!stdout.contains("LEAKED"), "{stdout}");
+        assert!(stdout.contains("fork failed"), "{stdout}");
+    } else {
+        // The per-user process limit is shared with classmates, and set
+        // well above one sandbox's share: the watchdog, which counts the
+        // sandbox's own, stops it.
+        assert_eq!(verdict, "fail", "{}", run.stdout);
+        assert!(message.contains("process limit (64 processes"), "{message}");
+    }
     // Below the limit, the same program is not stopped for it.
-    let (_, _, message) = greet(as_root, &hostile("many_processes.py"), &["20"], &[]);
+    let (_, _, message, _) = greet_unchecked(as_root, &hostile("many_processes.py"), &["20"], &[]);
     assert!(!message.contains("limit"), "{message}");
 }
 
@@ -200,7 +223,7 @@ fn a_java_build_runs_no_annotation_processor_of_the_submission() {
     // The processor, compiled where javac finds it: on its default class
     // path, the folder it runs in.
     let compiled = StdCommand::new("javac")
-        .args(["-d", ".", "Evil.java"])
+        .args(["-proc:none", "-d", ".", "Evil.java"])
         .current_dir(dir.path())
         .status()
         .expect("javac");
@@ -314,23 +337,32 @@ fn a_killed_runners_cgroups_are_removed_by_the_next_runner() {
 }
 
 #[test]
-fn a_classmate_spinning_in_build_and_run_does_not_push_correct_java_servers_past_a_timeout() {
+fn classmates_spinning_in_a_build_and_a_run_do_not_push_correct_java_servers_past_a_timeout() {
     let class = world_readable_tempdir();
-    let server = std::fs::read_to_string(
-        root().join("fixtures/java/fairness/tcp_upper_server/UpperServer.java"),
-    )
-    .expect("the Java server");
-    let spinner =
-        std::fs::read_to_string(root().join("fixtures/cpp/hostile/spinning_upper_server.cpp"))
-            .expect("the spinner");
+    let fixture = |relative: &str| {
+        std::fs::read_to_string(root().join("fixtures").join(relative)).expect("a fixture")
+    };
+    let server = fixture("java/fairness/tcp_upper_server/UpperServer.java");
+    let mut students = vec![
+        (
+            "slow-builder",
+            "UpperServer.cpp",
+            fixture("cpp/hostile/slow_build_upper_server.cpp"),
+        ),
+        (
+            "spinner",
+            "UpperServer.cpp",
+            fixture("cpp/hostile/spinning_upper_server.cpp"),
+        ),
+    ];
     for student in ["ann", "bob", "cid", "dee"] {
+        students.push((student, "UpperServer.java", server.clone()));
+    }
+    for (student, file, text) in &students {
         let folder = class.path().join(student);
         std::fs::create_dir(&folder).expect("mkdir");
-        std::fs::write(folder.join("UpperServer.java"), &server).expect("write");
+        std::fs::write(folder.join(file), text).expect("write");
     }
-    let folder = class.path().join("spinner");
-    std::fs::create_dir(&folder).expect("mkdir");
-    std::fs::write(folder.join("UpperServer.cpp"), &spinner).expect("write");
     for entry in walk(class.path()) {
         let mode = if entry.is_dir() { 0o755 } else { 0o644 };
         std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(mode)).expect("chmod");
@@ -352,7 +384,7 @@ fn a_classmate_spinning_in_build_and_run_does_not_push_correct_java_servers_past
             "--out",
             &out_text,
             "--jobs",
-            "5",
+            "6",
         ],
     );
     let grades = std::fs::read_to_string(out.path().join("grades.csv")).expect("grades.csv");
@@ -361,18 +393,87 @@ fn a_classmate_spinning_in_build_and_run_does_not_push_correct_java_servers_past
         .records()
         .map(|r| r.expect("a row").iter().map(String::from).collect())
         .collect();
-    for student in ["ann", "bob", "cid", "dee"] {
+    let points = |student: &str| {
         let row = rows
             .iter()
             .find(|row| row[0] == student)
             .unwrap_or_else(|| panic!("no row for {student}: {grades}"));
-        assert_eq!(
-            row[1], row[2],
-            "{student} lost points beside the spinner:\n{grades}\n{}",
-            run.stdout
-        );
+        (row[1].clone(), row[2].clone())
+    };
+    for student in ["ann", "bob", "cid", "dee", "slow-builder"] {
+        let (got, of) = points(student);
+        assert_eq!(got, of, "{student} lost points:\n{grades}\n{}", run.stdout);
     }
-    assert!(rows.iter().any(|row| row[0] == "spinner"), "{grades}");
+    // The spinner earns what its program earns: nothing, it never replies.
+    assert_eq!(points("spinner").0, "0", "{grades}");
+}
+
+/// A target that prints the cgroups it is in, then serves.
+const PRINTS_ITS_CGROUPS: &str = "import socket,sys; print(open('/proc/self/cgroup').read(), flush=True); s=socket.socket(); s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(); c,_=s.accept(); c.sendall(c.recv(1024).upper()); c.close()";
+
+#[test]
+fn each_sandbox_has_a_cpu_share_of_its_own() {
+    let target = format!(
+        "{} -c \"{PRINTS_ITS_CGROUPS}\" {{host}} {{port}}",
+        system_python()
+    );
+    let spec = spec("tcp-upper-server");
+    let run = finish(
+        runner(),
+        &[
+            &spec, "--case", "greeting", "--target", &target, "--format", "json",
+        ],
+    );
+    let stdout = stdout_tail(&run.report());
+    // Where the machine has a v1 cpu hierarchy, the share is set there;
+    // else in the v2 cgroup.
+    let own = std::fs::read_to_string("/proc/self/cgroup").expect("own cgroups");
+    let is_cpu = |line: &str| {
+        let controllers = line.split(':').nth(1).unwrap_or("");
+        controllers.split(',').any(|c| c == "cpu")
+    };
+    let wanted: &dyn Fn(&str) -> bool = if own.lines().any(is_cpu) {
+        &is_cpu
+    } else {
+        &|line: &str| line.starts_with("0::")
+    };
+    let line = stdout
+        .lines()
+        .find(|line| wanted(line))
+        .unwrap_or_else(|| panic!("no CPU cgroup in {stdout}"));
+    assert!(line.contains("/socket-runner-"), "{line}");
+}
+
+#[test]
+fn the_cpu_time_of_a_sandbox_is_that_of_all_its_processes_together() {
+    // 61 processes that each stay far below a per-process CPU limit.
+    let spinner = root().join("fixtures/cpp/hostile/spinning_upper_server.cpp");
+    let target = spinner.display().to_string();
+    let spec = spec("tcp-upper-server");
+    let run = finish(
+        runner(),
+        &[
+            &spec,
+            "--case",
+            "greeting",
+            "--target",
+            &target,
+            "--addr",
+            "127.1.1.1:8900",
+            "--max-cpu",
+            "1s",
+            "--format",
+            "json",
+        ],
+    );
+    let (verdict, message) = verdicts(&run.report())
+        .remove("greeting")
+        .expect("a greeting case");
+    assert_eq!(verdict, "fail");
+    assert!(
+        message.contains("CPU time limit (1s for all its processes together)"),
+        "{message}"
+    );
 }
 
 /// Every folder and file under `dir`.
