@@ -300,16 +300,24 @@ fn cgroups_of_runner(pid: u32) -> Vec<PathBuf> {
 }
 
 #[test]
-fn a_killed_runners_cgroups_are_removed_by_the_next_runner() {
-    // A target that spins until it is stopped, and a runner that is
-    // killed while the target runs.
-    let spinner = format!(
-        "{} -c 'import socket,sys; s=socket.socket(); s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(); c,_=s.accept(); [0 for _ in iter(int, 1)]' {{host}} {{port}}",
-        system_python()
-    );
+fn a_killed_runners_cgroups_and_folders_are_removed_by_the_next_runner() {
+    // A target built from source (a build folder) that spins until it is
+    // stopped, and a runner that is killed while the target runs.
+    let spinner = root()
+        .join("fixtures/cpp/hostile/spinning_upper_server.cpp")
+        .display()
+        .to_string();
     let spec = spec("tcp-upper-server");
     let mut killed = StdCommand::new(assert_cmd::cargo::cargo_bin("runner"))
-        .args([spec.as_str(), "--case", "greeting", "--target", &spinner])
+        .args([
+            spec.as_str(),
+            "--case",
+            "greeting",
+            "--target",
+            &spinner,
+            "--addr",
+            "127.1.1.1:8900",
+        ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -318,20 +326,43 @@ fn a_killed_runners_cgroups_are_removed_by_the_next_runner() {
     while cgroups_of_runner(killed.id()).is_empty() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    let left = cgroups_of_runner(killed.id());
+    let mut left = cgroups_of_runner(killed.id());
     assert!(
         !left.is_empty(),
         "the runner made no cgroup to leave behind"
     );
+    let build_folder = format!("runner-build-{}-", killed.id());
     killed.kill().expect("SIGKILL");
     killed.wait().expect("reaped");
+    left.extend(
+        std::fs::read_dir(std::env::temp_dir())
+            .expect("the temporary folder")
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(&build_folder))
+            .map(|e| e.path()),
+    );
+    assert!(
+        left.iter().any(|p| p.starts_with(std::env::temp_dir())),
+        "no build folder to leave behind: {left:?}"
+    );
     // Control: a runner killed with SIGKILL has no chance to clean up.
     assert!(left.iter().all(|dir| dir.exists()), "{left:?}");
 
-    // The next runner, whatever it runs, removes them first.
-    let upper = fixture_target("upper-server");
-    let (code, _) = run_json(&[&spec, "--case", "greeting", "--target", &upper]);
-    assert_eq!(code, 0);
+    // The next runner removes them first.
+    let upper = root()
+        .join("fixtures/c/upper_server.c")
+        .display()
+        .to_string();
+    let (code, report) = run_json(&[
+        &spec,
+        "--case",
+        "greeting",
+        "--target",
+        &upper,
+        "--addr",
+        "127.1.1.1:8900",
+    ]);
+    assert_eq!(code, 0, "{report:#}");
     let still: Vec<&PathBuf> = left.iter().filter(|dir| dir.exists()).collect();
     assert!(still.is_empty(), "left behind: {still:?}");
 }

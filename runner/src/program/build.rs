@@ -116,9 +116,7 @@ impl Build {
             message: format!("the runner could not {what}: {error}"),
             by_harness: true,
         };
-        let folder = tempfile::Builder::new()
-            .prefix("runner-build-")
-            .tempdir()
+        let folder = super::scratch::folder("build")
             .map_err(|e| harness("make a folder for the build", e))?;
         set_mode(folder.path(), 0o755).map_err(|e| harness("prepare the build folder", e))?;
         let (argv, artifact) = self

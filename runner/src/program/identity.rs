@@ -52,16 +52,11 @@ impl Identity {
         if entry.uid.is_root() {
             return Err(IdentityError::Root(user.to_string()));
         }
-        let folder = |prefix: &str| {
-            tempfile::Builder::new()
-                .prefix(prefix)
-                .tempdir()
-                .map_err(IdentityError::Folders)
-        };
-        let home = folder("runner-home-")?;
+        let folder = |kind: &str| super::scratch::folder(kind).map_err(IdentityError::Folders);
+        let home = folder("home")?;
         nix::unistd::chown(home.path(), Some(entry.uid), Some(entry.gid))
             .map_err(|e| IdentityError::Folders(e.into()))?;
-        let staging = folder("runner-staged-")?;
+        let staging = folder("staged")?;
         fs::set_permissions(staging.path(), fs::Permissions::from_mode(0o755))
             .map_err(IdentityError::Folders)?;
         Ok(Some(Identity {

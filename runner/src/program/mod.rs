@@ -9,6 +9,7 @@ mod output;
 mod process;
 mod procfs;
 mod sandboxed;
+mod scratch;
 
 pub use build::BuildFailure;
 pub use command::{CommandError, TargetCommand};
