@@ -100,7 +100,7 @@ pub fn limits_notice() -> Option<String> {
         return None;
     }
     Some(format!(
-        "no writable cgroup for every limit ({}): where none is, memory is limited per process (data size) and processes per user",
+        "no writable cgroup for every limit ({}): where none is, the runner sums the memory and processes of each sandbox a few times a second and stops it past the limit, and the kernel holds each process to its data size and the user to a process count",
         probe.describe()
     ))
 }
