@@ -130,12 +130,17 @@ fn as_uid(id: u32, signal: Signal) -> Option<bool> {
     // and leaves with _exit, as is safe after fork in a threaded process.
     match unsafe { nix::unistd::fork() }.ok()? {
         ForkResult::Child => {
-            let code = match nix::unistd::setresuid(id.into(), id.into(), id.into()) {
-                Err(_) => 2,
-                Ok(()) => match nix::sys::signal::kill(Pid::from_raw(-1), signal) {
+            // The raw system call: libc's setresuid would also change the
+            // ids of threads this child does not have.
+            // SAFETY: setresuid takes three ids and touches no memory.
+            let changed = unsafe { nix::libc::syscall(nix::libc::SYS_setresuid, id, id, id) };
+            let code = if changed != 0 {
+                2
+            } else {
+                match nix::sys::signal::kill(Pid::from_raw(-1), signal) {
                     Ok(()) => 1,
                     Err(_) => 0,
-                },
+                }
             };
             // SAFETY: ends the child without running anything of the parent's.
             unsafe { nix::libc::_exit(code) }
