@@ -5,6 +5,7 @@
 //! with `cli` on top.
 
 pub mod cli;
+pub mod bounded;
 pub mod engine;
 pub mod grade;
 pub mod net;
