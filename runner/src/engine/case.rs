@@ -146,8 +146,8 @@ pub fn run_case(
         duration: started.elapsed(),
         failure,
         transcript: run.transcript.entries,
-        stdout: run.running.process.stdout.snapshot(),
-        stderr: run.running.process.stderr.snapshot(),
+        stdout: run.running.process.stdout.snapshot().for_report(),
+        stderr: run.running.process.stderr.snapshot().for_report(),
         ..CaseOutcome::new(spec, case, run.running.language, verdict, message)
     }
 }

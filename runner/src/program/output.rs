@@ -174,6 +174,27 @@ impl Output {
 pub const REPORT_TAIL: usize = 4 << 10;
 
 impl OutputSnapshot {
+    /// The snapshot as an outcome keeps it: the reports show only the
+    /// stream's end, so only its last `REPORT_TAIL` bytes are held (every
+    /// case of every student waiting for its reports holds one), the rest
+    /// counted as dropped.
+    pub fn for_report(&self) -> OutputSnapshot {
+        let (bytes, before) = if self.tail.is_empty() {
+            (self.head.as_slice(), 0)
+        } else {
+            (self.tail.as_slice(), self.dropped + self.head.len() as u64)
+        };
+        let kept = crate::bounded::cut(bytes, 0, REPORT_TAIL);
+        if kept.dropped == 0 && before == 0 {
+            return self.clone();
+        }
+        OutputSnapshot {
+            head: Vec::new(),
+            dropped: before + kept.dropped,
+            tail: kept.tail.to_vec(),
+        }
+    }
+
     /// The last `lines` lines of the stream, at most `REPORT_TAIL` bytes
     /// of them, as text for a report; what came before them and was not
     /// kept is counted in a first line (`… N more bytes not kept`).
@@ -288,5 +309,8 @@ mod tests {
             &shown[..80]
         );
         assert!(shown.ends_with('好'));
+        let kept = snapshot.for_report();
+        assert_eq!(kept.tail.len(), (REPORT_TAIL / 3) * 3);
+        assert_eq!(kept.last_lines(20), shown);
     }
 }
