@@ -174,7 +174,9 @@ impl Build {
             }
             Some(_) => {}
         }
-        if stdout.dropped > 0 || stdout.head.is_empty() {
+        // Past the head, a capture keeps only a tail: the program is whole
+        // only when it fits the head.
+        if !stdout.tail.is_empty() || stdout.head.is_empty() {
             return Err(failed(String::from(
                 "the build produced no program, or one over 256 MiB",
             )));

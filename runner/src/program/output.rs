@@ -36,8 +36,11 @@ pub struct Output {
 /// A copy of what a stream produced, for reports.
 #[derive(Debug, Clone, Default)]
 pub struct OutputSnapshot {
+    /// The stream's first bytes, up to the capture's cap.
     pub head: Vec<u8>,
+    /// Bytes between the head and the tail, not kept.
     pub dropped: u64,
+    /// The stream's last bytes past the head, up to 64 KiB.
     pub tail: Vec<u8>,
 }
 
@@ -222,7 +225,11 @@ impl OutputSnapshot {
         }
         let earliest = body.len().saturating_sub(REPORT_TAIL);
         let from = crate::bounded::ceil_boundary(body, start.min(body.len()).max(earliest));
-        dropped += from as u64;
+        // Lines left out only for their number are not news; once bytes
+        // were lost, everything before the text shown is counted.
+        if dropped > 0 || from > start {
+            dropped += from as u64;
+        }
         let text = String::from_utf8_lossy(&body[from..]);
         if dropped > 0 {
             format!("{}\n{text}", crate::bounded::not_kept(dropped))
@@ -283,7 +290,8 @@ mod tests {
         let snapshot = output.snapshot();
         assert_eq!(snapshot.head.len(), keep_head);
         assert_eq!(snapshot.tail.len(), KEEP_TAIL);
-        assert_eq!(snapshot.dropped, (KEEP_TAIL * 2) as u64);
+        // The middle: past the head, before the tail.
+        assert_eq!(snapshot.dropped, KEEP_TAIL as u64);
     }
 
     #[test]
