@@ -4,8 +4,8 @@
 //! Data flows one way: `spec` -> `target` -> `net` -> `engine` -> `report`,
 //! with `cli` on top.
 
-pub mod cli;
 pub mod bounded;
+pub mod cli;
 pub mod engine;
 pub mod grade;
 pub mod net;

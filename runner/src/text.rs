@@ -72,7 +72,10 @@ mod tests {
             spreadsheet_text("=HYPERLINK(\"http://x\",\"click\")"),
             "'=HYPERLINK(\"http://x\",\"click\")"
         );
-        assert_eq!(spreadsheet_text("+cmd|' /C calc'!A0"), "'+cmd|' /C calc'!A0");
+        assert_eq!(
+            spreadsheet_text("+cmd|' /C calc'!A0"),
+            "'+cmd|' /C calc'!A0"
+        );
         for cell in ["-1", "@SUM(A1)", "\tx", "\rx"] {
             assert_eq!(spreadsheet_text(cell), format!("'{cell}"));
         }

@@ -221,7 +221,10 @@ fn a_compiler_error_of_one_enormous_line_is_cut_and_counted() {
     for result in report["results"].as_array().expect("results") {
         let message = result["message"].as_str().expect("message");
         assert!(message.contains("does not build"), "{message:.300}");
-        assert!(message.contains("static assertion failed"), "{message:.300}");
+        assert!(
+            message.contains("static assertion failed"),
+            "{message:.300}"
+        );
         // The line is 32 MiB: all of it but the few KiB shown is counted.
         let dropped = dropped_in(message).unwrap_or_else(|| panic!("{message:.300}"));
         assert!(dropped > 32_000_000, "{dropped}");
@@ -239,7 +242,9 @@ fn one_enormous_line_on_stdout_and_stderr_is_cut_and_counted() {
     assert_bounded("huge output line", &measured, reports);
     for result in report["results"].as_array().expect("results") {
         for stream in ["stdout_tail", "stderr_tail"] {
-            let tail = result[stream].as_str().unwrap_or_else(|| panic!("{result}"));
+            let tail = result[stream]
+                .as_str()
+                .unwrap_or_else(|| panic!("{result}"));
             // 128 MiB printed, a few KiB of its end kept.
             let dropped = dropped_in(tail).unwrap_or_else(|| panic!("{stream}: {tail:.300}"));
             assert!(dropped > 134_000_000, "{stream}: {dropped}");
@@ -262,7 +267,9 @@ fn a_socket_flood_of_one_line_is_cut_and_counted() {
         assert!(message.contains("without it"), "{message:.300}");
         let dropped = dropped_in(message).unwrap_or_else(|| panic!("{message:.300}"));
         assert!(dropped > 1_000_000, "{dropped}");
-        let actual = result["failure"]["actual"]["text"].as_str().expect("actual");
+        let actual = result["failure"]["actual"]["text"]
+            .as_str()
+            .expect("actual");
         assert!(actual.len() <= 4 << 10, "{} bytes", actual.len());
     }
 }
@@ -274,7 +281,11 @@ fn grading_a_class_of_floods_keeps_each_student_within_the_cap() {
     for (student, from, to) in [
         ("compiler", "c/huge_error_line.c", "server.c"),
         ("printer", "python/hostile/huge_output_line.py", "server.py"),
-        ("flooder", "python/hostile/socket_flood_line.py", "server.py"),
+        (
+            "flooder",
+            "python/hostile/socket_flood_line.py",
+            "server.py",
+        ),
     ] {
         std::fs::create_dir_all(class.join(student)).expect("mkdir");
         std::fs::copy(fixture(from), class.join(student).join(to)).expect("copy");

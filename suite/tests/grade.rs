@@ -593,3 +593,50 @@ fn names_are_inert_in_the_spreadsheet_the_terminal_and_the_reports() {
     );
     assert!(!report.contains('\u{1b}'), "{report:?}");
 }
+
+/// `--resume` does not read a submission whole when it is too big to
+/// hash: a 10 GiB sparse file, or more files than a submission has. Such
+/// a student is graded again, and the note says why.
+#[test]
+fn resume_does_not_read_a_huge_submission_and_says_why() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let class_dir = dir.path().join("class");
+    put(&class_dir, "holey", "notes.txt", "no program");
+    let hole = std::fs::File::create(class_dir.join("holey/hole.bin")).expect("create");
+    hole.set_len(10 << 30).expect("a 10 GiB sparse file");
+    let many = class_dir.join("many/files");
+    std::fs::create_dir_all(&many).expect("mkdir");
+    for index in 0..10_001 {
+        std::fs::write(many.join(index.to_string()), "").expect("write");
+    }
+    let out = dir.path().join("out");
+    for run in 0..2 {
+        let started = std::time::Instant::now();
+        let finished = grade(&class_dir, &out, &["--resume"]);
+        let took = started.elapsed();
+        assert_eq!(finished.code, 0, "{}", finished.everything());
+        assert!(
+            took < std::time::Duration::from_secs(20),
+            "run {run} took {took:?}"
+        );
+        let rows = csv_rows(&out);
+        let note = |student: &str| {
+            rows.iter()
+                .find(|r| r[0] == student)
+                .and_then(|r| r.last().cloned())
+                .unwrap_or_else(|| panic!("{student} in {rows:?}"))
+        };
+        let holey = note("holey");
+        assert!(
+            holey.starts_with("hole.bin is a sparse file (10,737,418,240 bytes")
+                && holey.contains("graded again at every --resume"),
+            "{holey}"
+        );
+        let many = note("many");
+        assert!(
+            many.starts_with("the submission holds more than 10000 files")
+                && many.contains("graded again at every --resume"),
+            "{many}"
+        );
+    }
+}
