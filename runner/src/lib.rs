@@ -4,6 +4,7 @@
 //! Data flows one way: `spec` -> `target` -> `net` -> `engine` -> `report`,
 //! with `cli` on top.
 
+pub mod bounded;
 pub mod cli;
 pub mod engine;
 pub mod grade;

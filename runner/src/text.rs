@@ -31,6 +31,20 @@ pub fn is_invisible_format(c: char) -> bool {
     )
 }
 
+/// A text cell of a CSV file made inert for spreadsheets, as OWASP's
+/// advice on CSV injection has it: a cell that starts with `=`, `+`, `-`,
+/// `@`, a tab or a carriage return is a formula to Excel, LibreOffice and
+/// Google Sheets (`=HYPERLINK(...)`, `+cmd|' /C calc'!A0`), so it gets a
+/// leading `'`, which they show as text. Only for text: numbers the
+/// runner writes (a negative one included) stay numbers.
+pub fn spreadsheet_text(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
 /// `n` things in words: `1 case`, `2 cases` (`noun` is the singular;
 /// the plural adds an `s`).
 pub fn count(n: impl Into<u64>, noun: &str) -> String {
@@ -50,6 +64,23 @@ mod tests {
     fn counts_in_words() {
         assert_eq!(count(1u32, "case"), "1 case");
         assert_eq!(count(0u32, "point"), "0 points");
+    }
+
+    #[test]
+    fn formula_cells_are_made_text() {
+        assert_eq!(
+            spreadsheet_text("=HYPERLINK(\"http://x\",\"click\")"),
+            "'=HYPERLINK(\"http://x\",\"click\")"
+        );
+        assert_eq!(
+            spreadsheet_text("+cmd|' /C calc'!A0"),
+            "'+cmd|' /C calc'!A0"
+        );
+        for cell in ["-1", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(spreadsheet_text(cell), format!("'{cell}"));
+        }
+        assert_eq!(spreadsheet_text("alice"), "alice");
+        assert_eq!(spreadsheet_text(""), "");
     }
 
     #[test]

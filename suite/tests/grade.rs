@@ -545,3 +545,98 @@ fn links_to_a_classmate_fifos_and_odd_names_neither_cheat_nor_hang() {
         finished.everything()
     );
 }
+
+/// Folder names are the students' own: in grades.csv a name a spreadsheet
+/// would evaluate is text, and a name or file name with terminal escapes
+/// prints escaped, in the summary and in the report's `target:` line.
+#[test]
+fn names_are_inert_in_the_spreadsheet_the_terminal_and_the_reports() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let class_dir = dir.path().join("class");
+    // A folder name cannot hold `/`: the look-alike U+2215 stands in.
+    let formula = "=HYPERLINK(\"http:\u{2215}\u{2215}x\",\"click\")";
+    let command = "+cmd|' \u{2215}C calc'!A0";
+    let escapes = "evil\u{1b}[2J\u{202e}name";
+    put(&class_dir, formula, "notes.txt", "no program");
+    put(&class_dir, command, "notes.txt", "no program");
+    // A program that fails at once, named so that the target line quotes
+    // an escape sequence.
+    let file = "\u{1b}]0;pwned\u{7}server.py";
+    put(&class_dir, escapes, file, "raise SystemExit(3)\n");
+    let out = dir.path().join("out");
+    let finished = grade(&class_dir, &out, &[]);
+    assert_eq!(finished.code, 0, "{}", finished.everything());
+    let text = grades(&out);
+    assert!(
+        text.contains("\"'=HYPERLINK(\"\"http:\u{2215}\u{2215}x\"\",\"\"click\"\")\""),
+        "{text}"
+    );
+    let rows = csv_rows(&out);
+    let names: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+    assert!(names.contains(&format!("'{formula}").as_str()), "{names:?}");
+    assert!(names.contains(&format!("'{command}").as_str()), "{names:?}");
+    assert!(names.contains(&escapes), "{names:?}");
+    // Points stay numbers.
+    assert!(rows.iter().all(|r| r[1] == "0" && r[2] == "8"), "{rows:?}");
+    let printed = finished.everything();
+    assert!(!printed.contains('\u{1b}'), "{printed}");
+    assert!(!printed.contains('\u{202e}'), "{printed}");
+    assert!(printed.contains("evil\\u{1b}[2J\\u{202e}name"), "{printed}");
+    let report = std::fs::read_to_string(out.join(escapes).join("report.txt")).expect("report");
+    let target = report
+        .lines()
+        .find(|l| l.trim_start().starts_with("target:"))
+        .unwrap_or_else(|| panic!("{report}"));
+    assert!(
+        target.contains("\\u{1b}]0;pwned\\u{7}server.py"),
+        "{target:?}"
+    );
+    assert!(!report.contains('\u{1b}'), "{report:?}");
+}
+
+/// `--resume` does not read a submission whole when it is too big to
+/// hash: a 10 GiB sparse file, or more files than a submission has. Such
+/// a student is graded again, and the note says why.
+#[test]
+fn resume_does_not_read_a_huge_submission_and_says_why() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let class_dir = dir.path().join("class");
+    put(&class_dir, "holey", "notes.txt", "no program");
+    let hole = std::fs::File::create(class_dir.join("holey/hole.bin")).expect("create");
+    hole.set_len(10 << 30).expect("a 10 GiB sparse file");
+    let many = class_dir.join("many/files");
+    std::fs::create_dir_all(&many).expect("mkdir");
+    for index in 0..10_001 {
+        std::fs::write(many.join(index.to_string()), "").expect("write");
+    }
+    let out = dir.path().join("out");
+    for run in 0..2 {
+        let started = std::time::Instant::now();
+        let finished = grade(&class_dir, &out, &["--resume"]);
+        let took = started.elapsed();
+        assert_eq!(finished.code, 0, "{}", finished.everything());
+        assert!(
+            took < std::time::Duration::from_secs(20),
+            "run {run} took {took:?}"
+        );
+        let rows = csv_rows(&out);
+        let note = |student: &str| {
+            rows.iter()
+                .find(|r| r[0] == student)
+                .and_then(|r| r.last().cloned())
+                .unwrap_or_else(|| panic!("{student} in {rows:?}"))
+        };
+        let holey = note("holey");
+        assert!(
+            holey.starts_with("hole.bin is a sparse file (10,737,418,240 bytes")
+                && holey.contains("graded again at every --resume"),
+            "{holey}"
+        );
+        let many = note("many");
+        assert!(
+            many.starts_with("the submission holds more than 10000 files")
+                && many.contains("graded again at every --resume"),
+            "{many}"
+        );
+    }
+}

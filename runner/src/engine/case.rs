@@ -16,8 +16,10 @@ use std::time::Instant;
 pub struct Problem {
     /// What would have passed.
     pub expected: String,
-    /// What arrived instead.
+    /// What arrived instead, its first `ACTUAL_KEPT` bytes.
     pub actual: Option<Vec<u8>>,
+    /// Bytes of what arrived past `ACTUAL_KEPT`, not kept.
+    pub actual_dropped: u64,
     /// The symptom, in the student's terms.
     pub message: String,
     /// The target hung up (closed, reset, broken pipe): it may be exiting,
@@ -30,6 +32,7 @@ impl Problem {
         Problem {
             expected: expected.into(),
             actual: None,
+            actual_dropped: 0,
             message: message.into(),
             hung_up: false,
         }
@@ -40,11 +43,18 @@ impl Problem {
         self
     }
 
+    /// What arrived, kept to its first `ACTUAL_KEPT` bytes: every report
+    /// format quotes it (JSON as text and hex), once per failed case.
     pub fn with_actual(mut self, actual: &[u8]) -> Problem {
-        self.actual = Some(actual.to_vec());
+        let kept = crate::bounded::cut(actual, ACTUAL_KEPT, 0);
+        self.actual = Some(kept.head.to_vec());
+        self.actual_dropped = kept.dropped;
         self
     }
 }
+
+/// Bytes of what arrived that a failure keeps as evidence.
+pub const ACTUAL_KEPT: usize = 4 << 10;
 
 pub type StepResult = Result<(), Problem>;
 
@@ -92,6 +102,13 @@ pub fn run_case(
         }
         if let Err(problem) = run.step(step) {
             message = run.explain(problem.message.clone(), problem.hung_up);
+            if problem.actual_dropped > 0 {
+                message.push_str(&format!(
+                    "; the report keeps the first {} of what arrived ({})",
+                    crate::program::show_size(ACTUAL_KEPT as u64),
+                    crate::bounded::not_kept(problem.actual_dropped)
+                ));
+            }
             if run.running.static_binary && matches!(step.action, Action::Expect { .. }) {
                 message.push_str(STATIC_BINARY_NOTE);
             }
@@ -129,8 +146,8 @@ pub fn run_case(
         duration: started.elapsed(),
         failure,
         transcript: run.transcript.entries,
-        stdout: run.running.process.stdout.snapshot(),
-        stderr: run.running.process.stderr.snapshot(),
+        stdout: run.running.process.stdout.snapshot().for_report(),
+        stderr: run.running.process.stderr.snapshot().for_report(),
         ..CaseOutcome::new(spec, case, run.running.language, verdict, message)
     }
 }

@@ -200,7 +200,7 @@ fn start_failed(spec: &Spec, case: &Case, error: StartError, duration: Duration)
                     tail.trim_end()
                 ));
             }
-            (verdict, message, stdout, stderr)
+            (verdict, message, stdout.for_report(), stderr.for_report())
         }
     };
     CaseOutcome {

@@ -249,7 +249,7 @@ impl CaseRun<'_> {
                             MAX_PENDING >> 20
                         ),
                     )
-                    .with_actual(&connection.pending[..4096]));
+                    .with_actual(&connection.pending));
                 }
                 StreamMatch::NeedMore => {}
             }

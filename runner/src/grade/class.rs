@@ -163,17 +163,33 @@ fn visible_entries(folder: &Path) -> Vec<(PathBuf, bool)> {
     found
 }
 
+/// Most files and folders a fingerprint walks, and most bytes it reads.
+/// A submission is a few source files; past these it is not read whole
+/// (a folder of a million files, or a 10 GiB file, would stall `--resume`
+/// for every later run).
+pub const FINGERPRINT_MAX_ENTRIES: usize = 10_000;
+pub const FINGERPRINT_MAX_BYTES: u64 = 256 << 20;
+
 /// A digest of everything in a student's folder: relative paths, whether
 /// each file is executable, and contents. Symbolic links are hashed as
-/// their target path, never followed.
-pub fn fingerprint(dir: &Path, hasher: &mut Sha256) {
+/// their target path, never followed. A folder over the caps above, or
+/// holding a sparse file (a large size with few blocks on disk: cheap to
+/// make, slow to read), is not hashed: the error says why.
+pub fn fingerprint(dir: &Path, hasher: &mut Sha256) -> Result<(), String> {
     let mut stack = vec![dir.to_path_buf()];
     let mut files = Vec::new();
+    let mut entries_seen = 0usize;
     while let Some(folder) = stack.pop() {
         let Ok(entries) = std::fs::read_dir(&folder) else {
             continue;
         };
         for entry in entries.filter_map(Result::ok) {
+            entries_seen += 1;
+            if entries_seen > FINGERPRINT_MAX_ENTRIES {
+                return Err(format!(
+                    "the submission holds more than {FINGERPRINT_MAX_ENTRIES} files and folders"
+                ));
+            }
             match entry.file_type() {
                 Ok(kind) if kind.is_dir() => stack.push(entry.path()),
                 Ok(_) => files.push(entry.path()),
@@ -182,12 +198,39 @@ pub fn fingerprint(dir: &Path, hasher: &mut Sha256) {
         }
     }
     files.sort();
+    // Sizes first, from metadata: nothing is read of a folder over the cap.
+    let mut listed = Vec::with_capacity(files.len());
+    let mut total: u64 = 0;
     for path in files {
+        use std::os::unix::fs::MetadataExt;
+        let metadata = std::fs::symlink_metadata(&path).ok();
+        if let Some(metadata) = metadata.as_ref().filter(|m| m.is_file()) {
+            let relative = path.strip_prefix(dir).unwrap_or(&path);
+            if is_sparse(metadata.len(), metadata.blocks()) {
+                return Err(format!(
+                    "{} is a sparse file ({} bytes, {} on disk)",
+                    crate::text::escape_controls(&relative.to_string_lossy(), |_| false),
+                    crate::bounded::thousands(metadata.len()),
+                    crate::bounded::thousands(metadata.blocks() * 512)
+                ));
+            }
+            total = total.saturating_add(metadata.len());
+        }
+        listed.push((path, metadata));
+    }
+    if total > FINGERPRINT_MAX_BYTES {
+        return Err(format!(
+            "the submission holds {} bytes, more than {}",
+            crate::bounded::thousands(total),
+            crate::program::show_size(FINGERPRINT_MAX_BYTES)
+        ));
+    }
+    for (path, metadata) in listed {
         use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
         let relative = path.strip_prefix(dir).unwrap_or(&path);
         hasher.update(relative.as_os_str().as_encoded_bytes());
         hasher.update([0]);
-        let Ok(metadata) = std::fs::symlink_metadata(&path) else {
+        let Some(metadata) = metadata else {
             continue;
         };
         if metadata.file_type().is_symlink() {
@@ -210,12 +253,22 @@ pub fn fingerprint(dir: &Path, hasher: &mut Sha256) {
         }
         hasher.update([0]);
     }
+    Ok(())
 }
 
+/// Whether a file of `size` bytes with `blocks` 512-byte blocks on disk
+/// is mostly holes: over a MiB, and under an eighth of it allocated.
+fn is_sparse(size: u64, blocks: u64) -> bool {
+    size > 1 << 20 && blocks.saturating_mul(512) < size / 8
+}
+
+/// Reads at most `FINGERPRINT_MAX_BYTES`: a file that grows while it is
+/// read is not read forever.
 fn hash_contents(file: &mut std::fs::File, hasher: &mut Sha256) {
     use std::io::Read;
     let mut buffer = [0u8; 64 * 1024];
-    while let Ok(read @ 1..) = file.read(&mut buffer) {
+    let mut limited = file.take(FINGERPRINT_MAX_BYTES);
+    while let Ok(read @ 1..) = limited.read(&mut buffer) {
         hasher.update(&buffer[..read]);
     }
 }
@@ -257,7 +310,7 @@ mod tests {
     fn the_fingerprint_changes_with_content_and_names_only() {
         let digest = |dir: &Path| {
             let mut hasher = Sha256::new();
-            fingerprint(dir, &mut hasher);
+            fingerprint(dir, &mut hasher).expect("a small folder is fingerprinted");
             hasher.finalize()
         };
         let dir = folder(&["server.py"]);
@@ -265,5 +318,25 @@ mod tests {
         assert_eq!(first, digest(dir.path()));
         std::fs::write(dir.path().join("server.py"), "y").expect("write");
         assert_ne!(first, digest(dir.path()));
+    }
+
+    #[test]
+    fn a_sparse_file_or_too_many_files_are_not_read() {
+        let dir = folder(&["server.py"]);
+        let file = std::fs::File::create(dir.path().join("hole.bin")).expect("create");
+        file.set_len(10 << 30).expect("a 10 GiB sparse file");
+        let why = fingerprint(dir.path(), &mut Sha256::new()).expect_err("sparse");
+        assert!(
+            why.starts_with("hole.bin is a sparse file (10,737,418,240 bytes"),
+            "{why}"
+        );
+        assert!(!is_sparse(4096, 8));
+        assert!(is_sparse(10 << 30, 0));
+        let many = tempfile::tempdir().expect("tempdir");
+        for index in 0..=FINGERPRINT_MAX_ENTRIES {
+            std::fs::write(many.path().join(index.to_string()), "").expect("write");
+        }
+        let why = fingerprint(many.path(), &mut Sha256::new()).expect_err("too many");
+        assert!(why.contains("more than 10000 files"), "{why}");
     }
 }

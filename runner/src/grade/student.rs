@@ -36,9 +36,9 @@ impl Graded {
 pub fn grade(grading: &Grading, student: &Student) -> std::io::Result<Graded> {
     let fingerprint = fingerprint(grading, &student.dir);
     let out = grading.out.join(&student.name);
-    if grading.resume {
+    if let (true, Ok(fingerprint)) = (grading.resume, &fingerprint) {
         if let Some(earlier) = StudentRecord::read(&out) {
-            if earlier.status == Status::Graded && earlier.fingerprint == fingerprint {
+            if earlier.status == Status::Graded && &earlier.fingerprint == fingerprint {
                 return Ok(Graded::Kept(earlier));
             }
         }
@@ -50,6 +50,12 @@ pub fn grade(grading: &Grading, student: &Student) -> std::io::Result<Graded> {
     let started = std::time::Instant::now();
     let mut collected = Collected::default();
     let mut notes = Vec::new();
+    let fingerprint = fingerprint.unwrap_or_else(|why| {
+        notes.push(format!(
+            "{why}: not fingerprinted, so graded again at every --resume"
+        ));
+        String::new()
+    });
     let mut interrupted = false;
     for program in &grading.assignment.programs {
         let mut tell = |event: &Event| {
@@ -117,16 +123,22 @@ pub fn grade(grading: &Grading, student: &Student) -> std::io::Result<Graded> {
 }
 
 /// The digest that decides whether `--resume` may keep a result: what the
-/// student handed in, and what it is graded against.
-fn fingerprint(grading: &Grading, dir: &Path) -> String {
+/// student handed in, and what it is graded against; or why there is
+/// none. A submission too big to hash (or holding a sparse file) has none
+/// and is graded again at every `--resume`: keeping its result would take
+/// on trust that nothing changed, and a teacher who resumes expects every
+/// changed submission regraded; grading does not read such files anyway
+/// (the sandbox only shows them to the program), so it costs what grading
+/// the student costs, not what reading 10 GiB costs.
+fn fingerprint(grading: &Grading, dir: &Path) -> Result<String, String> {
     let mut hasher = Sha256::new();
     hasher.update(grading.basis.as_bytes());
-    class::fingerprint(dir, &mut hasher);
-    hasher
+    class::fingerprint(dir, &mut hasher)?;
+    Ok(hasher
         .finalize()
         .iter()
         .map(|byte| format!("{byte:02x}"))
-        .collect()
+        .collect())
 }
 
 /// The command that starts the student's program, or why there is none.

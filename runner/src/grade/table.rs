@@ -3,11 +3,14 @@
 
 use super::record::{Column, Status, StudentRecord};
 use super::stats::ClassStats;
+use crate::text::spreadsheet_text;
 use std::path::Path;
 
 /// Writes `grades.csv`: `student,points,max_points`, a column per case
 /// (`spec/case`, the points earned), then `note`; one row per student in
-/// the order given (sorted by name).
+/// the order given (sorted by name). Text cells (names, notes, headers)
+/// are made inert for spreadsheets (`text::spreadsheet_text`): a student
+/// names their own folder.
 pub fn write_csv(
     path: &Path,
     columns: &[Column],
@@ -16,15 +19,16 @@ pub fn write_csv(
     let mut buffer = Vec::new();
     {
         let mut writer = csv::Writer::from_writer(&mut buffer);
-        let mut header = vec!["student", "points", "max_points"];
-        header.extend(columns.iter().map(|c| c.name.as_str()));
-        header.push("note");
-        writer.write_record(&header)?;
+        let mut header: Vec<std::borrow::Cow<str>> =
+            vec!["student".into(), "points".into(), "max_points".into()];
+        header.extend(columns.iter().map(|c| spreadsheet_text(&c.name)));
+        header.push("note".into());
+        writer.write_record(header.iter().map(|cell| cell.as_bytes()))?;
         let max_points: u32 = columns.iter().map(|c| c.max_points).sum();
         for record in records {
             let finished = record.status == Status::Graded;
             let mut row = vec![
-                record.student.clone(),
+                spreadsheet_text(&record.student).into_owned(),
                 if finished {
                     record.points.to_string()
                 } else {
@@ -38,7 +42,7 @@ pub fn write_csv(
                     .iter()
                     .map(|points| points.map(|p| p.to_string()).unwrap_or_default()),
             );
-            row.push(record.note.clone());
+            row.push(spreadsheet_text(&record.note).into_owned());
             writer.write_record(&row)?;
         }
         writer.flush()?;

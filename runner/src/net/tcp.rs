@@ -7,6 +7,9 @@ use std::io::{self, ErrorKind, Read};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
+/// Most bytes `drain` reads.
+const MAX_DRAIN: usize = 256 << 10;
+
 pub struct Connection {
     stream: TcpStream,
     /// Received and not yet consumed by a step.
@@ -116,10 +119,15 @@ impl Connection {
     /// Reads whatever has already arrived, without waiting. Closing a
     /// socket with unread data sends RST instead of FIN, so a graceful close
     /// drains first.
+    /// A peer that keeps sending is read only up to `MAX_DRAIN` bytes: its
+    /// flood would otherwise keep the runner reading, and holding, forever.
     pub fn drain(&mut self) -> Vec<u8> {
         let mut drained = Vec::new();
         let deadline = Instant::now() + Duration::from_millis(1);
-        while let ReadEvent::Data(data) = self.read_some(deadline) {
+        while drained.len() < MAX_DRAIN {
+            let ReadEvent::Data(data) = self.read_some(deadline) else {
+                break;
+            };
             if data.is_empty() {
                 break;
             }

@@ -132,6 +132,10 @@ impl Build {
             .map_err(|e| harness("make the build's sandbox", e))?;
         let mut process = Process::spawn(&argv, &build_confinement, &network)
             .map_err(|e| harness("start the compiler", e))?;
+        // The build's cap is the built program's, on stdout; the
+        // compiler's messages on stderr deserve far less (a macro can
+        // make one error line of 128 MiB).
+        process.stderr.limit_head(MESSAGES_KEPT);
         let deadline = Instant::now() + BUILD_TIME;
         let status = process.wait_exit(deadline);
         // The compiler's last words and the whole program, to the end.
@@ -143,7 +147,10 @@ impl Build {
         let (tool, _) = self.language.toolchain();
         let name = self.source_name();
         let failed = |why: String| BuildFailure {
-            message: format!("{name} does not build: {why}{}", first_lines(&stderr, 20)),
+            message: format!(
+                "{name} does not build: {why}{}",
+                first_lines(&stderr, 20, MESSAGES_SHOWN)
+            ),
             by_harness: false,
         };
         match status {
@@ -165,7 +172,9 @@ impl Build {
             }
             Some(_) => {}
         }
-        if stdout.dropped > 0 || stdout.head.is_empty() {
+        // Past the head, a capture keeps only a tail: the program is whole
+        // only when it fits the head.
+        if !stdout.tail.is_empty() || stdout.head.is_empty() {
             return Err(failed(String::from(
                 "the build produced no program, or one over 256 MiB",
             )));
@@ -283,18 +292,40 @@ fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
 }
 
-/// The first `lines` lines of the compiler's messages, after a colon, or
-/// nothing when it said nothing.
-fn first_lines(stderr: &super::OutputSnapshot, lines: usize) -> String {
-    let text = String::from_utf8_lossy(&stderr.head);
-    let shown: Vec<&str> = text.lines().take(lines).collect();
-    if shown.is_empty() {
+/// Bytes of the compiler's messages the runner holds while it builds.
+const MESSAGES_KEPT: usize = 16 << 10;
+
+/// Bytes of the compiler's messages a build failure quotes: every case
+/// of the program quotes them, in every report format.
+const MESSAGES_SHOWN: usize = 4 << 10;
+
+/// The first `lines` lines of the compiler's messages, at most `bytes`
+/// bytes of them, after a colon, or nothing when it said nothing; what is
+/// left out is counted in bytes.
+fn first_lines(stderr: &super::OutputSnapshot, lines: usize, bytes: usize) -> String {
+    let head = stderr.head.as_slice();
+    let total = head.len() as u64 + stderr.dropped + stderr.tail.len() as u64;
+    let mut end = 0;
+    for _ in 0..lines {
+        match head[end..].iter().position(|b| *b == b'\n') {
+            Some(newline) => end += newline + 1,
+            None => {
+                end = head.len();
+                break;
+            }
+        }
+    }
+    let end = crate::bounded::floor_boundary(head, end.min(bytes));
+    let shown = String::from_utf8_lossy(&head[..end]);
+    let shown = shown.trim_end();
+    if shown.is_empty() && total == 0 {
         return String::new();
     }
-    let more = text.lines().count().saturating_sub(lines);
-    let mut out = format!("; the compiler says:\n{}", shown.join("\n"));
-    if more > 0 {
-        out.push_str(&format!("\n[{more} more lines]"));
+    let mut out = format!("; the compiler says:\n{shown}");
+    let dropped = total - end as u64;
+    if dropped > 0 {
+        out.push('\n');
+        out.push_str(&crate::bounded::not_kept(dropped));
     }
     out
 }
@@ -309,5 +340,35 @@ pub fn compiled_language(path: &Path) -> Option<Compiled> {
         "go" => Some(Compiled::Go),
         "java" => Some(Compiled::JavaFiles),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::program::OutputSnapshot;
+
+    #[test]
+    fn compiler_messages_are_cut_by_lines_and_by_bytes() {
+        let messages = OutputSnapshot {
+            head: b"a.c:1: error\na.c:2: error\na.c:3: error\n".to_vec(),
+            ..OutputSnapshot::default()
+        };
+        assert_eq!(
+            first_lines(&messages, 2, 4096),
+            "; the compiler says:\na.c:1: error\na.c:2: error\n… 13 more bytes not kept"
+        );
+        assert_eq!(first_lines(&OutputSnapshot::default(), 2, 4096), "");
+        // One line of 128 MiB, as a capture holds it: a head, a tail and
+        // the count between.
+        let messages = OutputSnapshot {
+            head: vec![b'x'; MESSAGES_KEPT],
+            dropped: (128 << 20) - MESSAGES_KEPT as u64 - 100,
+            tail: vec![b'x'; 100],
+        };
+        let said = first_lines(&messages, 20, MESSAGES_SHOWN);
+        assert!(said.len() < MESSAGES_SHOWN + 100, "{}", said.len());
+        let dropped = (128u64 << 20) - MESSAGES_SHOWN as u64;
+        assert!(said.ends_with(&crate::bounded::not_kept(dropped)), "{said}");
     }
 }

@@ -15,7 +15,7 @@ pub use build::BuildFailure;
 pub use command::{CommandError, TargetCommand};
 pub use identity::{reachable_by_others, submission_dir, Identity, IdentityError};
 pub use keyboard::untypable;
-pub use limits::{parse_size, Limits, MIN_MEMORY};
+pub use limits::{parse_size, show_size, Limits, MIN_MEMORY};
 pub use output::{Output, OutputSnapshot};
 pub use process::{
     become_subreaper, describe_status, kill_leftovers, without_spawns, Confinement, Process, POLL,

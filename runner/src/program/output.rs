@@ -11,17 +11,16 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
+use crate::bounded::Capped;
+
 /// Past the head (kept for matching, its size a limit), the stream's middle
 /// is dropped and only this much of its tail is kept, for the report.
 const KEEP_TAIL: usize = 64 << 10;
 
 #[derive(Default)]
 struct Captured {
-    /// Bytes of the head to keep.
-    keep_head: usize,
-    head: Vec<u8>,
-    tail: Vec<u8>,
-    dropped: u64,
+    /// What was read, within its caps as it is read.
+    bytes: Capped,
     closed: bool,
     /// The read end of the pipe, non-blocking; None once it reached EOF.
     source: Option<OwnedFd>,
@@ -37,8 +36,11 @@ pub struct Output {
 /// A copy of what a stream produced, for reports.
 #[derive(Debug, Clone, Default)]
 pub struct OutputSnapshot {
+    /// The stream's first bytes, up to the capture's cap.
     pub head: Vec<u8>,
+    /// Bytes between the head and the tail, not kept.
     pub dropped: u64,
+    /// The stream's last bytes past the head, up to 64 KiB.
     pub tail: Vec<u8>,
 }
 
@@ -52,7 +54,7 @@ impl Output {
         let output = Arc::new(Output::default());
         {
             let mut captured = output.lock();
-            captured.keep_head = keep_head;
+            captured.bytes = Capped::new(keep_head, KEEP_TAIL);
             captured.source = Some(source);
         }
         let sink = Arc::clone(&output);
@@ -93,7 +95,7 @@ impl Output {
             match nix::unistd::read(source.as_raw_fd(), &mut buffer) {
                 Ok(0) => break true,
                 Ok(n) => {
-                    captured.append(&buffer[..n]);
+                    captured.bytes.push(&buffer[..n]);
                     appended = true;
                 }
                 Err(nix::errno::Errno::EINTR) => {}
@@ -128,12 +130,13 @@ impl Output {
     ) -> (Vec<u8>, bool) {
         let mut captured = self.lock();
         loop {
-            let start = from.min(captured.head.len());
-            if ready(&captured.head[start..]) || captured.closed {
-                return (captured.head[start..].to_vec(), captured.closed);
+            let head = captured.bytes.head();
+            let start = from.min(head.len());
+            if ready(&head[start..]) || captured.closed {
+                return (head[start..].to_vec(), captured.closed);
             }
             let Some(slice) = crate::stop::slice_until(deadline) else {
-                return (captured.head[start..].to_vec(), captured.closed);
+                return (head[start..].to_vec(), captured.closed);
             };
             captured = self
                 .changed
@@ -154,42 +157,85 @@ impl Output {
         self.read_available();
         let captured = self.lock();
         OutputSnapshot {
-            head: captured.head.clone(),
-            dropped: captured.dropped,
-            tail: captured.tail.clone(),
+            head: captured.bytes.head().to_vec(),
+            dropped: captured.bytes.dropped(),
+            tail: captured.bytes.tail(),
         }
+    }
+
+    /// Keeps at most `keep_head` bytes of the head from now on (and drops
+    /// what is held past it): for a stream that `pump` was given a larger
+    /// cap for than it deserves, such as a compiler's messages, which share
+    /// their cap with the built program on stdout.
+    pub fn limit_head(&self, keep_head: usize) {
+        self.lock().bytes.limit_head(keep_head);
     }
 }
 
-impl Captured {
-    fn append(&mut self, bytes: &[u8]) {
-        let room = self.keep_head.saturating_sub(self.head.len());
-        let (head, rest) = bytes.split_at(room.min(bytes.len()));
-        self.head.extend_from_slice(head);
-        if !rest.is_empty() {
-            self.dropped += rest.len() as u64;
-            self.tail.extend_from_slice(rest);
-            let excess = self.tail.len().saturating_sub(KEEP_TAIL);
-            self.tail.drain(..excess);
-        }
-    }
-}
+/// Bytes of a stream's end a report shows, whatever its lines: one line
+/// can be the whole stream.
+pub const REPORT_TAIL: usize = 4 << 10;
 
 impl OutputSnapshot {
-    /// The last `lines` lines of the stream, as text, for a report.
-    pub fn last_lines(&self, lines: usize) -> String {
-        let bytes = if self.tail.is_empty() {
-            &self.head
+    /// The snapshot as an outcome keeps it: the reports show only the
+    /// stream's end, so only its last `REPORT_TAIL` bytes are held (every
+    /// case of every student waiting for its reports holds one), the rest
+    /// counted as dropped.
+    pub fn for_report(&self) -> OutputSnapshot {
+        let (bytes, before) = if self.tail.is_empty() {
+            (self.head.as_slice(), 0)
         } else {
-            &self.tail
+            (self.tail.as_slice(), self.dropped + self.head.len() as u64)
         };
-        let text = String::from_utf8_lossy(bytes);
-        let all: Vec<&str> = text.lines().collect();
-        let mut out = all[all.len().saturating_sub(lines)..].join("\n");
-        if self.dropped > 0 {
-            out = format!("[{} bytes not kept]\n{out}", self.dropped);
+        let kept = crate::bounded::cut(bytes, 0, REPORT_TAIL);
+        if kept.dropped == 0 && before == 0 {
+            return self.clone();
         }
-        out
+        OutputSnapshot {
+            head: Vec::new(),
+            dropped: before + kept.dropped,
+            tail: kept.tail.to_vec(),
+        }
+    }
+
+    /// The last `lines` lines of the stream, at most `REPORT_TAIL` bytes
+    /// of them, as text for a report; what came before them and was not
+    /// kept is counted in a first line (`… N more bytes not kept`).
+    pub fn last_lines(&self, lines: usize) -> String {
+        let (bytes, mut dropped) = if self.tail.is_empty() {
+            (self.head.as_slice(), 0)
+        } else {
+            (self.tail.as_slice(), self.dropped + self.head.len() as u64)
+        };
+        // The start of the last `lines` lines (a final newline ends the
+        // last line, it does not start another).
+        let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+        let mut start = body.len();
+        for _ in 0..lines {
+            match body[..start].iter().rposition(|b| *b == b'\n') {
+                Some(newline) => start = newline,
+                None => {
+                    start = 0;
+                    break;
+                }
+            }
+        }
+        if start > 0 {
+            start += 1;
+        }
+        let earliest = body.len().saturating_sub(REPORT_TAIL);
+        let from = crate::bounded::ceil_boundary(body, start.min(body.len()).max(earliest));
+        // Lines left out only for their number are not news; once bytes
+        // were lost, everything before the text shown is counted.
+        if dropped > 0 || from > start {
+            dropped += from as u64;
+        }
+        let text = String::from_utf8_lossy(&body[from..]);
+        if dropped > 0 {
+            format!("{}\n{text}", crate::bounded::not_kept(dropped))
+        } else {
+            text.into_owned()
+        }
     }
 }
 
@@ -244,6 +290,35 @@ mod tests {
         let snapshot = output.snapshot();
         assert_eq!(snapshot.head.len(), keep_head);
         assert_eq!(snapshot.tail.len(), KEEP_TAIL);
-        assert_eq!(snapshot.dropped, (KEEP_TAIL * 2) as u64);
+        // The middle: past the head, before the tail.
+        assert_eq!(snapshot.dropped, KEEP_TAIL as u64);
+    }
+
+    #[test]
+    fn the_last_lines_are_cut_by_bytes_too() {
+        let snapshot = OutputSnapshot {
+            head: b"one\ntwo\nthree\n".to_vec(),
+            ..OutputSnapshot::default()
+        };
+        assert_eq!(snapshot.last_lines(2), "two\nthree");
+        assert_eq!(snapshot.last_lines(5), "one\ntwo\nthree");
+        // One line of a MiB: its last bytes, and the count of the rest.
+        let line = "好".repeat(1 << 18);
+        let snapshot = OutputSnapshot {
+            head: line.as_bytes().to_vec(),
+            ..OutputSnapshot::default()
+        };
+        let shown = snapshot.last_lines(20);
+        assert!(shown.len() < REPORT_TAIL + 100, "{}", shown.len());
+        let dropped = line.len() - (REPORT_TAIL / 3) * 3;
+        assert!(
+            shown.starts_with(&crate::bounded::not_kept(dropped as u64)),
+            "{}",
+            &shown[..80]
+        );
+        assert!(shown.ends_with('好'));
+        let kept = snapshot.for_report();
+        assert_eq!(kept.tail.len(), (REPORT_TAIL / 3) * 3);
+        assert_eq!(kept.last_lines(20), shown);
     }
 }

@@ -52,6 +52,10 @@ impl<W: Write> Human<W> {
             } => {
                 let heading = self.paint(BOLD, spec);
                 let plural = if *cases == 1 { "case" } else { "cases" };
+                // The target names a student's file, which may hold
+                // terminal escapes or bidi controls: shown escaped.
+                let title = crate::text::escape_controls(title, |_| false);
+                let target = crate::text::escape_controls(target, |_| false);
                 writeln!(self.out, "\n{heading}: {title}")?;
                 writeln!(self.out, "  target: {target}, {cases} {plural}")?;
             }
