@@ -288,19 +288,29 @@ impl Process {
         if let Some(watchdog) = &self.watchdog {
             watchdog.check_now();
         }
-        let mut hit: Vec<String> = self
-            .hold
-            .cgroups()
+        let cgroups = self.hold.cgroups();
+        // Who held the limit: the kernel, or the watchdog, which stops
+        // the whole sandbox.
+        let held = |breach: Breach, by_kernel: &str| {
+            if cgroups.stopped_for() == Some(breach) {
+                String::from(", and the runner stopped it")
+            } else {
+                String::from(by_kernel)
+            }
+        };
+        let mut hit: Vec<String> = cgroups
             .breaches()
             .into_iter()
             .map(|breach| match breach {
                 Breach::Memory => format!(
-                    "the program ran into its memory limit ({}: all its processes together), and the kernel killed a process",
-                    super::limits::show_size(limits.memory)
+                    "the program ran into its memory limit ({}: all its processes together){}",
+                    super::limits::show_size(limits.memory),
+                    held(breach, ", and the kernel killed a process")
                 ),
                 Breach::Processes => format!(
-                    "the program ran into its process limit ({} processes and threads together): a fork or a new thread was refused",
-                    limits.processes
+                    "the program ran into its process limit ({} processes and threads together){}",
+                    limits.processes,
+                    held(breach, ": a fork or a new thread was refused")
                 ),
                 Breach::Cpu => format!(
                     "the program ran into its CPU time limit ({} for all its processes together), and the runner stopped it",

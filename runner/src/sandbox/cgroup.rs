@@ -262,6 +262,11 @@ impl Cgroups {
         }
     }
 
+    /// The limit the watchdog stopped the sandbox for, if it did.
+    pub fn stopped_for(&self) -> Option<Breach> {
+        self.stopped_for.lock().ok().and_then(|s| *s)
+    }
+
     /// The limits the sandbox ran into so far.
     pub fn breaches(&self) -> Vec<Breach> {
         let mut found: Vec<Breach> = self
