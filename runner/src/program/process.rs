@@ -1,5 +1,6 @@
-//! A running target: its own process group, captured stdio, and a stop that
-//! takes the whole group down (SIGTERM, a grace period, then SIGKILL).
+//! A running target: its own session and process group, captured stdio, and
+//! a stop that takes the whole group down (SIGTERM, a grace period, then
+//! SIGKILL).
 
 use super::identity::Identity;
 use super::keyboard::Keyboard;
@@ -407,9 +408,10 @@ impl Process {
     }
 }
 
-/// The fallback start: the program itself in a new process group, with
-/// setrlimit limits, a cleared environment and a marker variable, as the
-/// runner's user or (when root) the unprivileged one.
+/// The fallback start: the program itself in a new session (and so a new
+/// process group, whose id is its pid), with setrlimit limits, a fresh
+/// keyring, the seccomp filter, a cleared environment and a marker
+/// variable, as the runner's user or (when root) the unprivileged one.
 fn spawn_direct(
     argv: &[String],
     confinement: &Confinement,
@@ -447,11 +449,15 @@ fn spawn_direct(
         .into_iter()
         .filter_map(|path| std::ffi::CString::new(path.into_os_string().into_encoded_bytes()).ok())
         .collect();
+    let filter = crate::sandbox::SyscallFilter::compile().map_err(io::Error::other)?;
     // SAFETY: the closure runs in the forked child before exec and only
-    // makes system calls (open, write, setrlimit, prctl) on data prepared
-    // before the fork: async-signal-safe.
+    // makes system calls (setsid, open, write, setrlimit, prctl, keyctl,
+    // seccomp) on data prepared before the fork: async-signal-safe.
     unsafe {
         command.pre_exec(move || {
+            // Out of the runner's session: no controlling terminal to
+            // inject input into or take over (see `sandbox::leave_terminal`).
+            crate::sandbox::leave_terminal()?;
             // The runner blocks its stop signals in helper threads;
             // the target must start with none blocked, or SIGTERM
             // would not reach it.
@@ -470,15 +476,20 @@ fn spawn_direct(
             rlimits.apply()?;
             crate::sandbox::close_others_on_exec();
             // If the runner dies without cleaning up, the target dies too.
-            set_pdeathsig(Signal::SIGKILL).map_err(io::Error::from)
+            set_pdeathsig(Signal::SIGKILL)?;
+            // std has already switched to the target's uid: the keyring
+            // is the target's own.
+            crate::sandbox::join_fresh_session_keyring()?;
+            nix::sys::prctl::set_no_new_privs()?;
+            // Last, once nothing but the exec is left to do.
+            filter.install()
         });
     }
     command
         .args(args)
         .stdin(stdin)
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
+        .stderr(Stdio::piped());
     let child = command
         .spawn()
         .map_err(|e| io::Error::new(e.kind(), format!("{program}: {e}")))?;
