@@ -615,3 +615,59 @@ pub fn describe_status(status: ExitStatus) -> String {
         None => String::from("ended"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    /// What a program started by the fallback finds about itself: its
+    /// session and group, the terminal, keyrings and namespaces.
+    const PROBE: &str = r#"
+import ctypes, errno, os, platform
+libc = ctypes.CDLL(None, use_errno=True)
+numbers = {"x86_64": (248, 272), "aarch64": (217, 97)}[platform.machine()]
+def call(number, *args):
+    done = libc.syscall(number, *args)
+    return "ok" if done >= 0 else errno.errorcode[ctypes.get_errno()]
+print("session leader", os.getsid(0) == os.getpid() == os.getpgrp())
+try:
+    os.open("/dev/tty", os.O_RDWR)
+    print("tty opened")
+except OSError as e:
+    print("tty", errno.errorcode[e.errno])
+print("add_key", call(numbers[0], b"user", b"probe", b"x", 1, ctypes.c_long(-3)))
+print("unshare", call(numbers[1], 0x10000000))
+"#;
+
+    /// The fallback gives the same session, keyring and filter as a
+    /// sandbox: the only confinement of a machine without namespaces.
+    #[test]
+    fn the_fallback_starts_a_session_without_terminal_and_refuses_keyrings() {
+        let argv = ["python3", "-c", PROBE].map(String::from);
+        let confinement = Confinement {
+            limits: Limits::default(),
+            identity: None,
+            env: &[],
+        };
+        let (mut child, _hold) =
+            spawn_direct(&argv, &confinement, Stdio::null()).expect("python3 starts");
+        let mut printed = String::new();
+        child
+            .stdout
+            .take()
+            .expect("piped")
+            .read_to_string(&mut printed)
+            .expect("read");
+        let status = child.wait().expect("wait");
+        assert!(status.success(), "{printed}");
+        for line in [
+            "session leader True",
+            "tty ENXIO",
+            "add_key EPERM",
+            "unshare EPERM",
+        ] {
+            assert!(printed.contains(line), "{line:?} not in {printed}");
+        }
+    }
+}
