@@ -162,7 +162,10 @@ fn refused_rules() -> Result<BTreeMap<i64, Vec<SeccompRule>>, seccompiler::Backe
     // TIOCSTI pushes characters into a terminal's input, as if typed;
     // TIOCLINUX does that and more on a virtual console. The kernel
     // compares the request as 32 bits, and so does the filter.
-    let ioctl: Vec<SeccompRule> = [libc::TIOCSTI as u64, libc::TIOCLINUX as u64]
+    // The requests' type is an int on musl, an unsigned long on glibc.
+    #[allow(clippy::unnecessary_cast)]
+    let requests = [libc::TIOCSTI as u64, libc::TIOCLINUX as u64];
+    let ioctl: Vec<SeccompRule> = requests
         .into_iter()
         .map(|request| SeccompRule::new(vec![argument(1, SeccompCmpOp::Eq, request)?]))
         .collect::<Result<_, _>>()?;
