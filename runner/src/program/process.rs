@@ -1,5 +1,6 @@
-//! A running target: its own process group, captured stdio, and a stop that
-//! takes the whole group down (SIGTERM, a grace period, then SIGKILL).
+//! A running target: its own session and process group, captured stdio, and
+//! a stop that takes the whole group down (SIGTERM, a grace period, then
+//! SIGKILL).
 
 use super::identity::Identity;
 use super::keyboard::Keyboard;
@@ -451,9 +452,10 @@ fn budget(limits: &Limits, cgroups: &Cgroups) -> Budget {
     }
 }
 
-/// The fallback start: the program itself in a new process group, with
-/// setrlimit limits, a cleared environment and a marker variable, as the
-/// runner's user or (when root) the unprivileged one.
+/// The fallback start: the program itself in a new session (and so a new
+/// process group, whose id is its pid), with setrlimit limits, a fresh
+/// keyring, the seccomp filter, a cleared environment and a marker
+/// variable, as the runner's user or (when root) the unprivileged one.
 fn spawn_direct(
     argv: &[String],
     confinement: &Confinement,
@@ -491,11 +493,15 @@ fn spawn_direct(
         .into_iter()
         .filter_map(|path| std::ffi::CString::new(path.into_os_string().into_encoded_bytes()).ok())
         .collect();
+    let filter = crate::sandbox::SyscallFilter::compile().map_err(io::Error::other)?;
     // SAFETY: the closure runs in the forked child before exec and only
-    // makes system calls (open, write, setrlimit, prctl) on data prepared
-    // before the fork: async-signal-safe.
+    // makes system calls (setsid, open, write, setrlimit, prctl, keyctl,
+    // seccomp) on data prepared before the fork: async-signal-safe.
     unsafe {
         command.pre_exec(move || {
+            // Out of the runner's session: no controlling terminal to
+            // inject input into or take over (see `sandbox::leave_terminal`).
+            crate::sandbox::leave_terminal()?;
             // The runner blocks its stop signals in helper threads;
             // the target must start with none blocked, or SIGTERM
             // would not reach it.
@@ -514,15 +520,20 @@ fn spawn_direct(
             rlimits.apply()?;
             crate::sandbox::close_others_on_exec();
             // If the runner dies without cleaning up, the target dies too.
-            set_pdeathsig(Signal::SIGKILL).map_err(io::Error::from)
+            set_pdeathsig(Signal::SIGKILL)?;
+            // std has already switched to the target's uid: the keyring
+            // is the target's own.
+            crate::sandbox::join_fresh_session_keyring()?;
+            nix::sys::prctl::set_no_new_privs()?;
+            // Last, once nothing but the exec is left to do.
+            filter.install()
         });
     }
     command
         .args(args)
         .stdin(stdin)
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
+        .stderr(Stdio::piped());
     let child = command
         .spawn()
         .map_err(|e| io::Error::new(e.kind(), format!("{program}: {e}")))?;
@@ -652,5 +663,61 @@ pub fn describe_status(status: ExitStatus) -> String {
             Err(_) => format!("was killed by signal {signal}"),
         },
         None => String::from("ended"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    /// What a program started by the fallback finds about itself: its
+    /// session and group, the terminal, keyrings and namespaces.
+    const PROBE: &str = r#"
+import ctypes, errno, os, platform
+libc = ctypes.CDLL(None, use_errno=True)
+numbers = {"x86_64": (248, 272), "aarch64": (217, 97)}[platform.machine()]
+def call(number, *args):
+    done = libc.syscall(number, *args)
+    return "ok" if done >= 0 else errno.errorcode[ctypes.get_errno()]
+print("session leader", os.getsid(0) == os.getpid() == os.getpgrp())
+try:
+    os.open("/dev/tty", os.O_RDWR)
+    print("tty opened")
+except OSError as e:
+    print("tty", errno.errorcode[e.errno])
+print("add_key", call(numbers[0], b"user", b"probe", b"x", 1, ctypes.c_long(-3)))
+print("unshare", call(numbers[1], 0x10000000))
+"#;
+
+    /// The fallback gives the same session, keyring and filter as a
+    /// sandbox: the only confinement of a machine without namespaces.
+    #[test]
+    fn the_fallback_starts_a_session_without_terminal_and_refuses_keyrings() {
+        let argv = ["python3", "-c", PROBE].map(String::from);
+        let confinement = Confinement {
+            limits: Limits::default(),
+            identity: None,
+            env: &[],
+        };
+        let (mut child, _hold) =
+            spawn_direct(&argv, &confinement, Stdio::null()).expect("python3 starts");
+        let mut printed = String::new();
+        child
+            .stdout
+            .take()
+            .expect("piped")
+            .read_to_string(&mut printed)
+            .expect("read");
+        let status = child.wait().expect("wait");
+        assert!(status.success(), "{printed}");
+        for line in [
+            "session leader True",
+            "tty ENXIO",
+            "add_key EPERM",
+            "unshare EPERM",
+        ] {
+            assert!(printed.contains(line), "{line:?} not in {printed}");
+        }
     }
 }

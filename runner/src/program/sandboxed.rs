@@ -88,12 +88,14 @@ impl Sandboxed {
             .envs(target_environment(Path::new(HOME), confinement.env))
             .stdin(stdin)
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0);
+            .stderr(Stdio::piped());
         // SAFETY: the closure runs in the forked child before exec and only
         // makes system calls on descriptors opened before the fork.
         unsafe {
             command.pre_exec(move || {
+                // A session (and process group) of its own, without the
+                // runner's terminal: nothing inside can reach it.
+                crate::sandbox::leave_terminal()?;
                 nix::sys::signal::SigSet::all()
                     .thread_unblock()
                     .map_err(io::Error::from)?;

@@ -6,16 +6,19 @@
 //! - the helper joins the cgroups, makes the mount, PID, IPC and UTS
 //!   namespaces, enters the network namespace, forks the init, and exits
 //!   with the program's own status when the init is done;
-//! - the init (pid 1 inside) builds the filesystem, forks the program,
-//!   reaps every orphan, and exits when the program does, which makes the
-//!   kernel kill whatever is left in the namespace;
-//! - the program drops to its ids, limits and no_new_privs, and execs.
+//! - the init (pid 1 inside) starts a session of its own, builds the
+//!   filesystem, forks the program, reaps every orphan, and exits when the
+//!   program does, which makes the kernel kill whatever is left in the
+//!   namespace;
+//! - the program drops to its ids, limits and no_new_privs, gets a fresh
+//!   keyring and the seccomp filter, and execs.
 //!
 //! Setup errors go to the error channel, which the runner reads: they are
 //! the runner's, not the program's, and are reported as such.
 
 use super::mounts;
 use super::plan::Plan;
+use super::seccomp::Filter;
 use nix::sched::{setns, unshare, CloneFlags};
 use nix::sys::prctl;
 use nix::sys::resource::{setrlimit, Resource};
@@ -48,7 +51,12 @@ pub fn main() -> ! {
         Ok(Ok(plan)) => plan,
         _ => fail(errors, "the sandbox was given no valid plan"),
     };
-    match helper(&plan, &errors) {
+    // Compiled here, in a single-threaded process before any fork.
+    let filter = match Filter::compile() {
+        Ok(filter) => filter,
+        Err(message) => fail(errors, &message),
+    };
+    match helper(&plan, &filter, &errors) {
         Ok(never) => match never {},
         Err(message) => fail(errors, &message),
     }
@@ -59,7 +67,7 @@ fn fail(mut errors: File, message: &str) -> ! {
     std::process::exit(SETUP_FAILED)
 }
 
-fn helper(plan: &Plan, errors: &File) -> Result<std::convert::Infallible, String> {
+fn helper(plan: &Plan, filter: &Filter, errors: &File) -> Result<std::convert::Infallible, String> {
     // Nothing inside may read this process's memory or files.
     let _ = prctl::set_dumpable(false);
     for file in &plan.cgroup_procs {
@@ -85,7 +93,7 @@ fn helper(plan: &Plan, errors: &File) -> Result<std::convert::Infallible, String
     match unsafe { fork() }.map_err(|e| format!("cannot fork: {e}"))? {
         ForkResult::Child => {
             drop(status_read);
-            init(plan, errors, File::from(status_write))
+            init(plan, filter, errors, File::from(status_write))
         }
         ForkResult::Parent { child } => {
             drop(status_write);
@@ -103,8 +111,16 @@ fn helper(plan: &Plan, errors: &File) -> Result<std::convert::Infallible, String
 }
 
 /// Pid 1 of the sandbox.
-fn init(plan: &Plan, errors: &File, mut status: File) -> ! {
+fn init(plan: &Plan, filter: &Filter, errors: &File, mut status: File) -> ! {
     let _ = prctl::set_pdeathsig(Signal::SIGKILL);
+    // Out of the helper's process group (and session): `kill(0, ...)` by
+    // any process inside then reaches only the sandbox's own processes,
+    // never the helper, which lives outside the PID namespace and, without
+    // root, runs as the same uid as the program.
+    if let Err(e) = super::session::leave_terminal() {
+        let _ = (&*errors).write_all(format!("cannot start a session: {e}").as_bytes());
+        std::process::exit(SETUP_FAILED);
+    }
     if let Err(message) = mounts::build_root(plan) {
         let _ = (&*errors).write_all(message.as_bytes());
         std::process::exit(SETUP_FAILED);
@@ -114,7 +130,7 @@ fn init(plan: &Plan, errors: &File, mut status: File) -> ! {
     let program = match unsafe { fork() } {
         Ok(ForkResult::Child) => {
             drop(status);
-            let error = start_program(plan);
+            let error = start_program(plan, filter);
             let _ = (&*errors).write_all(error.as_bytes());
             std::process::exit(SETUP_FAILED);
         }
@@ -154,7 +170,7 @@ fn init(plan: &Plan, errors: &File, mut status: File) -> ! {
 
 /// In the program's process: drops privileges, applies the limits and
 /// execs. Returns only on failure, with the reason.
-fn start_program(plan: &Plan) -> String {
+fn start_program(plan: &Plan, filter: &Filter) -> String {
     let _ = prctl::set_pdeathsig(Signal::SIGKILL);
     // Nothing but stdio survives the exec: the error channel closes when
     // the exec succeeds, and neither what the runner inherited nor another
@@ -180,9 +196,18 @@ fn start_program(plan: &Plan) -> String {
     if let Err(e) = plan.rlimits.apply() {
         return format!("cannot set the limits: {e}");
     }
+    // Owned by the program's uid: after the change of uid.
+    if let Err(e) = super::join_fresh_session_keyring() {
+        return format!("cannot give the program a keyring of its own: {e}");
+    }
     // Whatever the program execs, it can never gain a privilege.
     if let Err(e) = prctl::set_no_new_privs() {
         return format!("cannot set no_new_privs: {e}");
+    }
+    // Last: from here on the helper's own code needs none of the refused
+    // calls, only the exec (and the error channel's write).
+    if let Err(e) = filter.install() {
+        return format!("cannot install the seccomp filter: {e}");
     }
     let Some((program, args)) = plan.argv.split_first() else {
         return String::from("the command is empty");

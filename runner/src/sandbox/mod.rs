@@ -9,7 +9,11 @@
 //!   `mounts`); when its init dies, the kernel kills everything inside;
 //! - its own unprivileged uid and gid per concurrent sandbox when the
 //!   runner is root (`ids`);
-//! - memory and process limits on the sandbox as a whole (`cgroup`).
+//! - memory and process limits on the sandbox as a whole (`cgroup`);
+//! - a session of its own without a controlling terminal (`session`), a
+//!   fresh session keyring (`keyring`), and a seccomp filter of the
+//!   system calls a socket assignment never needs (`seccomp`), in the
+//!   fallback too.
 //!
 //! As root, the runner makes the namespaces directly. Without root, it
 //! first enters a user namespace of its own (`set_up_at_start`), in which
@@ -22,9 +26,12 @@ mod cgroup;
 mod descriptors;
 mod ids;
 mod init;
+mod keyring;
 mod mounts;
 mod netns;
 mod plan;
+mod seccomp;
+mod session;
 mod watchdog;
 
 pub use capabilities::keep_across_exec as keep_capabilities_across_exec;
@@ -32,9 +39,12 @@ pub use cgroup::{Breach, Cgroups};
 pub use descriptors::close_others_on_exec;
 pub use ids::IdLease;
 pub use init::{main as init_main, ERROR_FD, NETNS_FD, PLAN_FD, SUBCOMMAND};
+pub use keyring::join_fresh_session_keyring;
 pub use mounts::{SCRATCH_FOLDERS, SYSTEM_FOLDERS};
 pub use netns::{NetNamespace, Network};
 pub use plan::{Plan, Rlimits};
+pub use seccomp::Filter as SyscallFilter;
+pub use session::leave_terminal;
 pub use watchdog::{Budget, Watchdog};
 
 use std::sync::OnceLock;

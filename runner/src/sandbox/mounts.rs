@@ -19,7 +19,9 @@ pub const SYSTEM_FOLDERS: &[&str] = &[
 ];
 /// The sandbox's private writable folders, each a tmpfs of its own.
 pub const SCRATCH_FOLDERS: [&str; 3] = ["/tmp", "/var/tmp", "/dev/shm"];
-/// Device nodes a program may use.
+/// Device nodes a program may use. `tty` opens the caller's controlling
+/// terminal, and a sandbox has none (see `session`): opening it fails with
+/// ENXIO, as for a daemon, which programs that probe it (getpass) expect.
 const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom", "tty"];
 
 const OLD: &str = "/oldroot";
