@@ -475,14 +475,16 @@ fn each_sandbox_has_a_cpu_share_of_its_own() {
     assert!(line.contains("/socket-runner-"), "{line}");
 }
 
-#[test]
-fn the_cpu_time_of_a_sandbox_is_that_of_all_its_processes_together() {
+#[rstest::rstest]
+#[case::as_root(true)]
+#[case::unprivileged(false)]
+fn the_cpu_time_of_a_sandbox_is_that_of_all_its_processes_together(#[case] as_root: bool) {
     // 61 processes that each stay far below a per-process CPU limit.
     let spinner = root().join("fixtures/cpp/hostile/spinning_upper_server.cpp");
     let target = spinner.display().to_string();
     let spec = spec("tcp-upper-server");
     let run = finish(
-        runner(),
+        runner_as(as_root),
         &[
             &spec,
             "--case",
