@@ -9,6 +9,7 @@ mod output;
 mod process;
 mod procfs;
 mod sandboxed;
+mod toolchain;
 
 pub use build::BuildFailure;
 pub use command::{CommandError, TargetCommand};

@@ -34,6 +34,9 @@ pub struct Confinement<'a> {
     pub identity: Option<&'a Identity>,
     /// Variables passed on purpose (`--env`), on top of the kept ones.
     pub env: &'a [(String, String)],
+    /// Programs the target runs by name besides its own (a build's
+    /// compiler): the sandbox shows their toolchains too.
+    pub tools: &'a [&'a str],
 }
 
 /// The environment variable every process of a target carries, with a
