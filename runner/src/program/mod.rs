@@ -9,6 +9,7 @@ mod output;
 mod process;
 mod procfs;
 mod sandboxed;
+mod sockdiag;
 mod toolchain;
 
 pub use build::BuildFailure;
