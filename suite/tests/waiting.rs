@@ -90,15 +90,10 @@ fn waiting_for_a_server_that_never_listens_costs_the_runner_little_cpu() {
     // zombie, whose /proc/PID/stat holds its totals, then reaped.
     let deadline = started + Duration::from_secs(60);
     let mut cpu = Duration::ZERO;
-    loop {
-        match cpu_and_state(runner.id()) {
-            Some((used, state)) => {
-                cpu = used;
-                if state == 'Z' {
-                    break;
-                }
-            }
-            None => break,
+    while let Some((used, state)) = cpu_and_state(runner.id()) {
+        cpu = used;
+        if state == 'Z' {
+            break;
         }
         assert!(Instant::now() < deadline, "the runner took over 60 s");
         std::thread::sleep(Duration::from_millis(20));
