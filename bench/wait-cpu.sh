@@ -58,7 +58,7 @@ for runner in "${runners[@]}"; do
             own+=("$cpu") wall+=("$ms")
             /usr/bin/time -f '%U %S' -o "$times" "$runner" "$spec" --case greeting \
                 "${target[@]}" > /dev/null 2>&1 || true
-            total+=("$(awk '{printf "%d", ($1 + $2) * 1000}' "$times")")
+            total+=("$(tail -1 "$times" | awk '{printf "%d", ($1 + $2) * 1000}')")
         done
         printf '%-40s %-10s wall %6s ms  runner CPU %5s ms  with children %5s ms\n' \
             "$runner" "$case_name" \
