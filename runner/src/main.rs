@@ -23,6 +23,12 @@ fn run_reference(args: &[String]) -> ExitCode {
         );
         return ExitCode::from(2);
     };
+    if !runner::sandbox::may_run_reference() {
+        // A student's program that found a copy of the runner must not
+        // pass with the runner's own answer.
+        eprintln!("the bundled references do not run inside a submission's sandbox");
+        return ExitCode::from(2);
+    }
     let Ok(port) = port.parse::<u16>() else {
         eprintln!("invalid port `{port}`");
         return ExitCode::from(2);

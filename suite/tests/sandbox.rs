@@ -374,6 +374,123 @@ fn a_target_cannot_start_the_bundled_reference_in_its_place(#[case] as_root: boo
     assert_eq!(run.code, 1);
 }
 
+// 5b. A course kept under /opt or /usr/local is the teacher's alone.
+
+/// A course as a teacher may keep it under `root` (`/opt`, `/usr/local`):
+/// an assignment file with hidden cases, a class folder with a student's
+/// submission, and a copy of the runner. Removed when dropped.
+struct Course {
+    folder: tempfile::TempDir,
+}
+
+impl Course {
+    fn under(root: &str, secret: &str) -> Course {
+        let folder = tempfile::Builder::new()
+            .prefix("runner-test-course-")
+            .tempdir_in(root)
+            .unwrap_or_else(|e| panic!("a course folder under {root}: {e}"));
+        chmod(folder.path(), 0o755);
+        let class = folder.path().join("class/alice");
+        std::fs::create_dir_all(&class).expect("mkdir");
+        chmod(&folder.path().join("class"), 0o755);
+        chmod(&class, 0o755);
+        for (path, text) in [
+            (
+                folder.path().join("assignment.yaml"),
+                format!("hidden: [{{ id: {secret} }}]\n"),
+            ),
+            (class.join("server.py"), format!("# {secret}\n")),
+        ] {
+            std::fs::write(&path, text).expect("write");
+            chmod(&path, 0o644);
+        }
+        copy_runner(&folder.path().join("runner"));
+        Course { folder }
+    }
+
+    fn path(&self) -> String {
+        self.folder.path().display().to_string()
+    }
+
+    fn runner(&self) -> String {
+        self.folder.path().join("runner").display().to_string()
+    }
+}
+
+/// A copy of the runner binary at `to`, executable by anyone.
+fn copy_runner(to: &Path) {
+    std::fs::copy(assert_cmd::cargo::cargo_bin("runner"), to).expect("copy the runner");
+    chmod(to, 0o755);
+}
+
+#[rstest]
+#[case::as_root(true)]
+#[case::as_nobody(false)]
+fn a_course_under_opt_or_usr_local_is_unseen_and_no_copy_of_the_runner_serves_a_reference(
+    #[case] as_root: bool,
+) {
+    let secret = unique("course-secret");
+    let courses = [
+        Course::under("/opt", &secret),
+        Course::under("/usr/local", &secret),
+    ];
+    // The student's own folder, with a copy of the runner handed in too.
+    let submission = world_readable_tempdir();
+    let program = submission.path().join("server.py");
+    std::fs::copy(hostile("course_peek.py"), &program).expect("copy");
+    chmod(&program, 0o644);
+    let own_copy = submission.path().join("runner");
+    copy_runner(&own_copy);
+    let mut paths: Vec<String> = courses.iter().map(Course::path).collect();
+    paths.extend(courses.iter().map(Course::runner));
+    paths.push(own_copy.display().to_string());
+    // Known to the student, but not named on the command line (the folder
+    // of a file named there is shown to the target).
+    let listed = submission.path().join("paths.txt");
+    std::fs::write(&listed, paths.join("\n")).expect("write");
+    chmod(&listed, 0o644);
+    let listed = listed.display().to_string();
+
+    // Control: any unprivileged user outside the runner finds the course
+    // and gets a bundled reference to serve from every copy.
+    let control = std::process::Command::new("setpriv")
+        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+        .arg(system_python())
+        .arg(&program)
+        .args(["attack-only", "-", &listed])
+        .output()
+        .expect("setpriv runs");
+    let control_stdout = String::from_utf8_lossy(&control.stdout);
+    for course in &courses {
+        for evidence in [
+            format!("read {}/assignment.yaml", course.path()),
+            format!("read {}/class/alice/server.py", course.path()),
+            format!(
+                "the bundled reference of {} served: b'HELLO'",
+                course.runner()
+            ),
+        ] {
+            assert!(
+                control_stdout.contains(&evidence),
+                "outside the runner: {evidence:?} missing from {control_stdout}{}",
+                String::from_utf8_lossy(&control.stderr)
+            );
+        }
+    }
+    assert!(control_stdout.contains(&secret), "{control_stdout}");
+
+    let run = greet(as_root, &program, &[&listed], &[]);
+    let report = assert_greeting_passes(&run);
+    let stdout = stdout_tail(&report);
+    assert!(!stdout.contains("LEAKED"), "{stdout}");
+    assert!(!run.everything().contains(&secret), "{}", run.stdout);
+    // The copy it could see was started, and refused to serve.
+    assert!(
+        stdout.contains(&format!("{} __reference exited 2", own_copy.display())),
+        "{stdout}"
+    );
+}
+
 // 6. and 7. Root writes and reads nothing through a link.
 
 #[test]

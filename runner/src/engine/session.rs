@@ -48,6 +48,7 @@ pub fn run_spec(
         limits,
         identity: options.identity.as_deref(),
         env: &options.env,
+        tools: &[],
     };
     // A source file is built before its first case; a build that fails
     // fails every case with the compiler's messages.

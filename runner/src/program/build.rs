@@ -123,10 +123,14 @@ impl Build {
             .command(folder.path())
             .map_err(|e| harness("prepare the build", e))?;
         let limits = build_limits(confinement.limits);
+        // The compiler is run by name from the build's script: its
+        // toolchain is shown even where the system folders do not hold it.
+        let (tool, _) = self.language.toolchain();
         let build_confinement = Confinement {
             limits,
             identity: confinement.identity,
             env: confinement.env,
+            tools: &[tool],
         };
         let network = crate::sandbox::Network::for_target()
             .map_err(|e| harness("make the build's sandbox", e))?;
@@ -144,7 +148,6 @@ impl Build {
         process.stderr.wait_closed(drained);
         let stdout = process.stdout.snapshot();
         let stderr = process.stderr.snapshot();
-        let (tool, _) = self.language.toolchain();
         let name = self.source_name();
         let failed = |why: String| BuildFailure {
             message: format!(

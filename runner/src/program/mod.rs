@@ -10,6 +10,8 @@ mod process;
 mod procfs;
 mod sandboxed;
 mod scratch;
+mod sockdiag;
+mod toolchain;
 
 pub use build::BuildFailure;
 pub use command::{CommandError, TargetCommand};

@@ -35,6 +35,9 @@ pub struct Confinement<'a> {
     pub identity: Option<&'a Identity>,
     /// Variables passed on purpose (`--env`), on top of the kept ones.
     pub env: &'a [(String, String)],
+    /// Programs the target runs by name besides its own (a build's
+    /// compiler): the sandbox shows their toolchains too.
+    pub tools: &'a [&'a str],
 }
 
 /// The environment variable every process of a target carries, with a
@@ -82,6 +85,9 @@ pub struct Process {
     hold: Hold,
     /// Where the target's sockets are.
     network: Network,
+    /// Asks the target's private network which sockets listen (made on
+    /// first use, kept for the target's life; None where it cannot be).
+    listening: std::sync::OnceLock<Option<super::sockdiag::SockDiag>>,
     group: i32,
     /// The program's stdin, as a keyboard (None once the program is stopped).
     keyboard: Option<Keyboard>,
@@ -153,6 +159,7 @@ impl Process {
             watchdog: None,
             hold,
             network: network.clone(),
+            listening: std::sync::OnceLock::new(),
             keyboard: Some(keyboard),
             child,
             group,
@@ -269,9 +276,18 @@ impl Process {
         procfs::runnable_times(&self.members())
     }
 
-    /// Local addresses of the target's sockets of `kind`: read from the
-    /// tables of its own network, and owned by its processes.
+    /// Local addresses of the target's sockets of `kind`. In a private
+    /// network every socket is the target's (the runner opens none there
+    /// before the target serves): one sock_diag query answers. Otherwise
+    /// read from the tables of its network, and owned by its processes.
     pub fn sockets(&self, kind: SocketKind) -> Vec<std::net::SocketAddr> {
+        let diag = self.listening.get_or_init(|| match &self.network {
+            Network::Private(_) => self.network.run(super::sockdiag::SockDiag::open).ok(),
+            Network::Host => None,
+        });
+        if let Some(found) = diag.as_ref().and_then(|diag| diag.sockets(kind).ok()) {
+            return found;
+        }
         let owners = self.members();
         let tables = if self.network.is_private() {
             "/proc/thread-self/net"

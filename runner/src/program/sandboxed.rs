@@ -5,9 +5,8 @@
 
 use super::process::{target_environment, Confinement};
 use super::procfs;
-use crate::sandbox::{
-    Cgroups, IdLease, NetNamespace, Plan, Rlimits, SCRATCH_FOLDERS, SYSTEM_FOLDERS,
-};
+use super::toolchain;
+use crate::sandbox::{Cgroups, IdLease, NetNamespace, Plan, Rlimits, SCRATCH_FOLDERS};
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::fs::File;
@@ -63,8 +62,9 @@ impl Sandboxed {
             argv: argv.to_vec(),
             cwd: super::submission_dir(argv).unwrap_or_else(|| PathBuf::from(HOME)),
             ids: lease.as_ref().map(|l| (l.id, l.id)),
-            binds: visible_folders(argv),
+            binds: visible_folders(argv, confinement.tools),
             masks: runner_binary_unless_running_it(argv),
+            reference: is_bundled_reference(argv),
             scratch_size: limits.file_size,
             cgroup_procs: cgroups.procs_files(),
             rlimits: Rlimits::new(&limits, &cgroups, procfs::threads_of_user(uid)),
@@ -217,30 +217,40 @@ impl Sandboxed {
 }
 
 /// The folders of the files `argv` names, shown read-only in the
-/// sandbox: the submission's own folder, and an interpreter's
-/// installation when it lies outside the system folders.
-fn visible_folders(argv: &[String]) -> Vec<PathBuf> {
+/// sandbox: the submission's own folder, and what the toolchain of the
+/// program and of `tools` (a build's compiler, run by name) needs where
+/// the system folders do not show it.
+fn visible_folders(argv: &[String], tools: &[&str]) -> Vec<PathBuf> {
     let mut folders: Vec<PathBuf> = Vec::new();
-    for (index, arg) in argv.iter().enumerate() {
-        let path = Path::new(arg);
-        if !path.is_absolute()
-            || !path.is_file()
-            || SYSTEM_FOLDERS.iter().any(|s| path.starts_with(s))
-        {
-            continue;
-        }
-        let Some(mut folder) = path.parent() else {
-            continue;
-        };
-        // An interpreter in PREFIX/bin needs PREFIX/lib too.
-        if index == 0 && folder.file_name().is_some_and(|n| n == "bin") {
-            folder = folder.parent().unwrap_or(folder);
-        }
+    let mut add = |folder: PathBuf| {
         if folder != Path::new("/") && !folders.iter().any(|f| folder.starts_with(f)) {
-            folders.push(folder.to_path_buf());
+            folders.retain(|f| !f.starts_with(&folder));
+            folders.push(folder);
+        }
+    };
+    for arg in argv.iter().skip(1) {
+        let path = Path::new(arg);
+        if !path.is_absolute() || !path.is_file() || toolchain::shown_anyway(path) {
+            continue;
+        }
+        if let Some(folder) = path.parent() {
+            add(folder.to_path_buf());
+        }
+    }
+    let programs = argv.first().map(String::as_str).into_iter();
+    for program in programs.chain(tools.iter().copied()) {
+        for path in toolchain::binds(program) {
+            add(path);
         }
     }
     folders
+}
+
+/// Whether `argv` starts a bundled reference: the runner's own binary,
+/// told to run one.
+fn is_bundled_reference(argv: &[String]) -> bool {
+    runner_binary_unless_running_it(argv).is_empty()
+        && argv.get(1).map(String::as_str) == Some(crate::REFERENCE_SUBCOMMAND)
 }
 
 /// The runner's own binary is hidden from every target but the bundled
@@ -271,6 +281,6 @@ mod tests {
             file.display().to_string(),
             String::from("127.0.0.1"),
         ];
-        assert_eq!(visible_folders(&argv), vec![dir.path().to_path_buf()]);
+        assert_eq!(visible_folders(&argv, &[]), vec![dir.path().to_path_buf()]);
     }
 }

@@ -125,7 +125,11 @@ fn init(plan: &Plan, filter: &Filter, errors: &File, mut status: File) -> ! {
         let _ = (&*errors).write_all(message.as_bytes());
         std::process::exit(SETUP_FAILED);
     }
-    let _ = nix::unistd::sethostname("sandbox");
+    let _ = nix::unistd::sethostname(if plan.reference {
+        super::REFERENCE_HOSTNAME
+    } else {
+        super::TARGET_HOSTNAME
+    });
     // SAFETY: single-threaded, as above.
     let program = match unsafe { fork() } {
         Ok(ForkResult::Child) => {

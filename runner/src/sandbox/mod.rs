@@ -40,7 +40,7 @@ pub use descriptors::close_others_on_exec;
 pub use ids::IdLease;
 pub use init::{main as init_main, ERROR_FD, NETNS_FD, PLAN_FD, SUBCOMMAND};
 pub use keyring::join_fresh_session_keyring;
-pub use mounts::{SCRATCH_FOLDERS, SYSTEM_FOLDERS};
+pub use mounts::{HIDDEN_SYSTEM_FOLDERS, SCRATCH_FOLDERS, SYSTEM_FOLDERS};
 pub use netns::{NetNamespace, Network};
 pub use plan::{Plan, Rlimits};
 pub use seccomp::Filter as SyscallFilter;
@@ -72,6 +72,22 @@ impl Isolation {
     pub fn namespaces(&self) -> bool {
         matches!(self, Isolation::Namespaces { .. })
     }
+}
+
+/// The host name of a student's sandbox (its UTS namespace's own): it
+/// tells a program what the sandbox it runs in holds.
+pub const TARGET_HOSTNAME: &str = "sandbox";
+/// The host name of the sandbox of a bundled reference program.
+pub const REFERENCE_HOSTNAME: &str = "sandbox-reference";
+
+/// Whether a bundled reference may run here: anywhere but in a student's
+/// sandbox, whatever copy of the runner a student's program finds there.
+/// A program in a sandbox cannot rename it: it holds no capability in the
+/// user namespace that owns the sandbox's UTS namespace. (Outside any
+/// sandbox, in the process-group fallback, a student's program can run
+/// the runner it finds as any user can: that mode says it is weak.)
+pub fn may_run_reference() -> bool {
+    nix::unistd::gethostname().is_ok_and(|name| name != TARGET_HOSTNAME)
 }
 
 static ISOLATION: OnceLock<Isolation> = OnceLock::new();

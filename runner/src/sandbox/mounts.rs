@@ -13,10 +13,16 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 /// Host folders every program needs (interpreters, libraries, settings),
-/// shown read-only; those that are links on the host stay links.
+/// shown read-only; those that are links on the host stay links. Not
+/// `/opt`, `/home` and the like: a program whose toolchain lives there is
+/// shown that toolchain's folder only (see `program::toolchain`).
 pub const SYSTEM_FOLDERS: &[&str] = &[
-    "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt",
+    "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc",
 ];
+/// Parts of the system folders shown empty: what a machine's owner
+/// installs there (a course, a copy of the runner) is theirs, not the
+/// system's. A toolchain's own files there are bound back one by one.
+pub const HIDDEN_SYSTEM_FOLDERS: &[&str] = &["/usr/local"];
 /// The sandbox's private writable folders, each a tmpfs of its own.
 pub const SCRATCH_FOLDERS: [&str; 3] = ["/tmp", "/var/tmp", "/dev/shm"];
 /// Device nodes a program may use. `tty` opens the caller's controlling
@@ -66,6 +72,16 @@ pub fn build_root(plan: &Plan) -> Result<(), String> {
             _ => {}
         }
     }
+    // Empty and writable until the binds below have made their mount
+    // points in it; read-only from then on.
+    let mut hidden = Vec::new();
+    for folder in HIDDEN_SYSTEM_FOLDERS {
+        let inside = on(NEW, folder);
+        if inside.is_dir() {
+            tmpfs(&inside, 0o755, 1 << 20)?;
+            hidden.push(inside);
+        }
+    }
     let proc_dir = Path::new(NEW).join("proc");
     mkdir(&proc_dir, 0o555)?;
     mount(
@@ -88,6 +104,18 @@ pub fn build_root(plan: &Plan) -> Result<(), String> {
     for path in &binds {
         let host = on(OLD, path);
         let inside = on(NEW, path);
+        // A link (to a toolchain's real program) stays a link: a program
+        // that finds its home from its own path must see the same path.
+        if let Ok(link) = fs::read_link(&host) {
+            if let Some(parent) = inside.parent() {
+                mkdir_all(parent)?;
+            }
+            if fs::symlink_metadata(&inside).is_err() {
+                std::os::unix::fs::symlink(link, &inside)
+                    .map_err(|e| failed(inside.display(), e))?;
+            }
+            continue;
+        }
         let is_dir = fs::metadata(&host)
             .map_err(|e| failed(path.display(), e))?
             .is_dir();
@@ -108,6 +136,20 @@ pub fn build_root(plan: &Plan) -> Result<(), String> {
         if inside.is_file() {
             bind_read_only(&Path::new(NEW).join("dev/null"), &inside)?;
         }
+    }
+    for inside in &hidden {
+        mount(
+            None::<&str>,
+            inside,
+            None::<&str>,
+            MsFlags::MS_REMOUNT
+                | MsFlags::MS_BIND
+                | MsFlags::MS_RDONLY
+                | MsFlags::MS_NOSUID
+                | MsFlags::MS_NODEV,
+            None::<&str>,
+        )
+        .map_err(|e| failed(format!("make {} read-only", inside.display()), e))?;
     }
     umount2(OLD, MntFlags::MNT_DETACH).map_err(|e| failed("detach the host's tree", e))?;
     // Enter the new root; the scratch root underneath is detached too.

@@ -30,6 +30,10 @@ pub struct Plan {
     pub cgroup_procs: Vec<PathBuf>,
     /// setrlimit limits of every process.
     pub rlimits: Rlimits,
+    /// The program is a bundled reference (the runner itself): its
+    /// sandbox is named so (`REFERENCE_HOSTNAME`), and only there does
+    /// `runner __reference` run.
+    pub reference: bool,
 }
 
 /// How many sandboxes' worth of threads RLIMIT_NPROC leaves a target where
