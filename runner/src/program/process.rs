@@ -715,6 +715,7 @@ print("unshare", call(numbers[1], 0x10000000))
             limits: Limits::default(),
             identity: None,
             env: &[],
+            tools: &[],
         };
         let (mut child, _hold) =
             spawn_direct(&argv, &confinement, Stdio::null()).expect("python3 starts");
