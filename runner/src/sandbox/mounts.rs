@@ -138,18 +138,7 @@ pub fn build_root(plan: &Plan) -> Result<(), String> {
         }
     }
     for inside in &hidden {
-        mount(
-            None::<&str>,
-            inside,
-            None::<&str>,
-            MsFlags::MS_REMOUNT
-                | MsFlags::MS_BIND
-                | MsFlags::MS_RDONLY
-                | MsFlags::MS_NOSUID
-                | MsFlags::MS_NODEV,
-            None::<&str>,
-        )
-        .map_err(|e| failed(format!("make {} read-only", inside.display()), e))?;
+        remount_read_only(inside)?;
     }
     umount2(OLD, MntFlags::MNT_DETACH).map_err(|e| failed("detach the host's tree", e))?;
     // Enter the new root; the scratch root underneath is detached too.
@@ -157,9 +146,14 @@ pub fn build_root(plan: &Plan) -> Result<(), String> {
     nix::unistd::pivot_root(".", ".").map_err(|e| failed("pivot_root", e))?;
     umount2(".", MntFlags::MNT_DETACH).map_err(|e| failed("detach the scratch root", e))?;
     nix::unistd::chdir("/").map_err(|e| failed("chdir /", e))?;
+    remount_read_only(Path::new("/"))
+}
+
+/// Makes the mount at `path` read-only, without set-uid files or devices.
+fn remount_read_only(path: &Path) -> Result<(), String> {
     mount(
         None::<&str>,
-        "/",
+        path,
         None::<&str>,
         MsFlags::MS_REMOUNT
             | MsFlags::MS_BIND
@@ -168,7 +162,7 @@ pub fn build_root(plan: &Plan) -> Result<(), String> {
             | MsFlags::MS_NODEV,
         None::<&str>,
     )
-    .map_err(|e| failed("make / read-only", e))
+    .map_err(|e| failed(format!("make {} read-only", path.display()), e))
 }
 
 /// `path` (absolute) as seen under the tree mounted at `tree`.
