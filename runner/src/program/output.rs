@@ -191,10 +191,12 @@ impl OutputSnapshot {
         if kept.dropped == 0 && before == 0 {
             return self.clone();
         }
+        // A cut that drops nothing keeps everything in its head.
+        let end = if kept.dropped == 0 { kept.head } else { kept.tail };
         OutputSnapshot {
             head: Vec::new(),
             dropped: before + kept.dropped,
-            tail: kept.tail.to_vec(),
+            tail: end.to_vec(),
         }
     }
 
@@ -243,6 +245,19 @@ impl OutputSnapshot {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn a_short_end_after_a_long_head_is_kept_for_the_report() {
+        let snapshot = OutputSnapshot {
+            head: vec![b'A'; 1000],
+            dropped: 5,
+            tail: b"<b>the end</b>\n".to_vec(),
+        };
+        let kept = snapshot.for_report();
+        assert_eq!(kept.tail, b"<b>the end</b>\n");
+        assert_eq!(kept.dropped, 1005);
+        assert!(kept.head.is_empty());
+    }
 
     /// A pipe holding `bytes`, its write end closed.
     fn pipe_with(bytes: &[u8]) -> OwnedFd {
