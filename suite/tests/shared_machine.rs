@@ -321,18 +321,26 @@ fn a_killed_runners_cgroups_and_folders_are_removed_by_the_next_runner() {
             "127.1.1.1:8900",
         ])
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("runner starts");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while cgroups_of_runner(killed.id()).is_empty() && Instant::now() < deadline {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while cgroups_of_runner(killed.id()).is_empty()
+        && Instant::now() < deadline
+        && killed.try_wait().expect("try_wait").is_none()
+    {
         std::thread::sleep(Duration::from_millis(20));
     }
     let mut left = cgroups_of_runner(killed.id());
-    assert!(
-        !left.is_empty(),
-        "the runner made no cgroup to leave behind"
-    );
+    if left.is_empty() {
+        let _ = killed.kill();
+        let output = killed.wait_with_output().expect("the runner's end");
+        panic!(
+            "the runner made no cgroup to leave behind ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
     let build_folder = format!("runner-build-{}-", killed.id());
     killed.kill().expect("SIGKILL");
     killed.wait().expect("reaped");

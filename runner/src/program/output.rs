@@ -192,7 +192,11 @@ impl OutputSnapshot {
             return self.clone();
         }
         // A cut that drops nothing keeps everything in its head.
-        let end = if kept.dropped == 0 { kept.head } else { kept.tail };
+        let end = if kept.dropped == 0 {
+            kept.head
+        } else {
+            kept.tail
+        };
         OutputSnapshot {
             head: Vec::new(),
             dropped: before + kept.dropped,
