@@ -81,6 +81,10 @@ fn helper(plan: &Plan, filter: &Filter, errors: &File) -> Result<std::convert::I
             | CloneFlags::CLONE_NEWUTS,
     )
     .map_err(|e| format!("cannot make the sandbox's namespaces: {e}"))?;
+    // Refused to a runner that is not root (the namespace's settings are
+    // its root's, a uid such a runner does not map): the watchdog counts
+    // the segments there instead.
+    let _ = limit_ipc_memory(plan.scratch_size);
     // SAFETY: fd 3 is the network namespace's handle the runner passed in.
     let netns = unsafe { OwnedFd::from_raw_fd(NETNS_FD) };
     setns(&netns, CloneFlags::CLONE_NEWNET)
@@ -108,6 +112,29 @@ fn helper(plan: &Plan, filter: &Filter, errors: &File) -> Result<std::convert::I
             mirror(status)
         }
     }
+}
+
+/// System V shared memory and message queues of the sandbox's new IPC
+/// namespace (these settings are per IPC namespace), held to what its
+/// private `/dev/shm` may hold: a segment outlives every mapping of it, so
+/// its memory is in no process's size.
+fn limit_ipc_memory(bytes: u64) -> Result<(), String> {
+    let page = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
+        .ok()
+        .flatten()
+        .and_then(|p| u64::try_from(p).ok())
+        .unwrap_or(4096);
+    for (setting, value) in [
+        ("shmmax", bytes),
+        ("shmall", bytes / page),
+        // Queues of at most msgmnb (16 KiB) bytes each.
+        ("msgmni", 16),
+    ] {
+        let file = format!("/proc/sys/kernel/{setting}");
+        std::fs::write(&file, value.to_string())
+            .map_err(|e| format!("cannot limit the sandbox's {file}: {e}"))?;
+    }
+    Ok(())
 }
 
 /// Pid 1 of the sandbox.

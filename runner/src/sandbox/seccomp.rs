@@ -59,6 +59,12 @@ const REFUSED: &[i64] = &[
     libc::SYS_open_by_handle_at,
     libc::SYS_name_to_handle_at,
     libc::SYS_fanotify_init,
+    // io_uring: a large kernel surface that container runtimes refuse
+    // for its record of exploits, and whose requests pass by this filter;
+    // runtimes that try it (libuv, Node) fall back to plain calls.
+    libc::SYS_io_uring_setup,
+    libc::SYS_io_uring_enter,
+    libc::SYS_io_uring_register,
     // The machine itself.
     libc::SYS_swapon,
     libc::SYS_swapoff,

@@ -55,16 +55,27 @@ struct Watched {
     root: i32,
     cgroups: Arc<Cgroups>,
     budget: Budget,
+    /// The sandbox's list of System V shared memory segments, opened in
+    /// its IPC namespace (the list shows the namespace it was opened in).
+    segments: Option<Mutex<std::fs::File>>,
 }
 
 impl Watchdog {
     /// Watches the sandbox whose processes descend from `root` (the
     /// runner's child) and are in `cgroups`.
     pub fn start(root: i32, cgroups: Arc<Cgroups>, budget: Budget) -> Watchdog {
+        // Where a cgroup counts memory, it counts segments too.
+        let segments = cgroups
+            .memory_in_use()
+            .is_none()
+            .then(|| segment_list(root))
+            .flatten()
+            .map(Mutex::new);
         let watched = Arc::new(Watched {
             root,
             cgroups,
             budget,
+            segments,
         });
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let thread = {
@@ -124,8 +135,11 @@ impl Watched {
         let (cgroups, budget) = (&self.cgroups, &self.budget);
         // The process tree is walked only for what no cgroup counts.
         let (cpu, memory) = (cgroups.cpu_time(), cgroups.memory_in_use());
-        let tree = (cpu.is_none() || memory.is_none() || budget.threads.is_some())
-            .then(|| Tree::measure(self.root));
+        let tree = (cpu.is_none() || memory.is_none() || budget.threads.is_some()).then(|| {
+            let mut tree = Tree::measure(self.root);
+            tree.memory = tree.memory.saturating_add(self.segment_memory());
+            tree
+        });
         let tree = tree.as_ref();
         let over = |used: Option<u64>, limit: u64| used.is_some_and(|used| used > limit);
         let breach = if cpu
@@ -150,6 +164,67 @@ impl Watched {
         }
         Some(breach)
     }
+}
+
+impl Watched {
+    /// Memory in the sandbox's System V segments (resident and swapped).
+    fn segment_memory(&self) -> u64 {
+        use std::io::{Read, Seek};
+        let Some(list) = &self.segments else {
+            return 0;
+        };
+        let Ok(mut list) = list.lock() else {
+            return 0;
+        };
+        let mut text = String::new();
+        if list
+            .rewind()
+            .and_then(|()| list.read_to_string(&mut text))
+            .is_err()
+        {
+            return 0;
+        }
+        segments_in(&text)
+    }
+}
+
+/// The list of System V segments of the IPC namespace of process `pid`,
+/// opened from a thread that joins that namespace for the purpose.
+fn segment_list(pid: i32) -> Option<std::fs::File> {
+    let namespace = std::fs::File::open(format!("/proc/{pid}/ns/ipc")).ok()?;
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                nix::sched::setns(&namespace, nix::sched::CloneFlags::CLONE_NEWIPC).ok()?;
+                std::fs::File::open("/proc/sysvipc/shm").ok()
+            })
+            .join()
+            .ok()
+            .flatten()
+    })
+}
+
+/// Bytes resident or swapped in the segments of a `/proc/sysvipc/shm`
+/// text (columns named by its first line).
+fn segments_in(text: &str) -> u64 {
+    let mut lines = text.lines();
+    let Some(header) = lines.next() else {
+        return 0;
+    };
+    let columns: Vec<&str> = header.split_whitespace().collect();
+    let at = |name: &str| columns.iter().position(|c| *c == name);
+    let (Some(rss), swap) = (at("rss"), at("swap")) else {
+        return 0;
+    };
+    lines
+        .map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let value = |i: Option<usize>| -> u64 {
+                i.and_then(|i| fields.get(i)?.parse().ok()).unwrap_or(0)
+            };
+            value(Some(rss)).saturating_add(value(swap))
+        })
+        .fold(0, u64::saturating_add)
 }
 
 /// What a process tree uses, summed over its live processes.
@@ -274,6 +349,15 @@ mod tests {
                 threads: 7,
             }
         );
+    }
+
+    #[test]
+    fn segments_count_what_they_hold_in_memory_and_swap() {
+        let text = "       key      shmid perms                  size  cpid  lpid nattch   uid   gid  cuid  cgid      atime      dtime      ctime                   rss                  swap\n\
+                             0          1   600              33554432   100   100      0  4242  4242  4242  4242          0          0          0              33554432                     0\n\
+                             0          2   600              33554432   100   100      0  4242  4242  4242  4242          0          0          0               1048576                  4096\n";
+        assert_eq!(segments_in(text), 33554432 + 1048576 + 4096);
+        assert_eq!(segments_in(""), 0);
     }
 
     #[test]
