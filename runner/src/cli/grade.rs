@@ -21,9 +21,16 @@ pub struct GradeArgs {
     #[arg(value_name = "SPEC|ASSIGNMENT", value_hint = clap::ValueHint::FilePath)]
     pub what: String,
 
-    /// The class: one folder per student, named after the student.
-    #[arg(long, value_name = "DIR")]
+    /// The class as the LMS exports it, unchanged: a folder, or an
+    /// archive of it (.zip, .tar, .tar.gz, .tgz). Plain (one folder per
+    /// student), Moodle, Canvas, GitHub Classroom and Gradescope exports
+    /// are recognised.
+    #[arg(long, value_name = "DIR|ARCHIVE")]
     pub submissions: PathBuf,
+
+    /// The export's layout, when recognising it is not wanted.
+    #[arg(long, value_enum, value_name = "LAYOUT")]
+    pub layout: Option<grade::intake::Layout>,
 
     /// With a spec: the program's file name in each student's folder; a
     /// glob such as '*server*.py' is allowed.
@@ -136,18 +143,27 @@ pub fn grade(args: &GradeArgs) -> Result<u8, UsageError> {
     let assignment = load_assignment(&args.what, args.file.as_ref(), args.addr.as_ref())?;
     let specs: Vec<&crate::spec::Spec> = assignment.programs.iter().map(|p| &p.spec).collect();
     let selection = selection(&specs, &args.select)?;
-    if !args.submissions.is_dir() {
-        return Err(UsageError::Other(format!(
-            "--submissions {}: not a folder (it should hold one folder per student)",
-            args.submissions.display()
-        )));
-    }
     grade::check_output_folder(&args.out).map_err(UsageError::Other)?;
-    let students = grade::class::students(&args.submissions, Some(&args.out))
-        .map_err(|e| UsageError::Other(format!("{}: {e}", args.submissions.display())))?;
+    let class = grade::intake::open(&args.submissions, args.layout, Some(&args.out))
+        .map_err(UsageError::Other)?;
+    let students = &class.students;
+    eprintln!(
+        "note: {} layout ({}), {} student{}",
+        class.layout.name(),
+        if class.recognised {
+            "recognised; --layout chooses another"
+        } else {
+            "from --layout"
+        },
+        students.len(),
+        if students.len() == 1 { "" } else { "s" }
+    );
+    for note in &class.notes {
+        eprintln!("note: {}", crate::text::escape_controls(note, |_| false));
+    }
     if students.is_empty() {
         return Err(UsageError::Other(format!(
-            "{}: no student folders in it (one folder per student, named after the student)",
+            "{}: no students in it (one folder per student, named after the student, or an LMS export)",
             args.submissions.display()
         )));
     }
@@ -189,8 +205,8 @@ pub fn grade(args: &GradeArgs) -> Result<u8, UsageError> {
         .map(std::sync::Arc::new);
     crate::signals::stop_on_signals();
     crate::program::become_subreaper();
-    let manifest = grading.manifest(&students, args.partition);
-    let result = grade::grade_class(&grading, &students, args.partition, jobs);
+    let manifest = grading.manifest(students, args.partition);
+    let result = grade::grade_class(&grading, students, args.partition, jobs);
     crate::program::kill_leftovers();
     grade::write_class_files(&args.out, &manifest, &result.records)
         .map_err(|e| UsageError::Other(format!("{}: {e}", args.out.display())))?;

@@ -4,11 +4,16 @@
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
-/// A student's folder; its name is the student.
+/// A student: their name, the LMS's id for them (empty where the class
+/// layout has none), and the folder holding their files.
 #[derive(Debug, Clone)]
 pub struct Student {
     pub name: String,
+    pub lms_id: String,
     pub dir: PathBuf,
+    /// What the teacher should know about how the submission was read
+    /// (an archive refused), added to the student's note.
+    pub notes: Vec<String>,
 }
 
 /// The students of `submissions`, sorted by name: every folder in it but
@@ -25,7 +30,12 @@ pub fn students(submissions: &Path, skip: Option<&Path>) -> std::io::Result<Vec<
         if skip.is_some_and(|skip| same_file(&path, skip)) {
             continue;
         }
-        found.push(Student { name, dir: path });
+        found.push(Student {
+            name,
+            lms_id: String::new(),
+            dir: path,
+            notes: Vec::new(),
+        });
     }
     found.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(found)

@@ -7,6 +7,7 @@
 pub mod assignment;
 pub mod bundle;
 pub mod class;
+pub mod intake;
 pub mod merge;
 mod progress;
 pub mod record;
@@ -186,13 +187,15 @@ pub fn grade_class(
         .iter()
         .zip(results)
         .map(|(student, record)| {
-            record.unwrap_or_else(|| {
+            let mut record = record.unwrap_or_else(|| {
                 StudentRecord::unfinished(
                     &student.name,
                     grading.columns.len(),
                     "not graded: interrupted",
                 )
-            })
+            });
+            record.lms_id.clone_from(&student.lms_id);
+            record
         })
         .collect();
     ClassResult {

@@ -36,6 +36,9 @@ pub enum Status {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StudentRecord {
     pub student: String,
+    /// The LMS's id for the student (empty for a plain class folder).
+    #[serde(default)]
+    pub lms_id: String,
     pub status: Status,
     /// Digest of the submission and of what it was graded against.
     pub fingerprint: String,
@@ -54,6 +57,7 @@ impl StudentRecord {
     pub fn unfinished(student: &str, columns: usize, note: &str) -> StudentRecord {
         StudentRecord {
             student: student.to_string(),
+            lms_id: String::new(),
             status: Status::Unfinished,
             fingerprint: String::new(),
             points: 0,

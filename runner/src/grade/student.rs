@@ -49,7 +49,7 @@ pub fn grade(grading: &Grading, student: &Student) -> std::io::Result<Graded> {
     let mut human = Human::new(report::create_file(&out.join(HUMAN_REPORT))?, false);
     let started = std::time::Instant::now();
     let mut collected = Collected::default();
-    let mut notes = Vec::new();
+    let mut notes = student.notes.clone();
     let fingerprint = fingerprint.unwrap_or_else(|why| {
         notes.push(format!(
             "{why}: not fingerprinted, so graded again at every --resume"
@@ -221,6 +221,7 @@ fn to_record(
     }
     StudentRecord {
         student: student.to_string(),
+        lms_id: String::new(),
         status: Status::Graded,
         fingerprint,
         points: collected.summary.points,

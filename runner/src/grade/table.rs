@@ -6,7 +6,7 @@ use super::stats::ClassStats;
 use crate::text::spreadsheet_text;
 use std::path::Path;
 
-/// Writes `grades.csv`: `student,points,max_points`, a column per case
+/// Writes `grades.csv`: `student,lms_id,points,max_points`, a column per case
 /// (`spec/case`, the points earned), then `note`; one row per student in
 /// the order given (sorted by name). Text cells (names, notes, headers)
 /// are made inert for spreadsheets (`text::spreadsheet_text`): a student
@@ -19,8 +19,12 @@ pub fn write_csv(
     let mut buffer = Vec::new();
     {
         let mut writer = csv::Writer::from_writer(&mut buffer);
-        let mut header: Vec<std::borrow::Cow<str>> =
-            vec!["student".into(), "points".into(), "max_points".into()];
+        let mut header: Vec<std::borrow::Cow<str>> = vec![
+            "student".into(),
+            "lms_id".into(),
+            "points".into(),
+            "max_points".into(),
+        ];
         header.extend(columns.iter().map(|c| spreadsheet_text(&c.name)));
         header.push("note".into());
         writer.write_record(header.iter().map(|cell| cell.as_bytes()))?;
@@ -29,6 +33,7 @@ pub fn write_csv(
             let finished = record.status == Status::Graded;
             let mut row = vec![
                 spreadsheet_text(&record.student).into_owned(),
+                spreadsheet_text(&record.lms_id).into_owned(),
                 if finished {
                     record.points.to_string()
                 } else {
@@ -104,6 +109,7 @@ mod tests {
     fn record(student: &str, cases: &[Option<u32>], note: &str) -> StudentRecord {
         StudentRecord {
             student: student.into(),
+            lms_id: String::new(),
             status: Status::Graded,
             fingerprint: String::new(),
             points: cases.iter().flatten().sum(),
@@ -138,6 +144,10 @@ mod tests {
         let path = dir.path().join("grades.csv");
         let records = vec![
             record("ann", &[Some(1), Some(2)], ""),
+            StudentRecord {
+                lms_id: "1234567".into(),
+                ..record("bo", &[Some(1), Some(2)], "")
+            },
             record(
                 "bob, jr",
                 &[Some(0), Some(0)],
@@ -149,10 +159,11 @@ mod tests {
         let text = std::fs::read_to_string(&path).expect("read");
         assert_eq!(
             text,
-            "student,points,max_points,s/a,s/b,note\n\
-             ann,3,3,1,2,\n\
-             \"bob, jr\",0,3,0,0,\"no file matches `server.py` (\"\"x\"\")\"\n\
-             cy,,3,,,not graded: interrupted\n"
+            "student,lms_id,points,max_points,s/a,s/b,note\n\
+             ann,,3,3,1,2,\n\
+             bo,1234567,3,3,1,2,\n\
+             \"bob, jr\",,0,3,0,0,\"no file matches `server.py` (\"\"x\"\")\"\n\
+             cy,,,3,,,not graded: interrupted\n"
         );
     }
 
