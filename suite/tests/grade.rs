@@ -149,7 +149,7 @@ fn every_student_gets_the_row_and_the_reports_they_should(#[case] as_root: bool)
     let got: Vec<(String, u32, String)> = rows
         .iter()
         .map(|row| {
-            let points = row[1]
+            let points = row[2]
                 .parse()
                 .unwrap_or_else(|_| panic!("points in {row:?}"));
             (
@@ -165,7 +165,7 @@ fn every_student_gets_the_row_and_the_reports_they_should(#[case] as_root: bool)
         .collect();
     assert_eq!(got, want, "{}", finished.everything());
     assert!(
-        rows.iter().all(|row| row[2] == "8"),
+        rows.iter().all(|row| row[3] == "8"),
         "max_points column: {rows:?}"
     );
 
@@ -297,7 +297,7 @@ fn an_interrupted_grading_keeps_what_finished_and_resume_completes_it() {
     assert_eq!(status.code(), Some(130), "{rest:?}");
     let rows = csv_rows(&resumed);
     assert_eq!(rows.len(), 8, "every student has a row");
-    assert!(rows[0][1] == "8" && rows[1][1] == "0", "{rows:?}");
+    assert!(rows[0][2] == "8" && rows[1][2] == "0", "{rows:?}");
     let unfinished = rows
         .iter()
         .filter(|row| row.last().is_some_and(|n| n == "not graded: interrupted"))
@@ -380,13 +380,13 @@ fn an_assignment_file_grades_several_programs_per_student() {
         .unwrap_or_default();
     assert!(header.contains("tcp-upper-client/"), "{header}");
     let (ann, ben) = (&rows[0], &rows[1]);
-    assert_eq!(ann[1], ann[2], "ann gets every point: {ann:?}");
+    assert_eq!(ann[2], ann[3], "ann gets every point: {ann:?}");
     assert!(
         ben.last()
             .is_some_and(|n| n.starts_with("tcp-upper-client: no file matches `client.py`")),
         "{ben:?}"
     );
-    assert!(ben[1].parse::<u32>().expect("points") == 8, "{ben:?}");
+    assert!(ben[2].parse::<u32>().expect("points") == 8, "{ben:?}");
 
     // Loaded with the care of a spec: an unknown key is placed.
     std::fs::write(
@@ -529,10 +529,10 @@ fn links_to_a_classmate_fifos_and_odd_names_neither_cheat_nor_hang() {
             .unwrap_or_else(|| panic!("{student} in {rows:?}"))
             .clone()
     };
-    assert_eq!(row("alice")[1], "8");
-    assert_eq!(row("jammer")[1], "8");
+    assert_eq!(row("alice")[2], "8");
+    assert_eq!(row("jammer")[2], "8");
     let copycat = row("copycat");
-    assert_eq!(copycat[1], "0", "{copycat:?}");
+    assert_eq!(copycat[2], "0", "{copycat:?}");
     assert!(
         copycat
             .last()
@@ -577,7 +577,7 @@ fn names_are_inert_in_the_spreadsheet_the_terminal_and_the_reports() {
     assert!(names.contains(&format!("'{command}").as_str()), "{names:?}");
     assert!(names.contains(&escapes), "{names:?}");
     // Points stay numbers.
-    assert!(rows.iter().all(|r| r[1] == "0" && r[2] == "8"), "{rows:?}");
+    assert!(rows.iter().all(|r| r[2] == "0" && r[3] == "8"), "{rows:?}");
     let printed = finished.everything();
     assert!(!printed.contains('\u{1b}'), "{printed}");
     assert!(!printed.contains('\u{202e}'), "{printed}");

@@ -630,7 +630,7 @@ fn csv_columns(out: &Path) -> Vec<String> {
     let text = std::fs::read_to_string(out.join("grades.csv")).expect("grades.csv");
     let header = text.lines().next().expect("a header");
     let names: Vec<&str> = header.split(',').collect();
-    names[3..names.len() - 1]
+    names[4..names.len() - 1]
         .iter()
         .map(|s| s.to_string())
         .collect()
