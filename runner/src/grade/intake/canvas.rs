@@ -37,12 +37,17 @@ fn original(name: &str) -> (String, u32) {
     }
 }
 
-pub fn students(root: &Path, work: &Path, notes: &mut Vec<String>) -> Result<Vec<Student>, String> {
+pub fn students(
+    root: &Path,
+    skip: Option<&Path>,
+    work: &Path,
+    notes: &mut Vec<String>,
+) -> Result<Vec<Student>, String> {
     let pattern = pattern();
     // login → (user id, original name → (submission id, resubmission, file)).
     type Files = BTreeMap<String, ((u64, u32), PathBuf)>;
     let mut found: BTreeMap<String, (String, Files)> = BTreeMap::new();
-    for path in super::visible(root, None).map_err(|e| e.to_string())? {
+    for path in super::visible(root, skip).map_err(|e| e.to_string())? {
         let name = file_name(&path);
         let parts = pattern.captures(&name);
         let Some(parts) =

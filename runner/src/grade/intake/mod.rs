@@ -144,7 +144,7 @@ pub fn open(
     let mut students = match layout {
         Layout::Plain => plain::students(&root, skip),
         Layout::Moodle => moodle::students(&root, skip, &mut notes),
-        Layout::Canvas => canvas::students(&root, &work_dir.join("canvas"), &mut notes),
+        Layout::Canvas => canvas::students(&root, skip, &work_dir.join("canvas"), &mut notes),
         Layout::GithubClassroom => github::students(&root, skip, &mut notes),
         Layout::Gradescope => gradescope::students(&root, &mut notes),
     }
@@ -289,4 +289,69 @@ fn copy_folder(from: &Path, to: &Path) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folders(names: &[&str]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for name in names {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            if name.ends_with('/') {
+                std::fs::create_dir_all(&path).expect("mkdir");
+            } else {
+                std::fs::write(&path, "x").expect("write");
+            }
+        }
+        dir
+    }
+
+    #[test]
+    fn layouts_are_recognised_and_classmates_sharing_a_prefix_stay_plain() {
+        let cases: [(&[&str], Layout); 6] = [
+            (&["alice/", "bob/"], Layout::Plain),
+            (&["anna-lee/", "anna-maria/"], Layout::Plain),
+            (
+                &["lab1-anna/.git/", "lab1-bob/.git/"],
+                Layout::GithubClassroom,
+            ),
+            (
+                &["Zoë Dubois_1234567_assignsubmission_file_/"],
+                Layout::Moodle,
+            ),
+            (
+                &["doe_12_34_server.py", "doe_late_12_34_x.py"],
+                Layout::Canvas,
+            ),
+            (
+                &["submission_1/", "submission_metadata.yml"],
+                Layout::Gradescope,
+            ),
+        ];
+        for (names, layout) in cases {
+            let dir = folders(names);
+            assert_eq!(detect(dir.path(), None), layout, "{names:?}");
+        }
+    }
+
+    #[test]
+    fn twins_are_told_apart_by_their_id() {
+        let student = |name: &str, id: &str| Student {
+            name: name.into(),
+            lms_id: id.into(),
+            dir: PathBuf::new(),
+            notes: Vec::new(),
+        };
+        let mut students = vec![
+            student("Li Wei", "2"),
+            student("Li Wei", "1"),
+            student("Ann", "3"),
+        ];
+        unique_names(&mut students);
+        let names: Vec<&str> = students.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["Ann", "Li Wei (1)", "Li Wei (2)"]);
+    }
 }

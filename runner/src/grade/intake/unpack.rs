@@ -97,8 +97,8 @@ struct Entry {
     what: What,
 }
 
-/// Checks an entry of `name`, of type bits `mode` (`S_IFMT`, 0 when the
-/// archive does not say), and counts it against the limits.
+/// Checks an entry of `name`, of kind `what` (or what it is that is not
+/// unpacked), and counts it against the limits.
 fn check(
     name: &str,
     what: Result<What, &str>,
@@ -107,6 +107,8 @@ fn check(
 ) -> Result<Entry, String> {
     let path = inside(name)?;
     let what = what.map_err(|kind| format!("entry `{}` is {kind}", show(name)))?;
+    // Left-out entries count too: they are read through all the same.
+    used.add(size)?;
     let hidden = path
         .components()
         .any(|c| ignored(&c.as_os_str().to_string_lossy()));
@@ -116,7 +118,6 @@ fn check(
             what: What::Skipped,
         });
     }
-    used.add(size)?;
     Ok(Entry { path, what })
 }
 
@@ -202,6 +203,9 @@ pub fn unpack(archive: &Path, into: &Path, limits: &Limits) -> Result<(), String
 fn unpack_zip(archive: &Path, into: &Path, limits: &Limits) -> Result<(), String> {
     let file = std::fs::File::open(archive).map_err(|e| e.to_string())?;
     let mut zip = zip::ZipArchive::new(file).map_err(|e| e.to_string())?;
+    if zip.len() > limits.max_files {
+        return Err(format!("it holds more than {} files", limits.max_files));
+    }
     let mut used = Used {
         limits,
         files: 0,
@@ -235,9 +239,6 @@ fn unpack_tar(archive: &Path, kind: Kind, into: &Path, limits: &Limits) -> Resul
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let size = entry.header().size().unwrap_or(0);
         entries.push(check(&name, tar_what(entry.header()), size, &mut used)?);
-        if entries.len() > limits.max_files.saturating_mul(2) {
-            return Err(format!("it holds more than {} files", limits.max_files));
-        }
     }
     let reader = tar_reader(archive, kind).map_err(|e| e.to_string())?;
     let mut tar = tar::Archive::new(reader);
