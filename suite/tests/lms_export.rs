@@ -155,6 +155,24 @@ fn a_moodle_export_keeps_full_names_and_ids_and_opens_a_students_zip() {
             row("Zoë Dubois", "1234567", "8"),
         ]
     );
+    // Partitions joined by `runner merge` keep the ids.
+    let parts: Vec<std::path::PathBuf> = ["1/2", "2/2"]
+        .iter()
+        .enumerate()
+        .map(|(index, part)| {
+            let out = dir.path().join(format!("part-{index}"));
+            let (finished, _) = grade(&class, &out, &["--partition", part]);
+            assert_eq!(finished.code, 0, "{}", finished.everything());
+            out
+        })
+        .collect();
+    let merged = dir.path().join("merged");
+    let mut merge = runner();
+    merge.arg("merge").args(&parts).arg("--out").arg(&merged);
+    merge.assert().success();
+    let text = std::fs::read_to_string(merged.join("grades.csv")).expect("grades.csv");
+    assert!(text.contains("Zoë Dubois,1234567,8,"), "{text}");
+    assert!(text.contains("Ana Bell,1111111,0,"), "{text}");
     // The teacher's export is left as it was.
     assert!(class
         .join("Jean Luc Picard_7654321_assignsubmission_file_/lab1.zip")

@@ -116,7 +116,9 @@ pub fn grade(grading: &Grading, student: &Student) -> std::io::Result<Graded> {
         &out.join(GRADESCOPE_REPORT),
         &report::gradescope::render(&collected),
     )?;
-    let record = to_record(grading, &student.name, fingerprint, &collected, notes);
+    let mut record = to_record(grading, &student.name, fingerprint, &collected, notes);
+    // In grade.json too, for `runner merge`.
+    record.lms_id.clone_from(&student.lms_id);
     let text = serde_json::to_string_pretty(&record).map_err(std::io::Error::other)?;
     record::write_atomically(&out.join(record::RECORD_FILE), &text)?;
     Ok(Graded::Now(record))
