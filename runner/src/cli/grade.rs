@@ -116,11 +116,8 @@ fn load_assignment(
             "{what} is a spec: give the program's file name in each student's folder with --file, e.g. --file server.py"
         )));
     };
-    if file.contains('/') {
-        return Err(UsageError::Other(format!(
-            "--file {file}: give a file name or glob in each student's folder, not a path"
-        )));
-    }
+    let file = crate::grade::pattern::FilePattern::new(file)
+        .map_err(|why| UsageError::Other(format!("--file {why}")))?;
     let mut specs = load_specs(&[what.to_string()])?;
     if specs.len() != 1 {
         return Err(UsageError::Other(format!(
@@ -129,7 +126,7 @@ fn load_assignment(
         )));
     }
     let addr = addr.map(|a| loopback_addr(a)).transpose()?;
-    Ok(Assignment::single(specs.remove(0), file.clone(), addr))
+    Ok(Assignment::single(specs.remove(0), file, addr))
 }
 
 pub fn grade(args: &GradeArgs) -> Result<u8, UsageError> {

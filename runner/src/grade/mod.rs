@@ -8,6 +8,7 @@ pub mod assignment;
 pub mod bundle;
 pub mod class;
 pub mod merge;
+pub mod pattern;
 mod progress;
 pub mod record;
 pub mod stats;

@@ -192,7 +192,7 @@ fn not_handed_in(grading: &Grading, program: &Program, reason: &str, tell: &mut 
     tell(&Event::SpecStarted {
         spec: &spec.name,
         title: &spec.title,
-        target: &format!("`{}` (not found)", program.file),
+        target: &format!("`{}` (not found)", program.file.as_str()),
         cases: cases.len(),
     });
     for case in cases {
