@@ -6,8 +6,10 @@ use super::stats::ClassStats;
 use crate::text::spreadsheet_text;
 use std::path::Path;
 
-/// Writes `grades.csv`: `student,points,max_points`, a column per case
-/// (`spec/case`, the points earned), then `note`; one row per student in
+/// Writes `grades.csv`: `student,points,max_points,status` (`graded`,
+/// `no-program`, `ambiguous`, `build-failed`, `did-not-start`,
+/// `not-graded`), a column per case (`spec/case`, the points earned),
+/// then `note`; one row per student in
 /// the order given (sorted by name). Text cells (names, notes, headers)
 /// are made inert for spreadsheets (`text::spreadsheet_text`): a student
 /// names their own folder.
@@ -19,8 +21,12 @@ pub fn write_csv(
     let mut buffer = Vec::new();
     {
         let mut writer = csv::Writer::from_writer(&mut buffer);
-        let mut header: Vec<std::borrow::Cow<str>> =
-            vec!["student".into(), "points".into(), "max_points".into()];
+        let mut header: Vec<std::borrow::Cow<str>> = vec![
+            "student".into(),
+            "points".into(),
+            "max_points".into(),
+            "status".into(),
+        ];
         header.extend(columns.iter().map(|c| spreadsheet_text(&c.name)));
         header.push("note".into());
         writer.write_record(header.iter().map(|cell| cell.as_bytes()))?;
@@ -35,6 +41,7 @@ pub fn write_csv(
                     String::new()
                 },
                 max_points.to_string(),
+                record.csv_status().to_string(),
             ];
             row.extend(
                 record
@@ -105,6 +112,7 @@ mod tests {
         StudentRecord {
             student: student.into(),
             status: Status::Graded,
+            standing: Default::default(),
             fingerprint: String::new(),
             points: cases.iter().flatten().sum(),
             max_points: 3,
@@ -149,10 +157,10 @@ mod tests {
         let text = std::fs::read_to_string(&path).expect("read");
         assert_eq!(
             text,
-            "student,points,max_points,s/a,s/b,note\n\
-             ann,3,3,1,2,\n\
-             \"bob, jr\",0,3,0,0,\"no file matches `server.py` (\"\"x\"\")\"\n\
-             cy,,3,,,not graded: interrupted\n"
+            "student,points,max_points,status,s/a,s/b,note\n\
+             ann,3,3,graded,1,2,\n\
+             \"bob, jr\",0,3,graded,0,0,\"no file matches `server.py` (\"\"x\"\")\"\n\
+             cy,,3,not-graded,,,not graded: interrupted\n"
         );
     }
 
