@@ -139,8 +139,9 @@ pub fn grade(args: &GradeArgs) -> Result<u8, UsageError> {
             args.submissions.display()
         )));
     }
+    grade::check_folders_apart(&args.submissions, &args.out).map_err(UsageError::Other)?;
     grade::check_output_folder(&args.out).map_err(UsageError::Other)?;
-    let students = grade::class::students(&args.submissions, Some(&args.out))
+    let students = grade::class::students(&args.submissions, None)
         .map_err(|e| UsageError::Other(format!("{}: {e}", args.submissions.display())))?;
     if students.is_empty() {
         return Err(UsageError::Other(format!(
@@ -173,6 +174,8 @@ pub fn grade(args: &GradeArgs) -> Result<u8, UsageError> {
     grading.resume = args.resume;
     std::fs::create_dir_all(&args.out)
         .map_err(|e| UsageError::Other(format!("{}: {e}", args.out.display())))?;
+    // Held to the end: a second grading into this folder is refused.
+    let _lock = grade::lock_output(&args.out).map_err(UsageError::Other)?;
     announce_isolation();
     let mut jobs = args.jobs.map_or_else(grade::default_jobs, |n| n as usize);
     if !crate::sandbox::isolation().namespaces() && jobs > 1 {
