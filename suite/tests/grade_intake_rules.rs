@@ -122,15 +122,15 @@ fn patterns_that_cannot_be_meant_are_refused_before_grading() {
     for (pattern, message) in [
         (
             "[server.py",
-            "error: --file `[server.py` is not a valid glob: unclosed character class; missing ']'\n",
+            "error: --file: `[server.py` is not a valid glob: unclosed character class; missing ']'\n",
         ),
         (
             "../alice/server.py",
-            "error: --file `../alice/server.py` leads out of the student's folder with `..`: a file pattern names a file inside it, such as server.py or *server*.py\n",
+            "error: --file: `../alice/server.py` leads out of the student's folder with `..`: a file pattern names a file inside it, such as server.py or *server*.py\n",
         ),
         (
             "",
-            "error: --file the file pattern is empty: give a file name or glob in each student's folder, such as server.py or *server*.py\n",
+            "error: --file: the file pattern is empty: give a file name or glob in each student's folder, such as server.py or *server*.py\n",
         ),
     ] {
         let out = dir.path().join("out");

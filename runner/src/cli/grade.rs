@@ -117,7 +117,7 @@ fn load_assignment(
         )));
     };
     let file = crate::grade::pattern::FilePattern::new(file)
-        .map_err(|why| UsageError::Other(format!("--file {why}")))?;
+        .map_err(|why| UsageError::Other(format!("--file: {why}")))?;
     let mut specs = load_specs(&[what.to_string()])?;
     if specs.len() != 1 {
         return Err(UsageError::Other(format!(
@@ -207,7 +207,7 @@ pub fn grade(args: &GradeArgs) -> Result<u8, UsageError> {
 }
 
 pub fn merge(args: &MergeArgs) -> Result<u8, UsageError> {
-    let (manifest, records) =
+    let (manifest, records, _lock) =
         grade::merge::merge(&args.parts, &args.out).map_err(UsageError::Other)?;
     grade::write_class_files(&args.out, &manifest, &records)
         .map_err(|e| UsageError::Other(format!("{}: {e}", args.out.display())))?;
