@@ -86,7 +86,11 @@ fn class(dir: &Path) -> Vec<(&'static str, u32, &'static str)> {
             0,
             "2 files match `*server*.py` (server.py, server_old.py): keep one, or give a narrower --file",
         ),
-        ("frank", 0, ""),
+        (
+            "frank",
+            0,
+            "server.py: did not start: the server exited with code 1 before it started listening (SyntaxError: invalid syntax)",
+        ),
         ("mallory", 8, ""),
         ("trudy", 8, ""),
     ]

@@ -573,10 +573,22 @@ fn check_dashboard(out: &Path, students: &[(&str, u32)]) -> Html {
         let name = row.select(&select("th")).next().expect("a name");
         assert_eq!(text_of(name), *student);
         let cells: Vec<ElementRef> = row.select(&select("td")).collect();
-        assert_eq!(cells.len(), columns.len() + 2, "{student}");
+        assert_eq!(cells.len(), columns.len() + 3, "{student}");
         assert!(
             text_of(cells[0]).starts_with(&format!("{points} / 8")),
             "{student}"
+        );
+        assert!(
+            [
+                "graded",
+                "no-program",
+                "ambiguous",
+                "build-failed",
+                "did-not-start"
+            ]
+            .contains(&text_of(cells[1]).as_str()),
+            "{student}: status {}",
+            text_of(cells[1])
         );
         let passes = cells.iter().filter(|c| text_of(**c).contains('✓')).count();
         assert_eq!(passes == columns.len(), *points == 8, "{student}");
@@ -601,7 +613,7 @@ fn check_dashboard(out: &Path, students: &[(&str, u32)]) -> Html {
             .count(),
         headings
     );
-    assert_eq!(headings, 5 + columns.len() + 3);
+    assert_eq!(headings, 5 + columns.len() + 4);
     let cases: Vec<String> = dom
         .select(&select(
             "table.sortable:not(.marks) tbody tr td:first-child",

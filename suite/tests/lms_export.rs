@@ -215,12 +215,14 @@ fn a_canvas_export_groups_a_students_files_and_takes_the_resubmission() {
 #[test]
 fn a_github_classroom_clone_and_a_gradescope_export_name_their_students() {
     let dir = world_readable_tempdir();
+    // The output goes outside the folder that holds the export.
+    let elsewhere = world_readable_tempdir();
     let clone = dir.path().join("lab1-submissions");
     for (user, text) in [("octocat", correct()), ("mona-lisa", wrong())] {
         put(&clone.join(format!("lab1-{user}/server.py")), &text);
         std::fs::create_dir_all(clone.join(format!("lab1-{user}/.git"))).expect("mkdir");
     }
-    let (finished, rows) = grade(dir.path(), &dir.path().join("out-gh"), &[]);
+    let (finished, rows) = grade(dir.path(), &elsewhere.path().join("out-gh"), &[]);
     assert_eq!(finished.code, 0, "{}", finished.everything());
     assert!(
         finished.stderr.contains("github-classroom layout"),

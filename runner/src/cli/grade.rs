@@ -123,11 +123,8 @@ fn load_assignment(
             "{what} is a spec: give the program's file name in each student's folder with --file, e.g. --file server.py"
         )));
     };
-    if file.contains('/') {
-        return Err(UsageError::Other(format!(
-            "--file {file}: give a file name or glob in each student's folder, not a path"
-        )));
-    }
+    let file = crate::grade::pattern::FilePattern::new(file)
+        .map_err(|why| UsageError::Other(format!("--file: {why}")))?;
     let mut specs = load_specs(&[what.to_string()])?;
     if specs.len() != 1 {
         return Err(UsageError::Other(format!(
@@ -136,14 +133,20 @@ fn load_assignment(
         )));
     }
     let addr = addr.map(|a| loopback_addr(a)).transpose()?;
-    Ok(Assignment::single(specs.remove(0), file.clone(), addr))
+    Ok(Assignment::single(specs.remove(0), file, addr))
 }
 
 pub fn grade(args: &GradeArgs) -> Result<u8, UsageError> {
     let assignment = load_assignment(&args.what, args.file.as_ref(), args.addr.as_ref())?;
     let specs: Vec<&crate::spec::Spec> = assignment.programs.iter().map(|p| &p.spec).collect();
     let selection = selection(&specs, &args.select)?;
+    grade::check_folders_apart(&args.submissions, &args.out).map_err(UsageError::Other)?;
     grade::check_output_folder(&args.out).map_err(UsageError::Other)?;
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| UsageError::Other(format!("{}: {e}", args.out.display())))?;
+    // Held to the end: a second grading into this folder is refused at
+    // once, before the class is read or unpacked.
+    let _lock = grade::lock_output(&args.out).map_err(UsageError::Other)?;
     let class = grade::intake::open(&args.submissions, args.layout, Some(&args.out))
         .map_err(UsageError::Other)?;
     let students = &class.students;
@@ -190,8 +193,6 @@ pub fn grade(args: &GradeArgs) -> Result<u8, UsageError> {
         )));
     }
     grading.resume = args.resume;
-    std::fs::create_dir_all(&args.out)
-        .map_err(|e| UsageError::Other(format!("{}: {e}", args.out.display())))?;
     announce_isolation();
     let mut jobs = args.jobs.map_or_else(grade::default_jobs, |n| n as usize);
     if !crate::sandbox::isolation().namespaces() && jobs > 1 {
@@ -223,7 +224,7 @@ pub fn grade(args: &GradeArgs) -> Result<u8, UsageError> {
 }
 
 pub fn merge(args: &MergeArgs) -> Result<u8, UsageError> {
-    let (manifest, records) =
+    let (manifest, records, _lock) =
         grade::merge::merge(&args.parts, &args.out).map_err(UsageError::Other)?;
     grade::write_class_files(&args.out, &manifest, &records)
         .map_err(|e| UsageError::Other(format!("{}: {e}", args.out.display())))?;

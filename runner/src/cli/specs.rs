@@ -148,12 +148,19 @@ pub fn check(args: &CheckArgs) -> Result<u8, UsageError> {
             loaded
                 .map(|a| {
                     let cases: usize = a.programs.iter().map(|p| p.spec.cases.len()).sum();
-                    vec![format!(
+                    let mut lines = vec![format!(
                         "{file}: assignment {}, {}, {}",
                         a.name,
                         count(a.programs.len() as u64, "program"),
                         count(cases as u64, "case")
-                    )]
+                    )];
+                    // What each program's pattern finds in a student's folder.
+                    lines.extend(
+                        a.programs
+                            .iter()
+                            .map(|p| format!("    {}: {}", p.spec.name, p.file.describe())),
+                    );
+                    lines
                 })
                 .map_err(UsageError::from)
         } else {
@@ -174,7 +181,13 @@ pub fn check(args: &CheckArgs) -> Result<u8, UsageError> {
             })
         };
         match result {
-            Ok(lines) => lines.iter().for_each(|line| println!("ok  {line}")),
+            Ok(lines) => lines.iter().for_each(|line| {
+                if line.starts_with(' ') {
+                    println!("{line}");
+                } else {
+                    println!("ok  {line}");
+                }
+            }),
             Err(error) => {
                 failed = true;
                 eprintln!("error: {error}");

@@ -11,7 +11,7 @@ mod steps_tcp;
 mod steps_udp;
 mod transcript;
 
-pub use outcome::{CaseOutcome, Event, Failure, Summary, Verdict};
+pub use outcome::{CaseOutcome, Event, Failure, Setback, Summary, Verdict, STDERR_IN_MESSAGE};
 pub use running::AddressPlan;
 pub use transcript::{Direction, Entry};
 

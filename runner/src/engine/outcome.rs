@@ -46,6 +46,16 @@ pub struct Failure {
     pub actual: Option<Vec<u8>>,
 }
 
+/// Why a program never got to a case's exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setback {
+    /// Its source file does not build.
+    BuildFailed,
+    /// It was built (or needs no build) but did not start: it exited,
+    /// or never listened.
+    DidNotStart,
+}
+
 /// What the engine writes before the stderr tail it adds to a message.
 pub const STDERR_IN_MESSAGE: &str = "; its stderr ends with:\n";
 
@@ -70,6 +80,9 @@ pub struct CaseOutcome {
     /// One sentence: what happened, in the student's terms. Empty on pass.
     pub message: String,
     pub failure: Option<Failure>,
+    /// Set when the case failed because the program could not be built or
+    /// started, not because of what it did once running.
+    pub setback: Option<Setback>,
     /// The exchange as it happened, on every channel.
     pub transcript: Vec<Entry>,
     pub stdout: OutputSnapshot,
@@ -111,6 +124,7 @@ impl CaseOutcome {
             duration: Duration::ZERO,
             message,
             failure: None,
+            setback: None,
             transcript: Vec::new(),
             stdout: OutputSnapshot::default(),
             stderr: OutputSnapshot::default(),

@@ -3,7 +3,7 @@
 
 use super::case::{noun, run_case};
 use super::running::{AddressPlan, Running, StartError, TargetStartError};
-use super::{CaseOutcome, RunOptions, Verdict};
+use super::{CaseOutcome, RunOptions, Setback, Verdict};
 use crate::program::{Confinement, StartFailure, TargetCommand};
 use crate::spec::{Case, Restart, Spec};
 use std::time::{Duration, Instant};
@@ -66,13 +66,16 @@ pub fn run_spec(
                         Verdict::Fail
                     };
                     // The message holds the compiler's first lines.
-                    CaseOutcome::new(
-                        spec,
-                        case,
-                        command.language(),
-                        verdict,
-                        failure.message.clone(),
-                    )
+                    CaseOutcome {
+                        setback: (!failure.by_harness).then_some(Setback::BuildFailed),
+                        ..CaseOutcome::new(
+                            spec,
+                            case,
+                            command.language(),
+                            verdict,
+                            failure.message.clone(),
+                        )
+                    }
                 });
             }
             return;
@@ -208,6 +211,7 @@ fn start_failed(spec: &Spec, case: &Case, error: StartError, duration: Duration)
         duration,
         stdout,
         stderr,
+        setback: (verdict == Verdict::Fail).then_some(Setback::DidNotStart),
         // The case's hint is about its exchange, which never began.
         hint: None,
         ..CaseOutcome::new(spec, case, None, verdict, message)

@@ -12,6 +12,7 @@
 //!
 //! or one spec with `--file` and `--addr` on the command line.
 
+use super::pattern::FilePattern;
 use crate::spec::locate::{child_index, child_key, Locator};
 use crate::spec::{self, Spec, SpecError};
 use schemars::JsonSchema;
@@ -24,7 +25,7 @@ use std::path::Path;
 pub struct Program {
     pub spec: Spec,
     /// File name or glob (`*server*.py`) in the student's folder.
-    pub file: String,
+    pub file: FilePattern,
     /// Where the program serves or connects, when it hard-codes it.
     pub addr: Option<SocketAddr>,
 }
@@ -55,9 +56,10 @@ pub(crate) struct RawProgram {
     /// A bundled spec's name, or a spec file's path relative to the
     /// assignment file.
     spec: String,
-    /// The program's file name or glob (`*server*.py`) in a student's
-    /// folder.
-    #[schemars(regex(pattern = r"^[^/]*[^/\s][^/]*$"))]
+    /// The program's file name or glob in a student's folder, matched in
+    /// any letter case: `server.py`, `*server*.py`, `[Cc]hat[Ss]erver.*`,
+    /// `{server,srv}.py`, `**/server.py`; never leading out of the folder.
+    #[schemars(regex(pattern = r"^(?!/)(?!(.*/)?\.\.(/|$)).*\S"))]
     file: String,
     /// Where the program serves or connects, when it hard-codes it: a
     /// loopback `HOST:PORT`.
@@ -119,12 +121,8 @@ fn load_text(path: &Path, file: &str, text: &str) -> Result<Assignment, SpecErro
         let at = child_index("programs", index);
         let spec = find_spec(&raw_program.spec, folder)
             .map_err(|message| invalid(&child_key(&at, "spec"), message))??;
-        if raw_program.file.trim().is_empty() || raw_program.file.contains('/') {
-            return Err(invalid(
-                &child_key(&at, "file"),
-                String::from("`file` is a file name or glob in each student's folder, such as server.py or *server*.py"),
-            ));
-        }
+        let file = FilePattern::new(&raw_program.file)
+            .map_err(|message| invalid(&child_key(&at, "file"), message))?;
         let addr = match &raw_program.addr {
             Some(text) => Some(crate::cli::loopback_addr(text).map_err(|e| {
                 let message = e.to_string();
@@ -147,11 +145,7 @@ fn load_text(path: &Path, file: &str, text: &str) -> Result<Assignment, SpecErro
                 ),
             ));
         }
-        programs.push(Program {
-            spec,
-            file: raw_program.file,
-            addr,
-        });
+        programs.push(Program { spec, file, addr });
     }
     Ok(Assignment {
         name: raw.assignment,
@@ -177,7 +171,7 @@ fn find_spec(name: &str, folder: &Path) -> Result<Result<Spec, SpecError>, Strin
 
 impl Assignment {
     /// The assignment made of one spec, as `runner grade SPEC --file NAME`.
-    pub fn single(spec: Spec, file: String, addr: Option<SocketAddr>) -> Assignment {
+    pub fn single(spec: Spec, file: FilePattern, addr: Option<SocketAddr>) -> Assignment {
         Assignment {
             name: spec.name.clone(),
             programs: vec![Program { spec, file, addr }],
@@ -208,7 +202,7 @@ mod tests {
             assignment.programs[0].addr,
             Some("127.1.1.1:8900".parse().expect("addr"))
         );
-        assert_eq!(assignment.programs[1].file, "*client*.py");
+        assert_eq!(assignment.programs[1].file.as_str(), "*client*.py");
     }
 
     #[test]
@@ -239,6 +233,6 @@ mod tests {
             "assignment: lab\nprograms:\n  - { spec: tcp-upper-server, file: ../s.py }\n",
         )
         .expect_err("a path");
-        assert!(error.to_string().contains("file name or glob"), "{error}");
+        assert!(error.to_string().contains("leads out of"), "{error}");
     }
 }

@@ -90,7 +90,7 @@ fn assignment_file(assignment: &Assignment) -> String {
         text.push_str(&format!(
             "  - spec: {}\n    file: {}\n",
             quote(&format!("specs/{}.yaml", program.spec.name)),
-            quote(&program.file)
+            quote(program.file.as_str())
         ));
         if let Some(addr) = program.addr {
             text.push_str(&format!("    addr: {}\n", quote(&addr.to_string())));
@@ -108,7 +108,7 @@ mod tests {
             .expect("valid");
         let assignment = super::Assignment::single(
             spec,
-            String::from("my server.py"),
+            super::super::pattern::FilePattern::new("my server.py").expect("valid"),
             Some("127.1.1.1:8900".parse().expect("addr")),
         );
         let folder = tempfile::tempdir().expect("tempdir");
@@ -121,7 +121,7 @@ mod tests {
         let path = folder.path().join("assignment.yaml");
         std::fs::write(&path, super::assignment_file(&assignment)).expect("write");
         let loaded = super::super::assignment::load(&path).expect("loads");
-        assert_eq!(loaded.programs[0].file, "my server.py");
+        assert_eq!(loaded.programs[0].file.as_str(), "my server.py");
         assert_eq!(loaded.programs[0].addr, assignment.programs[0].addr);
     }
 }

@@ -1,6 +1,7 @@
 //! A class on disk: one folder per student, the program files in each, and
 //! a fingerprint of what a student handed in (for `--resume`).
 
+use super::pattern::FilePattern;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
@@ -50,7 +51,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 
 /// How deep below the student's folder a program file is looked for: a
 /// submission unpacked from an archive often sits in a folder of its own.
-const SEARCH_DEPTH: usize = 3;
+pub const SEARCH_DEPTH: usize = 3;
 
 /// Why a student's program cannot be graded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,7 +104,7 @@ fn shorten_list(names: &[String]) -> String {
 /// The one file in `dir` whose name matches `pattern`: looked for at the
 /// top first, then one level deeper at a time; several at the shallowest
 /// level that has any is ambiguous.
-pub fn find_program(dir: &Path, pattern: &str) -> Result<PathBuf, Missing> {
+pub fn find_program(dir: &Path, pattern: &FilePattern) -> Result<PathBuf, Missing> {
     let mut level = vec![dir.to_path_buf()];
     let mut present = Vec::new();
     for _ in 0..SEARCH_DEPTH {
@@ -111,18 +112,11 @@ pub fn find_program(dir: &Path, pattern: &str) -> Result<PathBuf, Missing> {
         let mut deeper = Vec::new();
         for folder in &level {
             for (path, is_dir) in visible_entries(folder) {
-                let relative = path
-                    .strip_prefix(dir)
-                    .unwrap_or(&path)
-                    .display()
-                    .to_string();
-                let name = path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
+                let inside = path.strip_prefix(dir).unwrap_or(&path);
+                let relative = inside.display().to_string();
                 if is_dir {
                     deeper.push(path);
-                } else if crate::engine::glob_match(pattern, &name) {
+                } else if pattern.matches(inside) {
                     matches.push((relative, path));
                 } else {
                     present.push(relative);
@@ -135,7 +129,7 @@ pub fn find_program(dir: &Path, pattern: &str) -> Result<PathBuf, Missing> {
             1 => return Ok(matches.remove(0).1),
             _ => {
                 return Err(Missing::Several {
-                    pattern: pattern.to_string(),
+                    pattern: pattern.as_str().to_string(),
                     matches: matches.into_iter().map(|(relative, _)| relative).collect(),
                 })
             }
@@ -143,7 +137,7 @@ pub fn find_program(dir: &Path, pattern: &str) -> Result<PathBuf, Missing> {
     }
     present.sort();
     Err(Missing::None {
-        pattern: pattern.to_string(),
+        pattern: pattern.as_str().to_string(),
         present,
     })
 }
@@ -297,22 +291,26 @@ mod tests {
         dir
     }
 
+    fn pattern(text: &str) -> FilePattern {
+        FilePattern::new(text).expect("valid")
+    }
+
     #[test]
     fn finds_one_file_by_glob_at_the_shallowest_level() {
         let dir = folder(&["notes.txt", "lab1/my_server.py", "lab1/old/server2.py"]);
-        let found = find_program(dir.path(), "*server*.py").expect("found");
+        let found = find_program(dir.path(), &pattern("*server*.py")).expect("found");
         assert!(found.ends_with("lab1/my_server.py"), "{found:?}");
     }
 
     #[test]
     fn none_or_several_matches_say_why() {
         let dir = folder(&["a_server.py", "b_server.py", "readme.md"]);
-        let error = find_program(dir.path(), "*server*.py").expect_err("ambiguous");
+        let error = find_program(dir.path(), &pattern("*server*.py")).expect_err("ambiguous");
         assert_eq!(
             error.to_string(),
             "2 files match `*server*.py` (a_server.py, b_server.py): keep one, or give a narrower --file"
         );
-        let error = find_program(dir.path(), "client.py").expect_err("missing");
+        let error = find_program(dir.path(), &pattern("client.py")).expect_err("missing");
         assert!(error.to_string().contains("readme.md"), "{error}");
     }
 

@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 /// Checks that `parts` are the partitions of one grading, all of them,
 /// each once; copies every student's folder into `out`, and returns the
 /// merged manifest and records.
-pub fn merge(parts: &[PathBuf], out: &Path) -> Result<(Manifest, Vec<StudentRecord>), String> {
+pub fn merge(
+    parts: &[PathBuf],
+    out: &Path,
+) -> Result<(Manifest, Vec<StudentRecord>, super::OutputLock), String> {
     let manifests: Vec<Manifest> = parts
         .iter()
         .map(|dir| Manifest::read(dir))
@@ -73,6 +76,8 @@ pub fn merge(parts: &[PathBuf], out: &Path) -> Result<(Manifest, Vec<StudentReco
     }
     super::check_output_folder(out)?;
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    // Held until the caller has written the class files.
+    let lock = super::lock_output(out)?;
     let mut records = Vec::new();
     for (position, student) in first.students.iter().enumerate() {
         let part = manifests
@@ -91,7 +96,7 @@ pub fn merge(parts: &[PathBuf], out: &Path) -> Result<(Manifest, Vec<StudentReco
         partition: None,
         ..first.clone()
     };
-    Ok((manifest, records))
+    Ok((manifest, records, lock))
 }
 
 /// Copies the regular files of a student's output folder (no links, no

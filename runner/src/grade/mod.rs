@@ -9,6 +9,7 @@ pub mod bundle;
 pub mod class;
 pub mod intake;
 pub mod merge;
+pub mod pattern;
 mod progress;
 pub mod record;
 pub mod stats;
@@ -217,13 +218,21 @@ fn describe(record: &StudentRecord, kept: bool) -> String {
     }
 }
 
-/// The output folder may be new, empty, or one that grading wrote before;
-/// anything else is refused rather than mixed with a class's results.
+/// Name of the lock file inside `OUTDIR/`, held while a grading writes
+/// there; it says who holds it.
+pub const LOCK_FILE: &str = "grading.lock";
+
+/// The output folder may be new, empty, or one that grading wrote before
+/// (or is writing: it holds the lock file); anything else is refused
+/// rather than mixed with a class's results.
 pub fn check_output_folder(out: &Path) -> Result<(), String> {
     let Ok(mut entries) = std::fs::read_dir(out) else {
         return Ok(());
     };
-    if entries.next().is_none() || out.join(record::MANIFEST_FILE).is_file() {
+    if entries.next().is_none()
+        || out.join(record::MANIFEST_FILE).is_file()
+        || out.join(LOCK_FILE).is_file()
+    {
         return Ok(());
     }
     Err(format!(
@@ -232,9 +241,104 @@ pub fn check_output_folder(out: &Path) -> Result<(), String> {
     ))
 }
 
+/// The class folder and the output folder must be apart: an output folder
+/// inside the class would be graded as a student (or its reports read as
+/// a submission), and a class inside the output folder mixed with
+/// results.
+pub fn check_folders_apart(class: &Path, out: &Path) -> Result<(), String> {
+    let (class_real, out_real) = (real_path(class), real_path(out));
+    if out_real.starts_with(&class_real) {
+        return Err(format!(
+            "--out {}: the output folder is inside the class folder {}; give one outside it",
+            out.display(),
+            class.display()
+        ));
+    }
+    if class_real.starts_with(&out_real) {
+        return Err(format!(
+            "--submissions {}: the class folder is inside the output folder {}; give an output folder outside it",
+            class.display(),
+            out.display()
+        ));
+    }
+    Ok(())
+}
+
+/// `path` with its longest existing head resolved (links and `..`), the
+/// rest as given: a folder not made yet is still placed.
+fn real_path(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut head = absolute.as_path();
+    let mut tail = Vec::new();
+    loop {
+        if let Ok(real) = head.canonicalize() {
+            let mut real = real;
+            for part in tail.iter().rev() {
+                real.push(part);
+            }
+            return real;
+        }
+        match (head.parent(), head.file_name()) {
+            (Some(parent), Some(name)) => {
+                tail.push(name.to_os_string());
+                head = parent;
+            }
+            _ => return absolute,
+        }
+    }
+}
+
+/// The output folder held for one grading: dropped, the next may write.
+pub struct OutputLock {
+    _held: nix::fcntl::Flock<std::fs::File>,
+}
+
+/// Takes the output folder for this grading: its lock file held with
+/// `flock`, and this process's id and start time written in it. Another
+/// grading holding it is refused at once, with what its lock says.
+pub fn lock_output(out: &Path) -> Result<OutputLock, String> {
+    use nix::fcntl::{Flock, FlockArg};
+    use std::io::{Read, Seek, Write};
+    let path = out.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut held = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+        Ok(held) => held,
+        Err((mut file, nix::errno::Errno::EWOULDBLOCK)) => {
+            let mut said = String::new();
+            let _ = file.read_to_string(&mut said);
+            let who = said.split_whitespace().collect::<Vec<_>>().join(" ");
+            let who = crate::text::escape_controls(&who, |_| false);
+            return Err(format!(
+                "{}: another `runner grade` is writing there ({}); wait for it to end, or give another --out",
+                out.display(),
+                if who.is_empty() { "its lock says nothing yet" } else { &who }
+            ));
+        }
+        Err((_, error)) => return Err(format!("{}: cannot lock it: {error}", path.display())),
+    };
+    let started = humantime::format_rfc3339_seconds(std::time::SystemTime::now());
+    let written = held
+        .set_len(0)
+        .and_then(|()| held.rewind())
+        .and_then(|()| writeln!(held, "pid {}, started {started}", std::process::id()));
+    written.map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(OutputLock { _held: held })
+}
+
 /// Names of what grading writes at the top of the output folder, which no
 /// student's folder there may take.
-pub const RESERVED_NAMES: [&str; 3] = [GRADES_FILE, record::MANIFEST_FILE, DASHBOARD_FILE];
+pub const RESERVED_NAMES: [&str; 4] = [
+    GRADES_FILE,
+    record::MANIFEST_FILE,
+    DASHBOARD_FILE,
+    LOCK_FILE,
+];
 
 /// Writes `grades.csv`, the dashboard `index.html` and the manifest of an
 /// output folder.

@@ -33,6 +33,39 @@ pub enum Status {
     Unfinished,
 }
 
+/// Where a student's grading got to, as the `status` column of
+/// `grades.csv` says it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Standing {
+    /// The program ran through its cases (whatever their verdicts).
+    #[default]
+    Graded,
+    /// A program was started but never got to its cases.
+    DidNotStart,
+    /// A program's source does not build.
+    BuildFailed,
+    /// Several files match a program's pattern.
+    Ambiguous,
+    /// No file matches a program's pattern (or it is a link out).
+    NoProgram,
+    /// The grading did not finish (interrupted, or results not written).
+    NotGraded,
+}
+
+impl Standing {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Standing::Graded => "graded",
+            Standing::DidNotStart => "did-not-start",
+            Standing::BuildFailed => "build-failed",
+            Standing::Ambiguous => "ambiguous",
+            Standing::NoProgram => "no-program",
+            Standing::NotGraded => "not-graded",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StudentRecord {
     pub student: String,
@@ -40,6 +73,9 @@ pub struct StudentRecord {
     #[serde(default)]
     pub lms_id: String,
     pub status: Status,
+    /// The worst of the student's programs; `not-graded` when unfinished.
+    #[serde(default)]
+    pub standing: Standing,
     /// Digest of the submission and of what it was graded against.
     pub fingerprint: String,
     pub points: u32,
@@ -59,12 +95,21 @@ impl StudentRecord {
             student: student.to_string(),
             lms_id: String::new(),
             status: Status::Unfinished,
+            standing: Standing::NotGraded,
             fingerprint: String::new(),
             points: 0,
             max_points: 0,
             cases: vec![None; columns],
             verdicts: vec![None; columns],
             note: note.to_string(),
+        }
+    }
+
+    /// The `status` cell of `grades.csv`.
+    pub fn csv_status(&self) -> &'static str {
+        match self.status {
+            Status::Unfinished => Standing::NotGraded.as_str(),
+            Status::Graded => self.standing.as_str(),
         }
     }
 

@@ -3,9 +3,9 @@
 
 use super::assignment::Program;
 use super::class::{self, Student};
-use super::record::{self, Status, StudentRecord};
+use super::record::{self, Standing, Status, StudentRecord};
 use super::Grading;
-use crate::engine::{self, CaseOutcome, Event, RunOptions, Summary, Verdict};
+use crate::engine::{self, CaseOutcome, Event, RunOptions, Setback, Summary, Verdict};
 use crate::program::TargetCommand;
 use crate::report::{self, human::Human, Collected};
 use sha2::{Digest, Sha256};
@@ -57,28 +57,42 @@ pub fn grade(grading: &Grading, student: &Student) -> std::io::Result<Graded> {
         String::new()
     });
     let mut interrupted = false;
+    let mut standing = Standing::Graded;
+    let several = grading.assignment.programs.len() > 1;
     for program in &grading.assignment.programs {
+        let earlier = collected.outcomes.len();
         let mut tell = |event: &Event| {
             if !matches!(event, Event::RunStarted { .. } | Event::RunFinished(_)) {
                 human.event(event);
             }
             collected.event(event);
         };
-        match program_command(program, &student.dir) {
+        let ran = match program_command(program, &student.dir) {
             Ok(command) => {
+                let label = command.label.clone();
                 let options = run_options(grading, program, command);
                 let summary = engine::run(std::slice::from_ref(&program.spec), &options, &mut tell);
                 interrupted |= summary.interrupted;
+                Ok(label)
             }
-            Err(reason) => {
+            Err((why, reason)) => {
                 not_handed_in(grading, program, &reason, &mut tell);
-                notes.push(if grading.assignment.programs.len() > 1 {
-                    format!("{}: {reason}", program.spec.name)
-                } else {
-                    reason
-                });
+                Err((why, reason))
             }
-        }
+        };
+        let (why, reason) = match ran {
+            Ok(label) => match setback(&label, &collected.outcomes[earlier..]) {
+                Some(found) => found,
+                None => continue,
+            },
+            Err(found) => found,
+        };
+        standing = standing.max(why);
+        notes.push(if several {
+            format!("{}: {reason}", program.spec.name)
+        } else {
+            reason
+        });
     }
     let mut summary = Summary::default();
     for outcome in &collected.outcomes {
@@ -119,6 +133,7 @@ pub fn grade(grading: &Grading, student: &Student) -> std::io::Result<Graded> {
     let mut record = to_record(grading, &student.name, fingerprint, &collected, notes);
     // In grade.json too, for `runner merge`.
     record.lms_id.clone_from(&student.lms_id);
+    record.standing = standing;
     let text = serde_json::to_string_pretty(&record).map_err(std::io::Error::other)?;
     record::write_atomically(&out.join(record::RECORD_FILE), &text)?;
     Ok(Graded::Now(record))
@@ -143,9 +158,126 @@ fn fingerprint(grading: &Grading, dir: &Path) -> Result<String, String> {
         .collect())
 }
 
+/// Why a program that was found never got to its cases, and the note
+/// that says it: a build that failed (with the compiler's first error),
+/// or a program that did not start in any case. None when it ran.
+fn setback(label: &str, outcomes: &[CaseOutcome]) -> Option<(Standing, String)> {
+    if let Some(failed) = outcomes
+        .iter()
+        .find(|o| o.setback == Some(Setback::BuildFailed))
+    {
+        let note = format!("{label}: does not build: {}", first_error(&failed.message));
+        return Some((Standing::BuildFailed, note));
+    }
+    let first = outcomes.first()?;
+    if !outcomes
+        .iter()
+        .all(|o| o.setback == Some(Setback::DidNotStart))
+    {
+        return None;
+    }
+    let (said, stderr) = first
+        .message
+        .split_once(engine::STDERR_IN_MESSAGE)
+        .unwrap_or((&first.message, ""));
+    let mut note = format!("{label}: did not start: {}", first_line(said));
+    if let Some(last) = stderr.lines().rev().find(|l| !l.trim().is_empty()) {
+        note.push_str(&format!(" ({})", shorten(last.trim())));
+    }
+    Some((Standing::DidNotStart, note))
+}
+
+/// The compiler's first error in a build failure's message, in short:
+/// `line 12: 'upcase' undeclared`; else the sentence before it.
+fn first_error(message: &str) -> String {
+    let (why, said) = message
+        .split_once("; the compiler says:\n")
+        .unwrap_or((message, ""));
+    let lines: Vec<&str> = said.lines().filter(|l| !l.trim().is_empty()).collect();
+    // `file:LINE:COLUMN: error: what` (gcc, clang, go, javac): the line
+    // number and what; an error line first, then any placed line.
+    let placed: Vec<(&str, String)> = lines.iter().filter_map(|l| placed(l)).collect();
+    let said = match placed
+        .iter()
+        .find(|(_, what)| what.starts_with("error:") || what.starts_with("fatal error:"))
+        .or_else(|| placed.first())
+    {
+        Some((number, what)) => {
+            let what = what
+                .strip_prefix("fatal error:")
+                .or_else(|| what.strip_prefix("error:"))
+                .unwrap_or(what)
+                .trim();
+            format!("line {number}: {what}")
+        }
+        None => match lines
+            .iter()
+            .find(|l| l.contains("error"))
+            .or_else(|| lines.first())
+        {
+            Some(line) => line.trim().to_string(),
+            None => {
+                let why = why.split_once(" does not build: ").map_or(why, |(_, w)| w);
+                return shorten(first_line(why));
+            }
+        },
+    };
+    // gcc's aside on the first use says nothing a student needs here.
+    let said = said
+        .strip_suffix(" (first use in this function)")
+        .unwrap_or(&said);
+    shorten(said)
+}
+
+/// The line number and what of a compiler's `file:LINE[:COLUMN]: what`.
+fn placed(line: &str) -> Option<(&str, String)> {
+    let mut parts = line.splitn(3, ':');
+    let (_, number, rest) = (parts.next()?, parts.next()?.trim(), parts.next()?);
+    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    // An optional column, then what.
+    let rest = rest.trim_start();
+    let what = match rest.split_once(':') {
+        Some((column, what))
+            if !column.is_empty() && column.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            what
+        }
+        _ => rest,
+    };
+    Some((number, what.trim().to_string()))
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines()
+        .next()
+        .unwrap_or("")
+        .trim_end_matches(';')
+        .trim()
+}
+
+/// At most 100 characters, control characters made visible.
+fn shorten(text: &str) -> String {
+    const LONGEST: usize = 100;
+    let text = crate::text::escape_controls(text, |_| false);
+    if text.chars().count() <= LONGEST {
+        return text;
+    }
+    let mut cut: String = text.chars().take(LONGEST - 1).collect();
+    cut.push('…');
+    cut
+}
+
 /// The command that starts the student's program, or why there is none.
-fn program_command(program: &Program, dir: &Path) -> Result<TargetCommand, String> {
-    let path = class::find_program(dir, &program.file).map_err(|missing| missing.to_string())?;
+fn program_command(program: &Program, dir: &Path) -> Result<TargetCommand, (Standing, String)> {
+    let path = class::find_program(dir, &program.file).map_err(|missing| {
+        let why = match missing {
+            class::Missing::None { .. } => Standing::NoProgram,
+            class::Missing::Several { .. } => Standing::Ambiguous,
+        };
+        (why, missing.to_string())
+    })?;
     let name = path
         .strip_prefix(dir)
         .unwrap_or(&path)
@@ -158,16 +290,16 @@ fn program_command(program: &Program, dir: &Path) -> Result<TargetCommand, Strin
         _ => false,
     };
     if !inside {
-        return Err(format!(
+        return Err((Standing::NoProgram, format!(
             "{name} is a link to a file outside the submission, or a broken link: hand in the program itself"
-        ));
+        )));
     }
     TargetCommand::parse(&path.display().to_string())
         .map(|mut command| {
             command.label = name.clone();
             command
         })
-        .map_err(|e| format!("{name} cannot be run: {e}"))
+        .map_err(|e| (Standing::DidNotStart, format!("{name} cannot be run: {e}")))
 }
 
 fn run_options(grading: &Grading, program: &Program, command: TargetCommand) -> RunOptions {
@@ -194,7 +326,7 @@ fn not_handed_in(grading: &Grading, program: &Program, reason: &str, tell: &mut 
     tell(&Event::SpecStarted {
         spec: &spec.name,
         title: &spec.title,
-        target: &format!("`{}` (not found)", program.file),
+        target: &format!("`{}` (not found)", program.file.as_str()),
         cases: cases.len(),
     });
     for case in cases {
@@ -225,11 +357,34 @@ fn to_record(
         student: student.to_string(),
         lms_id: String::new(),
         status: Status::Graded,
+        standing: Standing::Graded,
         fingerprint,
         points: collected.summary.points,
         max_points: collected.summary.max_points,
         cases,
         verdicts,
         note: notes.join("; "),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_error;
+
+    #[test]
+    fn a_build_failure_is_said_by_its_first_error_in_short() {
+        let gcc = "server.c does not build: cc exited with code 1; the compiler says:\n\
+                   /tmp/c/server.c: In function 'main':\n\
+                   /tmp/c/server.c:12:10: error: 'upcase' undeclared (first use in this function)\n\
+                   \x20  12 |   return upcase;";
+        assert_eq!(first_error(gcc), "line 12: 'upcase' undeclared");
+        let javac = "Server.java does not build: javac exited with code 1; the compiler says:\n\
+                     Server.java:5: error: cannot find symbol";
+        assert_eq!(first_error(javac), "line 5: cannot find symbol");
+        let go = "server.go does not build: go exited with code 1; the compiler says:\n\
+                  # command-line-arguments\n./server.go:7:2: undefined: upcase";
+        assert_eq!(first_error(go), "line 7: undefined: upcase");
+        let silent = "server.c does not build: cc was still running after 60s";
+        assert_eq!(first_error(silent), "cc was still running after 60s");
     }
 }

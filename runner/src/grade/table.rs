@@ -6,8 +6,10 @@ use super::stats::ClassStats;
 use crate::text::spreadsheet_text;
 use std::path::Path;
 
-/// Writes `grades.csv`: `student,lms_id,points,max_points`, a column per case
-/// (`spec/case`, the points earned), then `note`; one row per student in
+/// Writes `grades.csv`: `student,lms_id,points,max_points,status`
+/// (`status`: `graded`, `no-program`, `ambiguous`, `build-failed`,
+/// `did-not-start`, `not-graded`), a column per case (`spec/case`, the
+/// points earned), then `note`; one row per student in
 /// the order given (sorted by name). Text cells (names, notes, headers)
 /// are made inert for spreadsheets (`text::spreadsheet_text`): a student
 /// names their own folder.
@@ -24,6 +26,7 @@ pub fn write_csv(
             "lms_id".into(),
             "points".into(),
             "max_points".into(),
+            "status".into(),
         ];
         header.extend(columns.iter().map(|c| spreadsheet_text(&c.name)));
         header.push("note".into());
@@ -40,6 +43,7 @@ pub fn write_csv(
                     String::new()
                 },
                 max_points.to_string(),
+                record.csv_status().to_string(),
             ];
             row.extend(
                 record
@@ -111,6 +115,7 @@ mod tests {
             student: student.into(),
             lms_id: String::new(),
             status: Status::Graded,
+            standing: Default::default(),
             fingerprint: String::new(),
             points: cases.iter().flatten().sum(),
             max_points: 3,
@@ -159,11 +164,11 @@ mod tests {
         let text = std::fs::read_to_string(&path).expect("read");
         assert_eq!(
             text,
-            "student,lms_id,points,max_points,s/a,s/b,note\n\
-             ann,,3,3,1,2,\n\
-             bo,1234567,3,3,1,2,\n\
-             \"bob, jr\",,0,3,0,0,\"no file matches `server.py` (\"\"x\"\")\"\n\
-             cy,,,3,,,not graded: interrupted\n"
+            "student,lms_id,points,max_points,status,s/a,s/b,note\n\
+             ann,,3,3,graded,1,2,\n\
+             bo,1234567,3,3,graded,1,2,\n\
+             \"bob, jr\",,0,3,graded,0,0,\"no file matches `server.py` (\"\"x\"\")\"\n\
+             cy,,,3,not-graded,,,not graded: interrupted\n"
         );
     }
 

@@ -96,6 +96,7 @@ pub(crate) mod sample {
             duration: Duration::from_millis(3),
             message: String::new(),
             failure: None,
+            setback: None,
             transcript: Vec::new(),
             stdout: Default::default(),
             stderr: Default::default(),

@@ -110,6 +110,7 @@ pub fn dashboard(out: &Path, manifest: &Manifest, records: &[StudentRecord]) -> 
                             tr {
                                 th scope="col" { "student" }
                                 th scope="col" { "points" }
+                                th scope="col" { "status" }
                                 @for column in columns {
                                     th.case-col scope="col" title=(format!("{}: {}", text(&column.name), text(&column.about))) {
                                         (text(&short(column)))
@@ -151,6 +152,7 @@ fn student_row(out: &Path, record: &StudentRecord, columns: usize, max_points: u
             } @else {
                 td.num data-value="-1" { "not graded" }
             }
+            td.status { (record.csv_status()) }
             @for index in 0..columns {
                 @let verdict = record.verdicts.get(index).and_then(Option::as_deref);
                 @let (mark, word) = verdict_mark(verdict);

@@ -1,0 +1,125 @@
+//! The file a student hands in, named by a glob (`server.py`,
+//! `*server*.py`, `[Cc]hat[Ss]erver.*`, `{server,srv}.py`, `**/server.py`),
+//! matched in any letter case: students write `Server.py` for `server.py`.
+
+use globset::{GlobBuilder, GlobMatcher};
+use std::path::{Component, Path};
+
+/// A checked file pattern: a valid glob that stays inside the student's
+/// folder.
+#[derive(Debug, Clone)]
+pub struct FilePattern {
+    text: String,
+    matcher: GlobMatcher,
+    /// The pattern names folders too (`src/*.py`, `**/server.py`): it is
+    /// matched against the path inside the student's folder, not the name.
+    by_path: bool,
+}
+
+impl FilePattern {
+    /// The pattern `text`, or one sentence on why it cannot be what the
+    /// teacher meant.
+    pub fn new(text: &str) -> Result<FilePattern, String> {
+        if text.trim().is_empty() {
+            return Err(String::from(
+                "the file pattern is empty: give a file name or glob in each student's folder, such as server.py or *server*.py",
+            ));
+        }
+        let shown = crate::text::escape_controls(text, |_| false);
+        if text.starts_with('/') {
+            return Err(format!(
+                "`{shown}` starts with `/`: a file pattern names a file inside each student's folder, such as server.py or *server*.py"
+            ));
+        }
+        if Path::new(text)
+            .components()
+            .any(|c| matches!(c, Component::ParentDir))
+        {
+            return Err(format!(
+                "`{shown}` leads out of the student's folder with `..`: a file pattern names a file inside it, such as server.py or *server*.py"
+            ));
+        }
+        let glob = GlobBuilder::new(text)
+            .case_insensitive(true)
+            .literal_separator(true)
+            .backslash_escape(true)
+            .build()
+            .map_err(|e| format!("`{shown}` is not a valid glob: {}", e.kind()))?;
+        Ok(FilePattern {
+            text: text.to_string(),
+            matcher: glob.compile_matcher(),
+            by_path: text.contains('/'),
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether the file at `relative` (inside the student's folder) is
+    /// the program.
+    pub fn matches(&self, relative: &Path) -> bool {
+        if self.by_path {
+            self.matcher.is_match(relative)
+        } else {
+            relative
+                .file_name()
+                .is_some_and(|name| self.matcher.is_match(Path::new(name)))
+        }
+    }
+
+    /// What kind of files the pattern finds, for `runner check`.
+    pub fn describe(&self) -> String {
+        let is_glob = self.text.contains(['*', '?', '[', '{', '\\']);
+        let what = match (self.by_path, is_glob) {
+            (false, false) => format!("a file named {}", self.text),
+            (false, true) => format!("a file whose name matches {}", self.text),
+            (true, _) => format!("a file whose path in the folder matches {}", self.text),
+        };
+        format!(
+            "{what}, in any letter case, at most {} folders down",
+            super::class::SEARCH_DEPTH - 1
+        )
+    }
+}
+
+impl std::fmt::Display for FilePattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matches(pattern: &str, path: &str) -> bool {
+        FilePattern::new(pattern)
+            .expect("valid")
+            .matches(Path::new(path))
+    }
+
+    #[test]
+    fn globs_match_in_any_case() {
+        assert!(matches("server.*", "Server.py"));
+        assert!(matches("[Cc]hat[Ss]erver.*", "ChatServer.java"));
+        assert!(matches("{server,srv}.py", "lab/SRV.py"));
+        assert!(matches("**/server.py", "server.py"));
+        assert!(matches("src/*.py", "src/a.py"));
+        assert!(!matches("src/*.py", "src/deep/a.py"));
+        assert!(!matches("server.?", "server.py"));
+    }
+
+    #[test]
+    fn patterns_that_cannot_be_meant_are_refused() {
+        let why = |p: &str| FilePattern::new(p).expect_err("refused");
+        assert_eq!(
+            why("[abc"),
+            "`[abc` is not a valid glob: unclosed character class; missing ']'"
+        );
+        assert!(why("../x").contains("leads out of the student's folder"));
+        assert!(why("a/../../x").contains("leads out"));
+        assert!(why("/etc/passwd").contains("starts with `/`"));
+        assert!(why("  ").starts_with("the file pattern is empty"));
+    }
+}
