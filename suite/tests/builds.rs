@@ -111,7 +111,18 @@ fn a_java_package_in_a_flat_folder_is_compiled_from_its_folder() {
 /// The C fixture with its upper-casing in `upper()` of util.c, declared
 /// in util.h; the helper file's text is `util`.
 fn c_split(util: &str) -> tempfile::TempDir {
+    c_split_from(&fixture("c/upper_server.c"), util)
+}
+
+/// The same, its port the macro `PORT`: only a build that defines it
+/// (a Makefile's) compiles.
+fn c_split_with_port_macro() -> tempfile::TempDir {
     let original = fixture("c/upper_server.c");
+    assert!(original.contains("htons(8900)"), "the port");
+    c_split_from(&original.replace("htons(8900)", "htons(PORT)"), UTIL_C)
+}
+
+fn c_split_from(original: &str, util: &str) -> tempfile::TempDir {
     let loop_ =
         "    for (ssize_t i = 0; i < n; i++)\n        data[i] = toupper((unsigned char)data[i]);\n";
     assert!(original.contains(loop_), "the loop");
@@ -156,9 +167,9 @@ fn a_c_helper_that_does_not_compile_fails_with_the_compilers_message() {
 
 #[test]
 fn a_c_program_with_a_makefile_is_built_by_its_named_target() {
-    let dir = c_split(UTIL_C);
+    let dir = c_split_with_port_macro();
     // The default target is not the program: only `make server` builds it.
-    let makefile = "all:\n\tfalse\n\nserver: server.o util.o\n\t$(CC) -o $@ server.o util.o\n\n%.o: %.c util.h\n\t$(CC) -c -o $@ $<\n";
+    let makefile = "all:\n\tfalse\n\nserver: server.o util.o\n\t$(CC) -o $@ server.o util.o\n\n%.o: %.c util.h\n\t$(CC) -DPORT=8900 -c -o $@ $<\n";
     std::fs::write(dir.path().join("Makefile"), makefile).expect("write");
     chmod(&dir.path().join("Makefile"), 0o644);
     assert_passes(&dir.path().join("server.c"));
@@ -166,9 +177,9 @@ fn a_c_program_with_a_makefile_is_built_by_its_named_target() {
 
 #[test]
 fn a_c_program_with_a_makefile_of_a_default_target_is_built_by_it() {
-    let dir = c_split(UTIL_C);
+    let dir = c_split_with_port_macro();
     // The program comes out under another name: the one new executable.
-    let makefile = "CFLAGS = -Wall\n\nupper_server: server.c util.c util.h\n\t$(CC) $(CFLAGS) -o $@ server.c util.c\n";
+    let makefile = "CFLAGS = -Wall -DPORT=8900\n\nupper_server: server.c util.c util.h\n\t$(CC) $(CFLAGS) -o $@ server.c util.c\n";
     std::fs::write(dir.path().join("makefile"), makefile).expect("write");
     chmod(&dir.path().join("makefile"), 0o644);
     assert_passes(&dir.path().join("server.c"));

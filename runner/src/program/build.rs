@@ -242,7 +242,7 @@ impl Build {
         };
         let (compiler, _) = self.language.toolchain();
         Ok(match self.language {
-            Compiled::C | Compiled::Cpp if self.makefile().is_some() => (
+            Compiled::C | Compiled::Cpp if self.uses_make() => (
                 // The student's Makefile, run in a copy of the folder (the
                 // submission is read-only): the program's own target when
                 // the Makefile names one, else its default target.
@@ -310,6 +310,11 @@ impl Build {
                 )
             }
         })
+    }
+
+    /// Whether the program is built by its folder's Makefile.
+    pub fn uses_make(&self) -> bool {
+        matches!(self.language, Compiled::C | Compiled::Cpp) && self.makefile().is_some()
     }
 
     /// The Makefile of the program's folder, if it has one.
