@@ -468,6 +468,12 @@ mod tests {
     use crate::program::OutputSnapshot;
 
     #[test]
+    fn a_program_name_is_a_pattern_of_itself() {
+        assert_eq!(shell_pattern("server"), "server");
+        assert_eq!(shell_pattern("my.server+1"), "my\\.server\\+1");
+    }
+
+    #[test]
     fn compiler_messages_are_cut_by_lines_and_by_bytes() {
         let messages = OutputSnapshot {
             head: b"a.c:1: error\na.c:2: error\na.c:3: error\n".to_vec(),
