@@ -119,18 +119,18 @@ impl Build {
         let folder = super::scratch::folder("build")
             .map_err(|e| harness("make a folder for the build", e))?;
         set_mode(folder.path(), 0o755).map_err(|e| harness("prepare the build folder", e))?;
-        let (argv, artifact) = self
+        let (argv, artifact, tool) = self
             .command(folder.path())
             .map_err(|e| harness("prepare the build", e))?;
         let limits = build_limits(confinement.limits);
         // The compiler is run by name from the build's script: its
         // toolchain is shown even where the system folders do not hold it.
-        let (tool, _) = self.language.toolchain();
+        let (compiler, _) = self.language.toolchain();
         let build_confinement = Confinement {
             limits,
             identity: confinement.identity,
             env: confinement.env,
-            tools: &[tool],
+            tools: &[compiler],
         };
         let network = crate::sandbox::Network::for_target()
             .map_err(|e| harness("make the build's sandbox", e))?;
@@ -215,9 +215,21 @@ impl Build {
     }
 
     /// The build's command line (a shell script that writes the built
-    /// program to stdout) and the name to save the program under.
-    fn command(&self, folder: &Path) -> std::io::Result<(Vec<String>, &'static str)> {
+    /// program to stdout), the name to save the program under, and the
+    /// tool named when the build fails.
+    fn command(&self, folder: &Path) -> std::io::Result<(Vec<String>, &'static str, &'static str)> {
         let source = self.source.display().to_string();
+        let stem = self
+            .source
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let source_folder = self
+            .source
+            .parent()
+            .unwrap_or(Path::new("."))
+            .display()
+            .to_string();
         let sh = |script: &str, args: Vec<String>| {
             let mut argv = vec![
                 String::from("/bin/sh"),
@@ -228,66 +240,170 @@ impl Build {
             argv.extend(args);
             argv
         };
+        let (compiler, _) = self.language.toolchain();
         Ok(match self.language {
+            Compiled::C | Compiled::Cpp if self.uses_make() => (
+                // The student's Makefile, run in a copy of the folder (the
+                // submission is read-only): the program's own target when
+                // the Makefile names one, else its default target.
+                sh(
+                    MAKE_SCRIPT,
+                    vec![source, source_folder, stem.clone(), shell_pattern(&stem)],
+                ),
+                "program",
+                "make",
+            ),
             Compiled::C | Compiled::Cpp => {
                 let helper = folder.join("unbuffered_stdio.c");
                 std::fs::write(&helper, UNBUFFERED_STDIO)?;
                 set_mode(&helper, 0o644)?;
-                let (compiler, _) = self.language.toolchain();
+                let sources = if self.language == Compiled::C {
+                    "\"$dir\"/*.c"
+                } else {
+                    "\"$dir\"/*.cpp \"$dir\"/*.cc \"$dir\"/*.cxx \"$dir\"/*.C \"$dir\"/*.c++"
+                };
                 (
                     sh(
-                        &format!("{compiler} -O2 -o /tmp/program \"$1\" \"$2\" -lm >&2; exec cat /tmp/program"),
-                        vec![source, helper.display().to_string()],
+                        &C_SCRIPT
+                            .replace("@CC@", compiler)
+                            .replace("@SOURCES@", sources),
+                        vec![source, helper.display().to_string(), source_folder],
                     ),
                     "program",
+                    compiler,
                 )
             }
-            Compiled::Go => (
-                // The toolchain installed, never one a go.mod asks to
-                // fetch, and no module proxy (there is no network anyway).
+            Compiled::Go if self.source.with_file_name("go.mod").is_file() => (
+                // A module: the folder, copied where go may write. The
+                // toolchain installed, never one a go.mod asks to fetch,
+                // and no module proxy (there is no network anyway).
                 sh(
-                    "cd /tmp; GOTOOLCHAIN=local GOPROXY=off go build -o /tmp/program \"$1\" >&2; exec cat /tmp/program",
-                    vec![source],
+                    "cp -R \"$2\" /tmp/src; cd /tmp/src; \
+                     GOTOOLCHAIN=local GOPROXY=off go build -o /tmp/program . >&2; \
+                     exec cat /tmp/program",
+                    vec![source, source_folder],
                 ),
                 "program",
+                compiler,
+            ),
+            Compiled::Go => (
+                // The file named and the other files of `package main` of
+                // its folder that define no `main` (another program's).
+                sh(GO_SCRIPT, vec![source, source_folder]),
+                "program",
+                compiler,
             ),
             Compiled::JavaFiles => {
-                let main = self
-                    .source
-                    .file_stem()
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_default();
                 // The named file, and whatever classes it uses from its
-                // folder (javac finds them on the source path): another
-                // program of the same folder that does not compile is no
-                // concern of this one. No annotation processing, and a
-                // class path of the build's own output only: javac would
-                // otherwise run any processor it finds on the class path
-                // (by default the submission's folder, with a
-                // META-INF/services entry), which is the student's code
-                // running as part of the build.
-                let folder = self
-                    .source
-                    .parent()
-                    .unwrap_or(Path::new("."))
-                    .display()
-                    .to_string();
-                let args = vec![main, folder, source];
+                // package (javac finds them on the source path, rooted
+                // where the package's folders start): another program of
+                // the same folder that does not compile is no concern of
+                // this one. No annotation processing, and a class path of
+                // the build's own output only: javac would otherwise run
+                // any processor it finds on the class path (by default the
+                // submission's folder, with a META-INF/services entry),
+                // which is the student's code running as part of the build.
                 (
-                    sh(
-                        "main=\"$1\"; mkdir /tmp/classes; javac -proc:none -implicit:class -classpath /tmp/classes -d /tmp/classes -sourcepath \"$2\" \"$3\" >&2; \
-                         if [ ! -f \"/tmp/classes/$main.class\" ]; then \
-                         for class in /tmp/classes/*.class; do name=$(basename \"$class\" .class); \
-                         if javap -cp /tmp/classes \"$name\" | grep -q 'static void main('; then main=$name; break; fi; done; fi; \
-                         jar --create --file /tmp/program.jar --main-class \"$main\" -C /tmp/classes . >&2; \
-                         exec cat /tmp/program.jar",
-                        args,
-                    ),
+                    sh(JAVA_SCRIPT, vec![stem, source_folder, source]),
                     "program.jar",
+                    compiler,
                 )
             }
         })
     }
+
+    /// Whether the program is built by its folder's Makefile.
+    pub fn uses_make(&self) -> bool {
+        matches!(self.language, Compiled::C | Compiled::Cpp) && self.makefile().is_some()
+    }
+
+    /// The Makefile of the program's folder, if it has one.
+    fn makefile(&self) -> Option<PathBuf> {
+        ["Makefile", "makefile"]
+            .iter()
+            .map(|name| self.source.with_file_name(name))
+            .find(|path| path.is_file())
+    }
+}
+
+/// Builds a C or C++ program without a Makefile: the other sources of
+/// its folder that define no `main` (a helper file, not another program)
+/// are compiled and linked with it. `$1` the source, `$2` the unbuffered
+/// stdio helper, `$3` the folder.
+const C_SCRIPT: &str = "src=\"$1\"; helper=\"$2\"; dir=\"$3\"; objects=; n=0; mkdir /tmp/objects; \
+    for f in @SOURCES@; do \
+    [ -f \"$f\" ] && [ \"$f\" != \"$src\" ] || continue; \
+    if grep -Eq '(^|[^A-Za-z0-9_])main[[:space:]]*\\(' \"$f\"; then continue; fi; \
+    n=$((n+1)); @CC@ -O2 -c -o /tmp/objects/$n.o \"$f\" >&2; \
+    if nm /tmp/objects/$n.o | grep -Eq ' T _?main$'; then continue; fi; \
+    objects=\"$objects /tmp/objects/$n.o\"; done; \
+    @CC@ -O2 -o /tmp/program \"$src\" $objects \"$helper\" -lm >&2; exec cat /tmp/program";
+
+/// Builds a C or C++ program with its folder's Makefile. `$1` the
+/// source, `$2` the folder, `$3` the program's name, `$4` that name as a
+/// pattern. The program is the file of that name, or else the one
+/// executable the build made.
+const MAKE_SCRIPT: &str = "command -v make >/dev/null || { echo 'make is not installed' >&2; exit 127; }; \
+    cp -R \"$2\" /tmp/src; cd /tmp/src; \
+    find . -type f -perm -u+x | sort >/tmp/before; \
+    makefile=Makefile; [ -f Makefile ] || makefile=makefile; \
+    if grep -Eq \"^([^:#=[:space:]][^:#=]*[[:space:]])?$4([[:space:]][^:#=]*)?::?([^=]|\\$)\" \"$makefile\"; \
+    then make \"$3\" >&2; else make >&2; fi; \
+    if [ -f \"$3\" ] && [ -x \"$3\" ]; then exec cat \"$3\"; fi; \
+    find . -type f -perm -u+x | sort >/tmp/after; \
+    comm -13 /tmp/before /tmp/after | grep -v '\\.o$' >/tmp/new || true; \
+    if [ \"$(wc -l </tmp/new)\" -eq 1 ]; then exec cat \"$(cat /tmp/new)\"; fi; \
+    echo \"make built no program named $3, and not one new executable but $(wc -l </tmp/new)\" >&2; exit 1";
+
+/// Builds a Go program without a go.mod: the named file and the files of
+/// `package main` of its folder that define no `main` (not tests). `$1`
+/// the source, `$2` the folder.
+const GO_SCRIPT: &str = "src=\"$1\"; dir=\"$2\"; shift 2; \
+    for f in \"$dir\"/*.go; do \
+    [ -f \"$f\" ] && [ \"$f\" != \"$src\" ] || continue; \
+    case \"$f\" in *_test.go) continue;; esac; \
+    grep -Eq '^package[[:space:]]+main([[:space:]]|$)' \"$f\" || continue; \
+    grep -Eq '^func[[:space:]]+main[[:space:]]*\\(' \"$f\" && continue; \
+    set -- \"$@\" \"$f\"; done; \
+    cd /tmp; GOTOOLCHAIN=local GOPROXY=off go build -o /tmp/program \"$src\" \"$@\" >&2; exec cat /tmp/program";
+
+/// Builds a Java program into a jar. `$1` the class's name, `$2` the
+/// folder, `$3` the source. A `package` line puts the source root where
+/// the package's folders start (`src/` for `src/lab1/Server.java` of
+/// `package lab1;`), and the class run is the qualified one; a package
+/// whose folders do not match compiles the files of the folder that
+/// declare it. A file whose class is not the file's runs the one class
+/// with a `main`.
+const JAVA_SCRIPT: &str = "main=\"$1\"; dir=\"$2\"; src=\"$3\"; shift 3; root=\"$dir\"; \
+    pkg=$(sed -n 's/^[[:space:]]*package[[:space:]]\\{1,\\}\\([A-Za-z0-9_.$]\\{1,\\}\\)[[:space:]]*;.*$/\\1/p' \"$src\" | head -n 1); \
+    mkdir /tmp/classes /tmp/nosource; \
+    if [ -n \"$pkg\" ]; then \
+    path=$(printf %s \"$pkg\" | tr . /); \
+    case \"$dir\" in \
+    */\"$path\") root=${dir%/\"$path\"}; [ -n \"$root\" ] || root=/;; \
+    *) root=/tmp/nosource; pattern=$(printf %s \"$pkg\" | sed 's/[.$]/\\\\&/g'); \
+    for f in \"$dir\"/*.java; do [ -f \"$f\" ] && [ \"$f\" != \"$src\" ] || continue; \
+    if grep -Eq \"^[[:space:]]*package[[:space:]]+$pattern[[:space:]]*;\" \"$f\"; then set -- \"$@\" \"$f\"; fi; done;; \
+    esac; \
+    main=\"$pkg.$main\"; fi; \
+    javac -proc:none -implicit:class -classpath /tmp/classes -d /tmp/classes -sourcepath \"$root\" \"$src\" \"$@\" >&2; \
+    if [ ! -f \"/tmp/classes/$(printf %s \"$main\" | tr . /).class\" ]; then \
+    for class in $(cd /tmp/classes && find . -name '*.class' ! -name '*[$]*' | sort); do \
+    name=$(printf %s \"$class\" | sed 's|^\\./||; s|\\.class$||' | tr / .); \
+    if javap -cp /tmp/classes \"$name\" | grep -q 'static void main('; then main=$name; break; fi; done; fi; \
+    jar --create --file /tmp/program.jar --main-class \"$main\" -C /tmp/classes . >&2; \
+    exec cat /tmp/program.jar";
+
+/// `text` as an extended regular expression matching itself.
+fn shell_pattern(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if ".[]*^$\\+?(){}|".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
@@ -350,6 +466,12 @@ pub fn compiled_language(path: &Path) -> Option<Compiled> {
 mod tests {
     use super::*;
     use crate::program::OutputSnapshot;
+
+    #[test]
+    fn a_program_name_is_a_pattern_of_itself() {
+        assert_eq!(shell_pattern("server"), "server");
+        assert_eq!(shell_pattern("my.server+1"), "my\\.server\\+1");
+    }
 
     #[test]
     fn compiler_messages_are_cut_by_lines_and_by_bytes() {

@@ -100,8 +100,17 @@ impl TargetCommand {
                 });
             }
             let absolute = std::fs::canonicalize(source).unwrap_or_else(|_| source.to_path_buf());
+            let program_build = Build::new(language, absolute.clone());
+            // A Makefile's program is built by make.
+            if program_build.uses_make() && find_on_path("make").is_none() {
+                return Err(CommandError::NoToolchain {
+                    file: program.clone(),
+                    tool: "make",
+                    package: "make",
+                });
+            }
             argv.push(absolute.display().to_string());
-            build = Some(Build::new(language, absolute));
+            build = Some(program_build);
         } else if let (true, Some(runtime)) = (source.is_file(), interpreted_by(program)) {
             if find_on_path(runtime.0).is_none() {
                 return Err(CommandError::NoToolchain {
