@@ -642,7 +642,13 @@ fn csv_columns(out: &Path) -> Vec<String> {
     let text = std::fs::read_to_string(out.join("grades.csv")).expect("grades.csv");
     let header = text.lines().next().expect("a header");
     let names: Vec<&str> = header.split(',').collect();
-    names[4..names.len() - 1]
+    // The case columns: after the student's fixed ones, before `note`.
+    let first = names
+        .iter()
+        .position(|n| *n == "status")
+        .expect("a status column")
+        + 1;
+    names[first..names.len() - 1]
         .iter()
         .map(|s| s.to_string())
         .collect()
