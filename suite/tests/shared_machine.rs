@@ -335,33 +335,37 @@ fn a_killed_runners_cgroups_and_folders_are_removed_by_the_next_runner() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("runner starts");
+    let build_folder = format!("runner-build-{}-", killed.id());
+    let build_folders = || -> Vec<PathBuf> {
+        std::fs::read_dir(std::env::temp_dir())
+            .expect("the temporary folder")
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(&build_folder))
+            .map(|e| e.path())
+            .collect()
+    };
+    // Until the runner has a build folder and a cgroup (its first cgroup
+    // may be only a probe of what cgroups it can make, made before both).
     let deadline = Instant::now() + Duration::from_secs(60);
-    while cgroups_of_runner(killed.id()).is_empty()
+    while (cgroups_of_runner(killed.id()).is_empty() || build_folders().is_empty())
         && Instant::now() < deadline
         && killed.try_wait().expect("try_wait").is_none()
     {
         std::thread::sleep(Duration::from_millis(20));
     }
     let mut left = cgroups_of_runner(killed.id());
-    if left.is_empty() {
+    if left.is_empty() || build_folders().is_empty() {
         let _ = killed.kill();
         let output = killed.wait_with_output().expect("the runner's end");
         panic!(
-            "the runner made no cgroup to leave behind ({}): {}",
+            "the runner made no cgroup or build folder to leave behind ({}): {}",
             output.status,
             String::from_utf8_lossy(&output.stderr)
         );
     }
-    let build_folder = format!("runner-build-{}-", killed.id());
     killed.kill().expect("SIGKILL");
     killed.wait().expect("reaped");
-    left.extend(
-        std::fs::read_dir(std::env::temp_dir())
-            .expect("the temporary folder")
-            .flatten()
-            .filter(|e| e.file_name().to_string_lossy().starts_with(&build_folder))
-            .map(|e| e.path()),
-    );
+    left.extend(build_folders());
     assert!(
         left.iter().any(|p| p.starts_with(std::env::temp_dir())),
         "no build folder to leave behind: {left:?}"
