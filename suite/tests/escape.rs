@@ -23,6 +23,7 @@ use nix::libc;
 use rstest::rstest;
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -93,7 +94,7 @@ fn wait_limited(mut child: Child) -> Ran {
             let _ = child.kill();
             panic!("still running after {RUN_LIMIT:?}");
         }
-        std::thread::sleep(Duration::from_millis(20));
+        wait_for_exit(child.id() as i32, deadline);
     };
     let read = |pipe: Option<&mut dyn std::io::Read>| {
         let mut text = String::new();
@@ -313,14 +314,16 @@ fn a_target_cannot_type_into_or_take_over_the_teachers_terminal(#[case] as_root:
 }
 
 /// A server that listens and never answers: a case that would wait for
-/// it a long time.
+/// it a long time. Once it has its client it says so in the FIFO named
+/// by its third argument.
 const SILENT_SERVER: &str = r#"
-import socket, sys, time
+import os, signal, socket, sys
 server = socket.socket()
 server.bind((sys.argv[1], int(sys.argv[2])))
 server.listen(5)
 conn, _ = server.accept()
-time.sleep(600)
+os.write(os.open(sys.argv[3], os.O_WRONLY), b"accepted")
+signal.pause()
 "#;
 
 const PATIENT_SPEC: &str = r#"
@@ -347,10 +350,23 @@ fn ctrl_c_typed_at_the_teachers_terminal_still_stops_a_grading(#[case] as_root: 
     let spec = write_program(dir.path(), "patient.yaml", PATIENT_SPEC);
     let marker = unique("silent");
     let program = write_program(dir.path(), &format!("{marker}.py"), SILENT_SERVER);
+    // Where the target says it is waiting on its client: opened for
+    // reading first, so that its writer never waits for a reader.
+    let accepted = dir.path().join("accepted");
+    nix::unistd::mkfifo(&accepted, nix::sys::stat::Mode::from_bits_truncate(0o666))
+        .expect("mkfifo");
+    std::fs::set_permissions(&accepted, std::os::unix::fs::PermissionsExt::from_mode(0o666))
+        .expect("chmod");
+    let said = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&accepted)
+        .expect("the FIFO");
     let target = format!(
-        "{} {} {{host}} {{port}}",
+        "{} {} {{host}} {{port}} {}",
         python().display(),
-        program.display()
+        program.display(),
+        accepted.display()
     );
     let addr = format!("{}:9000", private_loopback_ip());
     let terminal = Terminal::open();
@@ -366,11 +382,12 @@ fn ctrl_c_typed_at_the_teachers_terminal_still_stops_a_grading(#[case] as_root: 
             "json",
         ],
     ));
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while pids_named(&marker).is_empty() {
-        assert!(Instant::now() < deadline, "the target never started");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let mut ready = [nix::poll::PollFd::new(
+        std::os::fd::AsFd::as_fd(&said),
+        nix::poll::PollFlags::POLLIN,
+    )];
+    let waited = nix::poll::poll(&mut ready, nix::poll::PollTimeout::from(20_000u16));
+    assert_eq!(waited, Ok(1), "the target never had its client");
     let typed = Instant::now();
     nix::unistd::write(&terminal.master, b"\x03").expect("type Ctrl-C");
     let ran = wait_limited(child);

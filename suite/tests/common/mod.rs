@@ -294,7 +294,7 @@ pub fn world_readable_tempdir() -> tempfile::TempDir {
 
 /// Waits until the process `pid` has ended (its pidfd becomes readable)
 /// or `deadline` passes; whether it ended.
-fn wait_for_exit(pid: i32, deadline: std::time::Instant) -> bool {
+pub fn wait_for_exit(pid: i32, deadline: std::time::Instant) -> bool {
     use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
     use std::os::fd::{AsFd, FromRawFd, OwnedFd};
     // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
