@@ -355,8 +355,11 @@ fn ctrl_c_typed_at_the_teachers_terminal_still_stops_a_grading(#[case] as_root: 
     let accepted = dir.path().join("accepted");
     nix::unistd::mkfifo(&accepted, nix::sys::stat::Mode::from_bits_truncate(0o666))
         .expect("mkfifo");
-    std::fs::set_permissions(&accepted, std::os::unix::fs::PermissionsExt::from_mode(0o666))
-        .expect("chmod");
+    std::fs::set_permissions(
+        &accepted,
+        std::os::unix::fs::PermissionsExt::from_mode(0o666),
+    )
+    .expect("chmod");
     let said = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)

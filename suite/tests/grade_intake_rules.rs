@@ -7,6 +7,7 @@
 mod common;
 
 use common::{finish, runner};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 fn fixture(relative: &str) -> String {
@@ -339,16 +340,24 @@ fn the_class_and_the_output_folder_must_be_apart() {
 
 #[test]
 fn a_second_grading_into_the_same_folder_is_refused_at_once() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    // Readable by the sandboxes' uids, so that nothing is staged.
+    let dir = common::world_readable_tempdir();
     let class = dir.path().join("class");
-    let slow = format!(
-        "import time\ntime.sleep(1)\n{}",
+    // The first student's program waits at a gate (a FIFO in its folder,
+    // while there is one) until the test opens it: the first grading
+    // holds the folder until then.
+    let gated = format!(
+        "import os\ngate = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'gate')\nif os.path.exists(gate):\n    os.close(os.open(gate, os.O_RDONLY))\n{}",
         fixture("python/upper_server.py")
     );
     let students = ["ann", "bob", "cy", "dee"];
     for student in students {
-        put(&class, student, "server.py", &slow);
+        put(&class, student, "server.py", &gated);
     }
+    let gate = class.join("ann/gate");
+    nix::unistd::mkfifo(&gate, nix::sys::stat::Mode::from_bits_truncate(0o666)).expect("mkfifo");
+    std::fs::set_permissions(&gate, std::os::unix::fs::PermissionsExt::from_mode(0o666))
+        .expect("chmod");
     let out = dir.path().join("out");
     let first = std::process::Command::new(assert_cmd::cargo::cargo_bin("runner"))
         .args([
@@ -397,7 +406,21 @@ fn a_second_grading_into_the_same_folder_is_refused_at_once() {
             said.trim_end()
         )
     );
+    // Open the gate: the writer's open returns once the student's program
+    // opens it for reading.
+    let release = std::thread::spawn({
+        let gate = gate.clone();
+        move || drop(std::fs::OpenOptions::new().write(true).open(gate))
+    });
     let status = first.wait_with_output().expect("the first ends").status;
+    // Had the program never come to the gate, this reader lets the
+    // release end.
+    let _unblock = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open(&gate);
+    release.join().expect("the gate opened");
+    std::fs::remove_file(&gate).expect("the gate removed");
     assert!(status.success(), "{status}");
     let rows = table(&out);
     assert_eq!(rows.len(), 1 + students.len(), "{rows:?}");
