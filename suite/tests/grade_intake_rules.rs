@@ -343,21 +343,32 @@ fn a_second_grading_into_the_same_folder_is_refused_at_once() {
     // Readable by the sandboxes' uids, so that nothing is staged.
     let dir = common::world_readable_tempdir();
     let class = dir.path().join("class");
-    // The first student's program waits at a gate (a FIFO in its folder,
-    // while there is one) until the test opens it: the first grading
-    // holds the folder until then.
+    // The first student's program says it has arrived (a FIFO in its
+    // folder) and waits at a gate (another) until the test opens it, while
+    // they are there: the first grading holds the folder until then.
     let gated = format!(
-        "import os\ngate = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'gate')\nif os.path.exists(gate):\n    os.close(os.open(gate, os.O_RDONLY))\n{}",
+        "import os\nhere = os.path.dirname(os.path.abspath(__file__))\nif os.path.exists(os.path.join(here, 'gate')):\n    os.write(os.open(os.path.join(here, 'arrived'), os.O_WRONLY), b'here')\n    os.close(os.open(os.path.join(here, 'gate'), os.O_RDONLY))\n{}",
         fixture("python/upper_server.py")
     );
     let students = ["ann", "bob", "cy", "dee"];
     for student in students {
         put(&class, student, "server.py", &gated);
     }
-    let gate = class.join("ann/gate");
-    nix::unistd::mkfifo(&gate, nix::sys::stat::Mode::from_bits_truncate(0o666)).expect("mkfifo");
-    std::fs::set_permissions(&gate, std::os::unix::fs::PermissionsExt::from_mode(0o666))
-        .expect("chmod");
+    let fifo = |name: &str| {
+        let path = class.join("ann").join(name);
+        nix::unistd::mkfifo(&path, nix::sys::stat::Mode::from_bits_truncate(0o666))
+            .expect("mkfifo");
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o666))
+            .expect("chmod");
+        path
+    };
+    let (gate, arrived) = (fifo("gate"), fifo("arrived"));
+    // Opened for reading first, so that the program's writer never waits.
+    let arrival = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open(&arrived)
+        .expect("the arrival FIFO");
     let out = dir.path().join("out");
     let first = std::process::Command::new(assert_cmd::cargo::cargo_bin("runner"))
         .args([
@@ -380,16 +391,14 @@ fn a_second_grading_into_the_same_folder_is_refused_at_once() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("runner starts");
-    let lock = out.join("grading.lock");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let said = loop {
-        let said = std::fs::read_to_string(&lock).unwrap_or_default();
-        if said.ends_with('\n') {
-            break said;
-        }
-        assert!(std::time::Instant::now() < deadline, "no lock written");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
+    // The program is at the gate, so the first grading holds the lock.
+    let mut ready = [nix::poll::PollFd::new(
+        std::os::fd::AsFd::as_fd(&arrival),
+        nix::poll::PollFlags::POLLIN,
+    )];
+    let waited = nix::poll::poll(&mut ready, nix::poll::PollTimeout::from(30_000u16));
+    assert_eq!(waited, Ok(1), "the first grading never reached the program");
+    let said = std::fs::read_to_string(out.join("grading.lock")).expect("the lock file");
     assert!(
         said.starts_with(&format!("pid {}, started ", first.id())),
         "{said}"
@@ -421,6 +430,8 @@ fn a_second_grading_into_the_same_folder_is_refused_at_once() {
         .open(&gate);
     release.join().expect("the gate opened");
     std::fs::remove_file(&gate).expect("the gate removed");
+    drop(arrival);
+    std::fs::remove_file(&arrived).expect("the arrival FIFO removed");
     assert!(status.success(), "{status}");
     let rows = table(&out);
     assert_eq!(rows.len(), 1 + students.len(), "{rows:?}");

@@ -86,19 +86,17 @@ fn waiting_for_a_server_that_never_listens_costs_the_runner_little_cpu() {
         .stderr(Stdio::null())
         .spawn()
         .expect("runner starts");
-    // The runner's own CPU time (not its children's): read until it is a
-    // zombie, whose /proc/PID/stat holds its totals, then reaped.
+    // The runner's own CPU time (not its children's): read once it has
+    // ended and is a zombie, whose /proc/PID/stat holds its totals, then
+    // reaped.
     let deadline = started + Duration::from_secs(60);
-    let mut cpu = Duration::ZERO;
-    while let Some((used, state)) = cpu_and_state(runner.id()) {
-        cpu = used;
-        if state == 'Z' {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the runner took over 60 s");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    assert!(
+        wait_for_exit(runner.id() as i32, deadline),
+        "the runner took over 60 s"
+    );
     let wall = started.elapsed();
+    let (cpu, state) = cpu_and_state(runner.id()).expect("the runner's totals");
+    assert_eq!(state, 'Z');
     runner.wait().expect("reaped");
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(report_file.path()).expect("read"))
