@@ -22,7 +22,7 @@ pub use output::{Output, OutputSnapshot};
 pub use process::{
     become_subreaper, describe_status, kill_leftovers, without_spawns, Confinement, Process, POLL,
 };
-pub use procfs::{time_wait_on, SocketKind};
+pub use procfs::{descendants, time_wait_on, SocketKind};
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};

@@ -130,15 +130,39 @@ pub fn own_children() -> Vec<i32> {
     children
 }
 
-/// Processes whose parent is `parent`, zombies included.
+/// Processes whose parent is `parent`, zombies included, from the
+/// kernel's list of each of its threads' children (no walk of `/proc`).
 pub fn children_of(parent: i32) -> Vec<i32> {
-    let Ok(entries) = fs::read_dir("/proc") else {
+    let Ok(threads) = fs::read_dir(format!("/proc/{parent}/task")) else {
         return Vec::new();
     };
-    entries
-        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| stat(*pid).is_some_and(|s| s.parent == parent))
-        .collect()
+    let mut children = Vec::new();
+    for thread in threads.flatten() {
+        let listed = fs::read_to_string(thread.path().join("children")).unwrap_or_default();
+        for child in listed.split_whitespace().filter_map(|c| c.parse::<i32>().ok()) {
+            if !children.contains(&child) {
+                children.push(child);
+            }
+        }
+    }
+    children
+}
+
+/// `root` and every process that descends from it. A process whose
+/// parent died is adopted by a sandbox's init (or the runner's
+/// subreaper), so it stays in the tree.
+pub fn descendants(root: i32) -> Vec<i32> {
+    let mut found = vec![root];
+    let mut next = 0;
+    while next < found.len() {
+        for child in children_of(found[next]) {
+            if !found.contains(&child) {
+                found.push(child);
+            }
+        }
+        next += 1;
+    }
+    found
 }
 
 pub fn is_zombie(pid: i32) -> bool {

@@ -243,7 +243,7 @@ struct Tree {
 impl Tree {
     fn measure(root: i32) -> Tree {
         let mut tree = Tree {
-            members: descendants(root),
+            members: crate::program::descendants(root),
             ..Tree::default()
         };
         for pid in &tree.members {
@@ -255,35 +255,6 @@ impl Tree {
         }
         tree
     }
-}
-
-/// `root` and every process that descends from it, found through the
-/// kernel's lists of each thread's children (no walk of all of `/proc`).
-/// A process whose parent died is adopted by the sandbox's init (or the
-/// runner's subreaper), so it stays in the tree.
-fn descendants(root: i32) -> Vec<i32> {
-    let mut found = vec![root];
-    let mut next = 0;
-    while next < found.len() {
-        let pid = found[next];
-        next += 1;
-        let Ok(threads) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-            continue;
-        };
-        for thread in threads.flatten() {
-            let children =
-                std::fs::read_to_string(thread.path().join("children")).unwrap_or_default();
-            for child in children
-                .split_whitespace()
-                .filter_map(|c| c.parse::<i32>().ok())
-            {
-                if !found.contains(&child) {
-                    found.push(child);
-                }
-            }
-        }
-    }
-    found
 }
 
 /// One process's use, from `/proc/PID/stat` and `/proc/PID/smaps_rollup`.
