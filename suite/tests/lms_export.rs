@@ -140,7 +140,13 @@ fn a_moodle_export_keeps_full_names_and_ids_and_opens_a_students_zip() {
         &class.join("Ana Bell_1111111_assignsubmission_file_/server.py"),
         &wrong(),
     );
-    let (finished, rows) = grade(&class, &dir.path().join("out"), &[]);
+    let worksheet = dir.path().join("worksheet.csv");
+    let worksheet_arg = worksheet.display().to_string();
+    let (finished, rows) = grade(
+        &class,
+        &dir.path().join("out"),
+        &["--lms-csv", "moodle", &worksheet_arg],
+    );
     assert_eq!(finished.code, 0, "{}", finished.everything());
     assert!(
         finished.stderr.contains("moodle layout (recognised"),
@@ -155,6 +161,36 @@ fn a_moodle_export_keeps_full_names_and_ids_and_opens_a_students_zip() {
             row("Zoë Dubois", "1234567", "8"),
         ]
     );
+    // Moodle's worksheet importer finds its columns by these names, and
+    // the student by `Participant` and the id of the folder names.
+    let worksheet = csv_rows(&worksheet);
+    assert_eq!(
+        worksheet[0],
+        [
+            "Identifier",
+            "Full name",
+            "Grade",
+            "Maximum Grade",
+            "Last modified (grade)",
+            "Feedback comments"
+        ]
+    );
+    assert_eq!(worksheet.len(), 4);
+    assert_eq!(
+        worksheet[1][..4],
+        ["Participant 1111111", "Ana Bell", "0", "8"]
+    );
+    assert!(
+        worksheet[1][5].contains("Not passed: tcp-upper-server/greeting"),
+        "{:?}",
+        worksheet[1]
+    );
+    assert_eq!(
+        worksheet[3][..4],
+        ["Participant 1234567", "Zoë Dubois", "8", "8"]
+    );
+    assert_eq!(worksheet[3][5], "Every case passed.");
+    assert!(worksheet[3][4].starts_with("20"), "{:?}", worksheet[3]);
     // Partitions joined by `runner merge` keep the ids.
     let parts: Vec<std::path::PathBuf> = ["1/2", "2/2"]
         .iter()
@@ -167,12 +203,27 @@ fn a_moodle_export_keeps_full_names_and_ids_and_opens_a_students_zip() {
         })
         .collect();
     let merged = dir.path().join("merged");
+    let merged_worksheet = dir.path().join("merged-worksheet.csv");
     let mut merge = runner();
     merge.arg("merge").args(&parts).arg("--out").arg(&merged);
+    merge.arg("--lms-csv").arg("moodle").arg(&merged_worksheet);
     merge.assert().success();
     let text = std::fs::read_to_string(merged.join("grades.csv")).expect("grades.csv");
     assert!(text.contains("Zoë Dubois,1234567,8,"), "{text}");
     assert!(text.contains("Ana Bell,1111111,0,"), "{text}");
+    let ids: Vec<String> = csv_rows(&merged_worksheet)
+        .iter()
+        .map(|r| r[0].clone())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "Identifier",
+            "Participant 1111111",
+            "Participant 7654321",
+            "Participant 1234567"
+        ]
+    );
     // The teacher's export is left as it was.
     assert!(class
         .join("Jean Luc Picard_7654321_assignsubmission_file_/lab1.zip")
@@ -195,7 +246,13 @@ fn a_canvas_export_groups_a_students_files_and_takes_the_resubmission() {
         &correct(),
     );
     put(&class.join("lopezmaría_6161_90003_client.py"), &correct());
-    let (finished, rows) = grade(&class, &dir.path().join("out"), &[]);
+    let gradebook = dir.path().join("gradebook.csv");
+    let gradebook_arg = gradebook.display().to_string();
+    let (finished, rows) = grade(
+        &class,
+        &dir.path().join("out"),
+        &["--lms-csv", "canvas", &gradebook_arg],
+    );
     assert_eq!(finished.code, 0, "{}", finished.everything());
     assert!(
         finished.stderr.contains("canvas layout"),
@@ -210,6 +267,104 @@ fn a_canvas_export_groups_a_students_files_and_takes_the_resubmission() {
     );
     assert_eq!(rows[2], row("smithbob", "5151", "8"));
     assert_eq!(rows.len(), 3);
+    // Canvas's gradebook import: its leading columns, matched by the user
+    // id of the file names, and the points possible as its export has.
+    assert_eq!(
+        csv_rows(&gradebook),
+        [
+            vec![
+                "Student",
+                "ID",
+                "SIS User ID",
+                "SIS Login ID",
+                "Section",
+                "tcp-upper-server"
+            ],
+            vec!["    Points Possible", "", "", "", "", "8"],
+            vec!["doejane", "4242", "", "", "", "8"],
+            vec!["lopezmaría", "6161", "", "", "", "0"],
+            vec!["smithbob", "5151", "", "", "", "8"],
+        ]
+    );
+}
+
+#[test]
+fn a_flat_moodle_export_is_gathered_per_participant() {
+    let dir = world_readable_tempdir();
+    let class = dir.path().join("flat");
+    put(
+        &class.join("Zoë Dubois_1234567_assignsubmission_file_server.py"),
+        &correct(),
+    );
+    put(
+        &class.join("Zoë Dubois_1234567_assignsubmission_file_README.md"),
+        "read me",
+    );
+    put(
+        &class.join("Ana Bell_1111111_assignsubmission_file_Server.py"),
+        &wrong(),
+    );
+    put(
+        &class.join("Ana Bell_1111111_assignsubmission_onlinetext_onlinetext.html"),
+        "<p>done</p>",
+    );
+    let (finished, rows) = grade(&class, &dir.path().join("out"), &[]);
+    assert_eq!(finished.code, 0, "{}", finished.everything());
+    assert!(
+        finished.stderr.contains("moodle layout"),
+        "{}",
+        finished.stderr
+    );
+    assert_eq!(
+        rows,
+        vec![
+            row("Ana Bell", "1111111", "0"),
+            row("Zoë Dubois", "1234567", "8")
+        ]
+    );
+}
+
+#[test]
+fn lms_grades_for_a_class_from_elsewhere_are_refused_before_grading() {
+    let dir = world_readable_tempdir();
+    let class = dir.path().join("plain");
+    put(&class.join("alice/server.py"), &correct());
+    let out = dir.path().join("out");
+    let file = dir.path().join("worksheet.csv").display().to_string();
+    let (finished, rows) = grade(&class, &out, &["--lms-csv", "moodle", &file]);
+    assert_eq!(finished.code, 2, "{}", finished.everything());
+    assert!(
+        finished
+            .stderr
+            .contains("by the ids of a moodle export, and"),
+        "{}",
+        finished.stderr
+    );
+    assert!(
+        finished.stderr.contains("is a plain export"),
+        "{}",
+        finished.stderr
+    );
+    assert!(rows.is_empty());
+    assert!(!Path::new(&file).exists());
+    let (finished, _) = grade(&class, &out, &["--lms-csv", "blackboard", &file]);
+    assert_eq!(finished.code, 2, "{}", finished.everything());
+    assert!(
+        finished.stderr.contains("the LMS is `moodle` or `canvas`"),
+        "{}",
+        finished.stderr
+    );
+}
+
+/// The rows of a CSV file, header first.
+fn csv_rows(path: &Path) -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(path).expect("a CSV file");
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(text.as_bytes())
+        .records()
+        .map(|r| r.expect("a row").iter().map(String::from).collect())
+        .collect()
 }
 
 #[test]

@@ -46,6 +46,11 @@ pub struct GradeArgs {
     #[arg(long, value_name = "OUTDIR")]
     pub out: PathBuf,
 
+    /// Also write the grades as the LMS the class came from imports them:
+    /// Moodle's grading worksheet, or Canvas's gradebook import.
+    #[command(flatten)]
+    pub lms_csv: LmsCsvArgs,
+
     /// Students graded at once [default: 8 per CPU].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..1025))]
     pub jobs: Option<u64>,
@@ -76,6 +81,53 @@ pub struct MergeArgs {
     /// Where the joined grades.csv and student folders go.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+
+    #[command(flatten)]
+    pub lms_csv: LmsCsvArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LmsCsvArgs {
+    /// Also write the grades in the form an LMS imports back: `moodle`
+    /// (the assignment's grading worksheet) or `canvas` (the gradebook
+    /// import), keyed by the ids of that LMS's export.
+    #[arg(long = "lms-csv", num_args = 2, value_names = ["moodle|canvas", "FILE"])]
+    lms_csv: Option<Vec<String>>,
+}
+
+impl LmsCsvArgs {
+    /// The LMS and file asked for, if any.
+    fn parsed(&self) -> Result<Option<(grade::lms::Lms, PathBuf)>, UsageError> {
+        let Some([lms, file]) = self.lms_csv.as_deref() else {
+            return Ok(None);
+        };
+        let lms = <grade::lms::Lms as clap::ValueEnum>::from_str(lms, true).map_err(|_| {
+            UsageError::Other(format!(
+                "--lms-csv {lms}: the LMS is `moodle` or `canvas`, e.g. --lms-csv moodle grades-moodle.csv"
+            ))
+        })?;
+        Ok(Some((lms, PathBuf::from(file))))
+    }
+}
+
+/// Writes the `--lms-csv` file, if one was asked for.
+fn write_lms_csv(
+    asked: Option<&(grade::lms::Lms, PathBuf)>,
+    manifest: &grade::record::Manifest,
+    records: &[grade::record::StudentRecord],
+) -> Result<(), UsageError> {
+    let Some((lms, path)) = asked else {
+        return Ok(());
+    };
+    let rows = grade::lms::write(*lms, path, &manifest.assignment, &manifest.columns, records)
+        .map_err(UsageError::Other)?;
+    println!(
+        "{} grades: {} ({})",
+        lms.name(),
+        path.display(),
+        crate::text::count(rows as u64, "student")
+    );
+    Ok(())
 }
 
 #[derive(Debug, clap::Args)]
@@ -140,6 +192,7 @@ pub fn grade(args: &GradeArgs) -> Result<u8, UsageError> {
     let assignment = load_assignment(&args.what, args.file.as_ref(), args.addr.as_ref())?;
     let specs: Vec<&crate::spec::Spec> = assignment.programs.iter().map(|p| &p.spec).collect();
     let selection = selection(&specs, &args.select)?;
+    let lms_csv = args.lms_csv.parsed()?;
     grade::check_folders_apart(&args.submissions, &args.out).map_err(UsageError::Other)?;
     grade::check_output_folder(&args.out).map_err(UsageError::Other)?;
     std::fs::create_dir_all(&args.out)
@@ -150,6 +203,16 @@ pub fn grade(args: &GradeArgs) -> Result<u8, UsageError> {
     let class = grade::intake::open(&args.submissions, args.layout, Some(&args.out))
         .map_err(UsageError::Other)?;
     let students = &class.students;
+    if let Some((lms, _)) = &lms_csv {
+        if class.layout != lms.layout() {
+            return Err(UsageError::Other(format!(
+                "--lms-csv {0}: the grades go back to {0} by the ids of a {0} export, and {1} is a {2} export; give the class as {0} exports it",
+                lms.name(),
+                args.submissions.display(),
+                class.layout.name()
+            )));
+        }
+    }
     eprintln!(
         "note: {} layout ({}), {} student{}",
         class.layout.name(),
@@ -216,6 +279,7 @@ pub fn grade(args: &GradeArgs) -> Result<u8, UsageError> {
         grade::table::summary(&manifest.assignment, &manifest.columns, &result.records)
     );
     println!("\ngrades: {}", args.out.join(grade::GRADES_FILE).display());
+    write_lms_csv(lms_csv.as_ref(), &manifest, &result.records)?;
     Ok(if result.interrupted {
         EXIT_INTERRUPTED
     } else {
@@ -224,6 +288,7 @@ pub fn grade(args: &GradeArgs) -> Result<u8, UsageError> {
 }
 
 pub fn merge(args: &MergeArgs) -> Result<u8, UsageError> {
+    let lms_csv = args.lms_csv.parsed()?;
     let (manifest, records, _lock) =
         grade::merge::merge(&args.parts, &args.out).map_err(UsageError::Other)?;
     grade::write_class_files(&args.out, &manifest, &records)
@@ -233,6 +298,7 @@ pub fn merge(args: &MergeArgs) -> Result<u8, UsageError> {
         grade::table::summary(&manifest.assignment, &manifest.columns, &records)
     );
     println!("\ngrades: {}", args.out.join(grade::GRADES_FILE).display());
+    write_lms_csv(lms_csv.as_ref(), &manifest, &records)?;
     Ok(EXIT_PASSED)
 }
 

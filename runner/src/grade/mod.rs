@@ -8,6 +8,7 @@ pub mod assignment;
 pub mod bundle;
 pub mod class;
 pub mod intake;
+pub mod lms;
 pub mod merge;
 pub mod pattern;
 mod progress;

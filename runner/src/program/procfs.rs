@@ -139,7 +139,10 @@ pub fn children_of(parent: i32) -> Vec<i32> {
     let mut children = Vec::new();
     for thread in threads.flatten() {
         let listed = fs::read_to_string(thread.path().join("children")).unwrap_or_default();
-        for child in listed.split_whitespace().filter_map(|c| c.parse::<i32>().ok()) {
+        for child in listed
+            .split_whitespace()
+            .filter_map(|c| c.parse::<i32>().ok())
+        {
             if !children.contains(&child) {
                 children.push(child);
             }

@@ -143,7 +143,7 @@ pub fn open(
     let work_dir = work.path().to_path_buf();
     let mut students = match layout {
         Layout::Plain => plain::students(&root, skip),
-        Layout::Moodle => moodle::students(&root, skip, &mut notes),
+        Layout::Moodle => moodle::students(&root, skip, &work_dir.join("moodle"), &mut notes),
         Layout::Canvas => canvas::students(&root, skip, &work_dir.join("canvas"), &mut notes),
         Layout::GithubClassroom => github::students(&root, skip, &mut notes),
         Layout::Gradescope => gradescope::students(&root, &mut notes),
@@ -174,10 +174,10 @@ pub fn detect(root: &Path, skip: Option<&Path>) -> Layout {
     let Ok(entries) = visible(root, skip) else {
         return Layout::Plain;
     };
-    if canvas::recognise(&entries) {
-        Layout::Canvas
-    } else if moodle::recognise(&entries) {
+    if moodle::recognise(&entries) {
         Layout::Moodle
+    } else if canvas::recognise(&entries) {
+        Layout::Canvas
     } else if github::recognise(&entries) {
         Layout::GithubClassroom
     } else {
@@ -311,7 +311,7 @@ mod tests {
 
     #[test]
     fn layouts_are_recognised_and_classmates_sharing_a_prefix_stay_plain() {
-        let cases: [(&[&str], Layout); 6] = [
+        let cases: [(&[&str], Layout); 7] = [
             (&["alice/", "bob/"], Layout::Plain),
             (&["anna-lee/", "anna-maria/"], Layout::Plain),
             (
@@ -320,6 +320,10 @@ mod tests {
             ),
             (
                 &["Zoë Dubois_1234567_assignsubmission_file_/"],
+                Layout::Moodle,
+            ),
+            (
+                &["Zoë Dubois_1234567_assignsubmission_file_server.py"],
                 Layout::Moodle,
             ),
             (
