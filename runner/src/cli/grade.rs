@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   runner grade tcp-chat-server --submissions class/ --file chat_server.py --addr 127.1.1.1:8900 --out grades/
+  runner grade lab1.yaml --submissions moodle-export.zip --out grades/ --lms-csv moodle grades/worksheet.csv
   runner grade lab1.yaml --submissions class/ --out grades/ --resume
   runner grade lab1.yaml --submissions class/ --out part-1/ --partition 1/2")]
 pub struct GradeArgs {
