@@ -1,7 +1,9 @@
 //! Source-file targets laid out as real submissions are: a Java program
 //! in a package (as every IDE writes it), C over several files or with a
 //! Makefile, Go over several files or as a module. Each is built in the
-//! build sandbox and passes the greeting case of tcp-upper-server.
+//! build sandbox and passes the greeting case of tcp-upper-server; and a
+//! class exported from Moodle with one student of each kind gets its
+//! grades, the broken and the missing ones with their status and why.
 
 mod common;
 
@@ -123,6 +125,13 @@ fn c_split_with_port_macro() -> tempfile::TempDir {
 }
 
 fn c_split_from(original: &str, util: &str) -> tempfile::TempDir {
+    let files = c_split_files(original, util);
+    let files: Vec<(&str, &str)> = files.iter().map(|(n, t)| (*n, t.as_str())).collect();
+    submission(&files)
+}
+
+/// The files of a C program split over server.c, util.h and util.c.
+fn c_split_files(original: &str, util: &str) -> Vec<(&'static str, String)> {
     let loop_ =
         "    for (ssize_t i = 0; i < n; i++)\n        data[i] = toupper((unsigned char)data[i]);\n";
     assert!(original.contains(loop_), "the loop");
@@ -130,14 +139,14 @@ fn c_split_from(original: &str, util: &str) -> tempfile::TempDir {
         "#include <unistd.h>\n",
         "#include <unistd.h>\n#include \"util.h\"\n",
     );
-    submission(&[
-        ("server.c", &server),
+    vec![
+        ("server.c", server),
         (
             "util.h",
-            "#include <stddef.h>\nvoid upper(char *data, size_t n);\n",
+            String::from("#include <stddef.h>\nvoid upper(char *data, size_t n);\n"),
         ),
-        ("util.c", util),
-    ])
+        ("util.c", util.to_string()),
+    ]
 }
 
 const UTIL_C: &str = "#include <ctype.h>\n#include \"util.h\"\n\nvoid upper(char *data, size_t n)\n{\n    for (size_t i = 0; i < n; i++)\n        data[i] = toupper((unsigned char)data[i]);\n}\n";
@@ -165,11 +174,14 @@ fn a_c_helper_that_does_not_compile_fails_with_the_compilers_message() {
     assert!(message.contains("util.c"), "{message}");
 }
 
+/// A Makefile whose default target is not the program: only `make
+/// server` builds it.
+const NAMED_TARGET_MAKEFILE: &str = "all:\n\tfalse\n\nserver: server.o util.o\n\t$(CC) -o $@ server.o util.o\n\n%.o: %.c util.h\n\t$(CC) -DPORT=8900 -c -o $@ $<\n";
+
 #[test]
 fn a_c_program_with_a_makefile_is_built_by_its_named_target() {
     let dir = c_split_with_port_macro();
-    // The default target is not the program: only `make server` builds it.
-    let makefile = "all:\n\tfalse\n\nserver: server.o util.o\n\t$(CC) -o $@ server.o util.o\n\n%.o: %.c util.h\n\t$(CC) -DPORT=8900 -c -o $@ $<\n";
+    let makefile = NAMED_TARGET_MAKEFILE;
     std::fs::write(dir.path().join("Makefile"), makefile).expect("write");
     chmod(&dir.path().join("Makefile"), 0o644);
     assert_passes(&dir.path().join("server.c"));
@@ -227,4 +239,129 @@ fn a_go_module_is_built_as_a_module() {
         ("text/upper.go", &upper),
     ]);
     assert_passes(&dir.path().join("main.go"));
+}
+
+/// A Moodle export of one student per kind of build, graded with
+/// `server.*` on every case of tcp-upper-server: each correct program gets
+/// full points whatever its build; the broken build and the missing
+/// program get 0 with their status and a note that says why.
+#[test]
+fn a_moodle_class_of_every_build_gets_its_grades() {
+    let class = tempfile::tempdir().expect("temp dir");
+    chmod(class.path(), 0o755);
+    let folder = |name: &str, id: u32| format!("{name}_{id}_assignsubmission_file_");
+    let mut files: Vec<(String, String)> = Vec::new();
+    let mut add = |student: String, path: &str, text: String| {
+        files.push((format!("{student}/{path}"), text));
+    };
+    // An IDE's project: a package under src/, two classes.
+    let (server, upper) = java_split();
+    let zoe = folder("Zoë Dubois", 1001);
+    add(
+        zoe.clone(),
+        "lab1/src/lab1/Server.java",
+        format!("package lab1;\n{server}"),
+    );
+    add(
+        zoe,
+        "lab1/src/lab1/Upper.java",
+        format!("package lab1;\n\n{upper}"),
+    );
+    let original_c = fixture("c/upper_server.c");
+    for (path, text) in c_split_files(&original_c, UTIL_C) {
+        add(folder("Jean Luc", 1002), path, text);
+    }
+    let with_macro = original_c.replace("htons(8900)", "htons(PORT)");
+    for (path, text) in c_split_files(&with_macro, UTIL_C) {
+        add(folder("Ana Bell", 1003), path, text);
+    }
+    add(
+        folder("Ana Bell", 1003),
+        "Makefile",
+        NAMED_TARGET_MAKEFILE.to_string(),
+    );
+    let (server, upper) = go_split();
+    add(folder("Bo Chen", 1004), "server.go", server);
+    add(folder("Bo Chen", 1004), "upper.go", upper);
+    let broken = UTIL_C.replace("toupper((unsigned char)data[i]);", "toupper(data[i])");
+    for (path, text) in c_split_files(&original_c, &broken) {
+        add(folder("Cy Doe", 1005), path, text);
+    }
+    add(
+        folder("Dee Eng", 1006),
+        "README.md",
+        String::from("did not finish"),
+    );
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect();
+    let class = submission(&files);
+    let out = tempfile::tempdir().expect("temp dir");
+    let finished = finish(
+        runner(),
+        &[
+            "grade",
+            &spec("tcp-upper-server"),
+            "--submissions",
+            &class.path().display().to_string(),
+            "--file",
+            "server.*",
+            "--addr",
+            "127.1.1.1:8900",
+            "--out",
+            &out.path().display().to_string(),
+        ],
+    );
+    assert_eq!(finished.code, 0, "{}", finished.everything());
+    assert!(
+        finished.stderr.contains("moodle layout"),
+        "{}",
+        finished.stderr
+    );
+    let text = std::fs::read_to_string(out.path().join("grades.csv")).expect("grades.csv");
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header = reader.headers().expect("header").clone();
+    let at = |name: &str| header.iter().position(|h| h == name).expect(name);
+    let rows: Vec<(String, String, String, String, String)> = reader
+        .records()
+        .map(|r| {
+            let r = r.expect("row");
+            (
+                r[at("student")].to_string(),
+                r[at("lms_id")].to_string(),
+                r[at("points")].to_string(),
+                r[at("status")].to_string(),
+                r[at("note")].replace(['‘', '’'], "'"),
+            )
+        })
+        .collect();
+    let full = |student: &str, id: &str| {
+        (
+            student.into(),
+            id.into(),
+            String::from("8"),
+            String::from("graded"),
+            String::new(),
+        )
+    };
+    assert_eq!(rows[0], full("Ana Bell", "1003"), "{text}");
+    assert_eq!(rows[1], full("Bo Chen", "1004"), "{text}");
+    assert_eq!(rows[2].3, "build-failed", "{text}");
+    assert_eq!(rows[2].2, "0", "{text}");
+    assert!(rows[2].4.starts_with("server.c: does not build:"), "{text}");
+    assert!(rows[2].4.contains("util.c"), "{text}");
+    assert_eq!(
+        rows[3],
+        (
+            "Dee Eng".into(),
+            "1006".into(),
+            "0".into(),
+            "no-program".into(),
+            "no file matches `server.*` (the folder holds README.md)".into()
+        ),
+        "{text}"
+    );
+    assert_eq!(rows[4], full("Jean Luc", "1002"), "{text}");
+    assert_eq!(rows[5], full("Zoë Dubois", "1001"), "{text}");
 }

@@ -151,7 +151,7 @@ fn patterns_that_cannot_be_meant_are_refused_before_grading() {
     assert_eq!(checked.code, 0, "{}", checked.everything());
     assert!(
         checked.stdout.contains(
-            "    tcp-upper-server: a file whose name matches [Cc]hat[Ss]erver.*, in any letter case, at most 2 folders down\n    tcp-upper-client: a file named client.py, in any letter case, at most 2 folders down\n"
+            "    tcp-upper-server: a file whose name matches [Cc]hat[Ss]erver.*, in any letter case, at most 5 folders down\n    tcp-upper-client: a file named client.py, in any letter case, at most 5 folders down\n"
         ),
         "{}",
         checked.stdout

@@ -49,9 +49,11 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// How deep below the student's folder a program file is looked for: a
-/// submission unpacked from an archive often sits in a folder of its own.
-pub const SEARCH_DEPTH: usize = 3;
+/// How many levels of folders, the student's own first, a program file
+/// is looked for in: a submission unpacked from an archive often sits in a
+/// folder of its own, and an IDE's project puts a Java class a package
+/// deeper still (`lab1/src/main/java/lab1/Server.java` is the sixth).
+pub const SEARCH_DEPTH: usize = 6;
 
 /// Why a student's program cannot be graded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,7 +72,7 @@ impl std::fmt::Display for Missing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Missing::None { pattern, present } if present.is_empty() => {
-                write!(f, "no file matches `{pattern}`: the folder is empty")
+                write!(f, "no file matches `{pattern}`: the folder holds no files")
             }
             Missing::None { pattern, present } => write!(
                 f,

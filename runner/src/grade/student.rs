@@ -166,7 +166,10 @@ fn setback(label: &str, outcomes: &[CaseOutcome]) -> Option<(Standing, String)> 
         .iter()
         .find(|o| o.setback == Some(Setback::BuildFailed))
     {
-        let note = format!("{label}: does not build: {}", first_error(&failed.message));
+        let note = format!(
+            "{label}: does not build: {}",
+            first_error(&failed.message, label)
+        );
         return Some((Standing::BuildFailed, note));
     }
     let first = outcomes.first()?;
@@ -188,27 +191,33 @@ fn setback(label: &str, outcomes: &[CaseOutcome]) -> Option<(Standing, String)> 
 }
 
 /// The compiler's first error in a build failure's message, in short:
-/// `line 12: 'upcase' undeclared`; else the sentence before it.
-fn first_error(message: &str) -> String {
+/// `line 12: 'upcase' undeclared`, or `util.c line 8: ...` when it is in
+/// another file than `program`'s; else the sentence before it.
+fn first_error(message: &str, program: &str) -> String {
     let (why, said) = message
         .split_once("; the compiler says:\n")
         .unwrap_or((message, ""));
     let lines: Vec<&str> = said.lines().filter(|l| !l.trim().is_empty()).collect();
     // `file:LINE:COLUMN: error: what` (gcc, clang, go, javac): the line
     // number and what; an error line first, then any placed line.
-    let placed: Vec<(&str, String)> = lines.iter().filter_map(|l| placed(l)).collect();
+    let placed: Vec<(&str, &str, String)> = lines.iter().filter_map(|l| placed(l)).collect();
     let said = match placed
         .iter()
-        .find(|(_, what)| what.starts_with("error:") || what.starts_with("fatal error:"))
+        .find(|(_, _, what)| what.starts_with("error:") || what.starts_with("fatal error:"))
         .or_else(|| placed.first())
     {
-        Some((number, what)) => {
+        Some((file, number, what)) => {
             let what = what
                 .strip_prefix("fatal error:")
                 .or_else(|| what.strip_prefix("error:"))
                 .unwrap_or(what)
                 .trim();
-            format!("line {number}: {what}")
+            let base = |path: &str| path.rsplit('/').next().unwrap_or(path).to_string();
+            if base(file) == base(program) || file.is_empty() {
+                format!("line {number}: {what}")
+            } else {
+                format!("{} line {number}: {what}", base(file))
+            }
         }
         None => match lines
             .iter()
@@ -229,10 +238,11 @@ fn first_error(message: &str) -> String {
     shorten(said)
 }
 
-/// The line number and what of a compiler's `file:LINE[:COLUMN]: what`.
-fn placed(line: &str) -> Option<(&str, String)> {
+/// The file, line number and what of a compiler's
+/// `file:LINE[:COLUMN]: what`.
+fn placed(line: &str) -> Option<(&str, &str, String)> {
     let mut parts = line.splitn(3, ':');
-    let (_, number, rest) = (parts.next()?, parts.next()?.trim(), parts.next()?);
+    let (file, number, rest) = (parts.next()?.trim(), parts.next()?.trim(), parts.next()?);
     if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -246,7 +256,7 @@ fn placed(line: &str) -> Option<(&str, String)> {
         }
         _ => rest,
     };
-    Some((number, what.trim().to_string()))
+    Some((file, number, what.trim().to_string()))
 }
 
 fn first_line(text: &str) -> &str {
@@ -377,14 +387,26 @@ mod tests {
                    /tmp/c/server.c: In function 'main':\n\
                    /tmp/c/server.c:12:10: error: 'upcase' undeclared (first use in this function)\n\
                    \x20  12 |   return upcase;";
-        assert_eq!(first_error(gcc), "line 12: 'upcase' undeclared");
+        assert_eq!(first_error(gcc, "server.c"), "line 12: 'upcase' undeclared");
+        let helper = "server.c does not build: cc exited with code 1; the compiler says:\n\
+                      /tmp/c/util.c:8:1: error: expected ';' before '}' token";
+        assert_eq!(
+            first_error(helper, "server.c"),
+            "util.c line 8: expected ';' before '}' token"
+        );
         let javac = "Server.java does not build: javac exited with code 1; the compiler says:\n\
                      Server.java:5: error: cannot find symbol";
-        assert_eq!(first_error(javac), "line 5: cannot find symbol");
+        assert_eq!(
+            first_error(javac, "src/lab1/Server.java"),
+            "line 5: cannot find symbol"
+        );
         let go = "server.go does not build: go exited with code 1; the compiler says:\n\
                   # command-line-arguments\n./server.go:7:2: undefined: upcase";
-        assert_eq!(first_error(go), "line 7: undefined: upcase");
+        assert_eq!(first_error(go, "server.go"), "line 7: undefined: upcase");
         let silent = "server.c does not build: cc was still running after 60s";
-        assert_eq!(first_error(silent), "cc was still running after 60s");
+        assert_eq!(
+            first_error(silent, "server.c"),
+            "cc was still running after 60s"
+        );
     }
 }
