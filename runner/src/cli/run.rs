@@ -284,10 +284,11 @@ pub fn run(args: &RunArgs) -> Result<u8, UsageError> {
     if summary.ran() == 0 {
         return Ok(EXIT_NO_CASES);
     }
+    // Informational cases count in no verdict.
     let all_passed = collected
         .outcomes
         .iter()
-        .all(|o| o.verdict == Verdict::Pass);
+        .all(|o| o.verdict == Verdict::Pass || o.level == crate::spec::Level::Informational);
     Ok(
         if all_passed && summary.total() > 0 && !summary.interrupted {
             EXIT_PASSED

@@ -73,6 +73,8 @@ pub struct CaseOutcome {
     pub tags: Vec<String>,
     /// Who sees the result on Gradescope.
     pub visibility: crate::spec::Visibility,
+    /// An informational case counts in neither the verdict nor the points.
+    pub level: crate::spec::Level,
     pub verdict: Verdict,
     pub points: u32,
     pub max_points: u32,
@@ -114,6 +116,7 @@ impl CaseOutcome {
             hint: case.hints.for_language(language),
             tags: case.tags.clone(),
             visibility: case.visibility,
+            level: case.level,
             verdict,
             points: if verdict == Verdict::Pass {
                 case.points
@@ -142,6 +145,10 @@ pub struct Summary {
     pub not_run: usize,
     pub points: u32,
     pub max_points: u32,
+    /// Informational cases run, and how many of them did not pass: in
+    /// none of the counts above.
+    pub informational: usize,
+    pub informational_not_passed: usize,
     pub duration: Duration,
     /// The run was cut short (global deadline or interrupt).
     pub interrupted: bool,
@@ -149,6 +156,14 @@ pub struct Summary {
 
 impl Summary {
     pub fn add(&mut self, outcome: &CaseOutcome) {
+        if outcome.level == crate::spec::Level::Informational && outcome.verdict != Verdict::NotRun
+        {
+            self.informational += 1;
+            if outcome.verdict != Verdict::Pass {
+                self.informational_not_passed += 1;
+            }
+            return;
+        }
         match outcome.verdict {
             Verdict::Pass => self.passed += 1,
             Verdict::Fail => self.failed += 1,
@@ -169,6 +184,12 @@ impl Summary {
         if self.not_run > 0 {
             counts.push_str(&format!(", {} not run", self.not_run));
         }
+        if self.informational > 0 {
+            counts.push_str(&format!(
+                "; {} informational ({} not passed)",
+                self.informational, self.informational_not_passed
+            ));
+        }
         counts
     }
 
@@ -177,9 +198,9 @@ impl Summary {
         self.ran() + self.not_run
     }
 
-    /// The cases that ran.
+    /// The cases that ran, informational ones included.
     pub fn ran(&self) -> usize {
-        self.passed + self.failed + self.errors
+        self.passed + self.failed + self.errors + self.informational
     }
 }
 

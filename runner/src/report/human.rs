@@ -75,11 +75,13 @@ impl<W: Write> Human<W> {
             Verdict::NotRun => self.paint(DIM, "SKIP "),
         };
         let time = self.paint(DIM, &duration(outcome.duration));
-        writeln!(
-            self.out,
-            "  {label} {:<32} {}/{} {time}",
-            outcome.case, outcome.points, outcome.max_points
-        )?;
+        let informational = outcome.level == crate::spec::Level::Informational;
+        let counted = if informational {
+            String::from("informational")
+        } else {
+            format!("{}/{}", outcome.points, outcome.max_points)
+        };
+        writeln!(self.out, "  {label} {:<32} {counted} {time}", outcome.case)?;
         let pad = "         ";
         match outcome.verdict {
             Verdict::Pass => return Ok(()),
@@ -91,6 +93,12 @@ impl<W: Write> Human<W> {
             "{pad}requirement: {}",
             terminal_safe(&outcome.about)
         )?;
+        if informational {
+            writeln!(
+                self.out,
+                "{pad}informational: beyond the handout, it counts in neither the verdict nor the points"
+            )?;
+        }
         if let Some(failure) = &outcome.failure {
             writeln!(
                 self.out,

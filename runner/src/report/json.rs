@@ -52,6 +52,10 @@ pub struct Summary {
     pub errors: usize,
     /// Selected cases the run did not reach (its `--deadline`, Ctrl-C).
     pub not_run: usize,
+    /// Informational cases that ran, in none of the counts above.
+    pub informational: usize,
+    /// Of those, the ones that did not pass.
+    pub informational_not_passed: usize,
     /// Points earned.
     pub points: u32,
     /// Points of every selected case, run or not.
@@ -60,6 +64,14 @@ pub struct Summary {
     pub duration_ms: f64,
     /// The run was cut short (its deadline or an interrupt).
     pub interrupted: bool,
+}
+
+/// Whether a case counts.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LevelName {
+    Required,
+    Informational,
 }
 
 /// The outcome of one case, with the evidence of a failure.
@@ -77,6 +89,9 @@ pub struct CaseResult {
     /// not run the case) or `not_run` (the run ended before the case, or
     /// the server listens at a wrong address, which an earlier case says).
     pub verdict: VerdictName,
+    /// `required`, or `informational`: reported with its evidence, counted
+    /// in neither the run's verdict nor its points.
+    pub level: LevelName,
     /// Points earned: all of `max_points` on a pass, none otherwise.
     pub points: u32,
     /// Points the case is worth.
@@ -193,6 +208,8 @@ pub fn report(collected: &Collected) -> Report {
             failed: summary.failed,
             errors: summary.errors,
             not_run: summary.not_run,
+            informational: summary.informational,
+            informational_not_passed: summary.informational_not_passed,
             points: summary.points,
             max_points: summary.max_points,
             duration_ms: milliseconds(summary.duration),
@@ -228,6 +245,10 @@ fn case(outcome: &CaseOutcome) -> CaseResult {
             Verdict::Fail => VerdictName::Fail,
             Verdict::Error => VerdictName::Error,
             Verdict::NotRun => VerdictName::NotRun,
+        },
+        level: match outcome.level {
+            crate::spec::Level::Required => LevelName::Required,
+            crate::spec::Level::Informational => LevelName::Informational,
         },
         points: outcome.points,
         max_points: outcome.max_points,

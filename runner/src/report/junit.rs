@@ -93,7 +93,7 @@ fn suite(
     cases: &[&CaseOutcome],
     timestamp: &str,
 ) -> io::Result<()> {
-    let count = |verdict: Verdict| cases.iter().filter(|c| c.verdict == verdict).count();
+    let count = |verdict: Verdict| cases.iter().filter(|c| junit_verdict(c) == verdict).count();
     let points: u32 = cases.iter().map(|c| c.points).sum();
     let max_points: u32 = cases.iter().map(|c| c.max_points).sum();
     let time: Duration = cases.iter().map(|c| c.duration).sum();
@@ -137,6 +137,16 @@ fn property(writer: &mut Writer<Vec<u8>>, name: &str, value: &str) -> io::Result
     Ok(())
 }
 
+/// The verdict CI sees: an informational case that did not pass is
+/// skipped, never a failure that would stop a pipeline.
+fn junit_verdict(outcome: &CaseOutcome) -> Verdict {
+    if outcome.level == crate::spec::Level::Informational && outcome.verdict != Verdict::Pass {
+        Verdict::NotRun
+    } else {
+        outcome.verdict
+    }
+}
+
 fn testcase(writer: &mut Writer<Vec<u8>>, outcome: &CaseOutcome) -> io::Result<()> {
     let element = writer
         .create_element("testcase")
@@ -148,11 +158,16 @@ fn testcase(writer: &mut Writer<Vec<u8>>, outcome: &CaseOutcome) -> io::Result<(
         return Ok(());
     }
     element.write_inner_content(|writer| {
-        let (tag, kind) = match outcome.verdict {
+        let (tag, kind) = match junit_verdict(outcome) {
             Verdict::NotRun => {
+                let message = if outcome.verdict == Verdict::NotRun {
+                    outcome.message.clone()
+                } else {
+                    format!("informational, not counted: {}", outcome.message)
+                };
                 writer
                     .create_element("skipped")
-                    .with_attribute(attr("message", &outcome.message))
+                    .with_attribute(attr("message", &message))
                     .write_empty()?;
                 return Ok(());
             }

@@ -97,7 +97,28 @@ pub struct Case {
     pub tags: Vec<String>,
     /// Who sees the case's result on Gradescope.
     pub visibility: Visibility,
+    /// Whether the case counts in the verdict and the points.
+    pub level: Level,
     pub steps: Vec<Step>,
+}
+
+/// Whether a case counts, as Autobahn's strict and informational
+/// verdicts: an informational case is run and reported, and counts in
+/// neither the run's verdict nor its points.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Level {
+    #[default]
+    Required,
+    Informational,
+}
+
+impl Level {
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Required => "required",
+            Level::Informational => "informational",
+        }
+    }
 }
 
 /// A case's advice: one text for every program, texts for programs in

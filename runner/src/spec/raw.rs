@@ -115,6 +115,16 @@ pub enum RawRestart {
     Once,
 }
 
+/// Whether a case counts: `required` (the default) counts in the verdict
+/// and the points; `informational` is run and reported with its evidence
+/// but counts in neither, for behaviour the handout does not ask for.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RawLevel {
+    Required,
+    Informational,
+}
+
 /// Who sees a case's result on Gradescope (other reports show every case).
 #[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -166,6 +176,12 @@ pub struct RawCase {
     /// ignore it.
     #[serde(default)]
     pub visibility: Option<RawVisibility>,
+    /// `required` (the default): counts in the verdict and the points;
+    /// `informational`: run and reported with its evidence, counted in
+    /// neither (behaviour the handout does not ask for). Its points must
+    /// then be 0 or left out.
+    #[serde(default)]
+    pub level: Option<RawLevel>,
     /// The steps, run in order; the first that fails ends the case.
     /// Steps are written `- send: {...}`, a single-key mapping, rather than
     /// serde_yaml's default `!send {...}` tag form.

@@ -237,9 +237,23 @@ impl Checker<'_> {
             let step_path = child_index(&format!("{path}.steps"), index);
             steps.push(self.step(&step_path, step, target, timeout, &mut scope)?);
         }
+        let level = match raw.level {
+            Some(RawLevel::Required) | None => Level::Required,
+            Some(RawLevel::Informational) => Level::Informational,
+        };
+        if level == Level::Informational && raw.points.is_some_and(|p| p > 0) {
+            return Err(self.error(
+                &format!("{path}.points"),
+                "an informational case counts in no points: leave `points` out",
+            ));
+        }
         Ok(Case {
             id: raw.id,
-            points: raw.points.unwrap_or(1),
+            points: match level {
+                Level::Informational => 0,
+                Level::Required => raw.points.unwrap_or(1),
+            },
+            level,
             about: raw.about,
             hints: self.hints(&format!("{path}.hint"), raw.hint)?,
             tags: raw.tags,
