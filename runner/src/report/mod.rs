@@ -90,6 +90,7 @@ pub(crate) mod sample {
             hint: None,
             tags: Vec::new(),
             visibility: Default::default(),
+            level: Default::default(),
             verdict: Verdict::Pass,
             points: 2,
             max_points: 2,
