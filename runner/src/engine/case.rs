@@ -180,7 +180,7 @@ impl CaseRun<'_> {
                 matcher,
                 capture,
             } => self.recv(conn, matcher, capture.as_deref(), deadline, step.timeout),
-            Action::Eof { conn } => self.eof(conn, deadline, step.timeout),
+            Action::Eof { conn, after_any } => self.eof(conn, *after_any, deadline, step.timeout),
             Action::Quiet { conn, window } => self.quiet(conn, *window),
             Action::Shutdown { conn } => self.shutdown(conn),
             Action::Close { conn } => self.close(conn),
@@ -323,6 +323,7 @@ pub fn describe_action(step: &Step) -> String {
             Matcher::Prefix(_) => "prefix",
             Matcher::Contains(_) => "contains",
             Matcher::Regex(_) => "regex",
+            Matcher::Any => "any",
         }
     }
     match &step.action {
@@ -332,7 +333,7 @@ pub fn describe_action(step: &Step) -> String {
         Action::Recv {
             conn, matcher: m, ..
         } => format!("recv on {conn} ({})", matcher(m)),
-        Action::Eof { conn } => format!("wait for {conn} to be closed by the other side"),
+        Action::Eof { conn, .. } => format!("wait for {conn} to be closed by the other side"),
         Action::Quiet { conn, window } => {
             format!(
                 "quiet on {conn} for {}",

@@ -10,6 +10,11 @@ use crate::spec::{Matcher, Payload};
 use std::io::ErrorKind;
 use std::time::{Duration, Instant};
 
+/// How long a connection must stay quiet for a reply of any content to
+/// be taken as whole: pieces of one reply written back to back arrive
+/// well within it on loopback.
+const SETTLE: Duration = Duration::from_millis(50);
+
 /// Unmatched bytes the runner holds per connection: a target flooding the
 /// socket fails the step here instead of filling the runner's memory.
 const MAX_PENDING: usize = 1 << 20;
@@ -218,6 +223,10 @@ impl CaseRun<'_> {
         let expected = expectation.describe();
         let noun = self.noun;
         loop {
+            if matches!(expectation, Expectation::Any) && !self.connection(name)?.pending.is_empty()
+            {
+                self.settle(name, deadline);
+            }
             let connection = self.connection(name)?;
             let state = expectation.on_stream(&connection.pending);
             let held = connection.pending.len();
@@ -282,10 +291,39 @@ impl CaseRun<'_> {
         }
     }
 
-    pub(super) fn eof(&mut self, name: &str, deadline: Instant, timeout: Duration) -> StepResult {
-        let noun = self.noun;
-        let expected = format!("the {noun} closes connection {name}");
+    /// Reads what keeps arriving on `name` until nothing has for
+    /// `SETTLE` (or the peer closed, or `deadline`): a reply the program
+    /// wrote in pieces is taken whole by a step that takes any reply.
+    fn settle(&mut self, name: &str, deadline: Instant) {
         loop {
+            let quiet = (Instant::now() + SETTLE).min(deadline);
+            if !matches!(self.read_into_transcript(name, quiet), ReadEvent::Data(_)) {
+                return;
+            }
+        }
+    }
+
+    pub(super) fn eof(
+        &mut self,
+        name: &str,
+        after_any: bool,
+        deadline: Instant,
+        timeout: Duration,
+    ) -> StepResult {
+        let noun = self.noun;
+        let expected = if after_any {
+            format!("a reply of any content on {name}, then the {noun} closes it")
+        } else {
+            format!("the {noun} closes connection {name}")
+        };
+        let mut replied = false;
+        loop {
+            if after_any {
+                // Recorded in the transcript, not judged.
+                let connection = self.connection(name)?;
+                replied |= !connection.pending.is_empty();
+                connection.pending.clear();
+            }
             let pending = self.connection(name)?.pending.clone();
             if !pending.is_empty() {
                 return Err(Problem::new(
@@ -299,7 +337,29 @@ impl CaseRun<'_> {
             }
             match self.read_into_transcript(name, deadline) {
                 ReadEvent::Data(_) => continue,
-                ReadEvent::Closed | ReadEvent::Reset => return Ok(()),
+                ReadEvent::Closed if after_any && !replied => {
+                    return Err(Problem::new(
+                        expected,
+                        format!("the {noun} closed the connection without sending a reply"),
+                    ))
+                }
+                ReadEvent::Closed => return Ok(()),
+                ReadEvent::Reset if after_any && !replied => {
+                    return Err(Problem::new(
+                        expected,
+                        format!(
+                            "the {noun} reset the connection without sending a reply (it crashed, or closed it with data unread)"
+                        ),
+                    ))
+                }
+                ReadEvent::Reset => {
+                    return Err(Problem::new(
+                        expected,
+                        format!(
+                            "the {noun} reset the connection (RST) instead of closing it: close the socket once everything received is read, and do not set SO_LINGER to 0"
+                        ),
+                    ))
+                }
                 ReadEvent::TimedOut => {
                     return Err(Problem::new(
                         expected,

@@ -256,9 +256,11 @@ pub enum Action {
         matcher: Matcher,
         capture: Option<String>,
     },
-    /// The target closed its side: a read returns 0 with nothing before it.
+    /// The target closed its side (FIN, not a reset): a read returns 0
+    /// with nothing before it, or, `after_any`, with anything before it.
     Eof {
         conn: String,
+        after_any: bool,
     },
     /// No data arrives for `window`.
     Quiet {
@@ -367,6 +369,9 @@ pub enum Matcher {
     Contains(Payload),
     /// The bytes up to and including the first match.
     Regex(Regex),
+    /// A reply of any content: at least one byte, and what follows until
+    /// the connection is quiet for a moment.
+    Any,
 }
 
 #[cfg(test)]

@@ -274,11 +274,28 @@ pub struct RawConn {
     #[serde(default)]
     #[schemars(with = "Option<DurationText>")]
     pub timeout: Option<String>,
+    /// `eof` only: `any` lets a reply of any content (at least one byte)
+    /// come before the close, for a case about the close and not about
+    /// the reply's bytes.
+    #[serde(default)]
+    pub after: Option<RawAfter>,
+}
+
+/// What an `eof` lets arrive before the close.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RawAfter {
+    /// Anything: the bytes are recorded and not judged.
+    Any,
 }
 
 impl From<String> for RawConn {
     fn from(on: String) -> Self {
-        RawConn { on, timeout: None }
+        RawConn {
+            on,
+            timeout: None,
+            after: None,
+        }
     }
 }
 
@@ -348,6 +365,12 @@ pub struct RawMatch {
     /// `regex` syntax, not anchored).
     #[serde(default)]
     pub regex: Option<String>,
+    /// `any: true`: a reply of any content, for a case about something
+    /// else than the reply's bytes (a close, a next client): at least one
+    /// byte, and what follows it until the connection is quiet for a
+    /// moment (a whole datagram on UDP).
+    #[serde(default)]
+    pub any: Option<bool>,
     /// Keeps the bytes the step consumed under this name, for `{name}` in
     /// later steps of the case.
     #[serde(default)]

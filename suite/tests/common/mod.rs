@@ -89,6 +89,20 @@ pub fn failing(report: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The exit code a run with `report` ends with: 1 when a case that counts
+/// did not pass, 0 when only informational ones did not.
+pub fn expected_code(report: &Value) -> i32 {
+    let counted_failure = report["results"]
+        .as_array()
+        .map(|results| {
+            results
+                .iter()
+                .any(|r| r["verdict"] != "pass" && r["level"] != "informational")
+        })
+        .unwrap_or(false);
+    i32::from(counted_failure)
+}
+
 /// A loopback address no other test of this run uses, so tests that run
 /// hard-coded-address programs can run in parallel.
 pub fn private_loopback_ip() -> String {

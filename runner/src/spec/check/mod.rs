@@ -327,10 +327,17 @@ impl Checker<'_> {
                         format!("`{name}` does not wait, so it takes no `timeout`"),
                     ));
                 }
+                if name != "eof" && c.after.is_some() {
+                    return Err(self.error(
+                        &child_key(&body, "after"),
+                        format!("`after` goes with `eof`, not `{name}`"),
+                    ));
+                }
+                let after_any = matches!(c.after, Some(RawAfter::Any));
                 timeout = self.timeout_or(&body, &c.timeout, timeout)?;
                 let conn = self.known_connection(&body, &Some(c.on), scope)?;
                 match name {
-                    "eof" => Action::Eof { conn },
+                    "eof" => Action::Eof { conn, after_any },
                     "shutdown" => Action::Shutdown { conn },
                     "close" => {
                         scope.connections.remove(&conn);
@@ -558,11 +565,18 @@ impl Checker<'_> {
             raw.prefix.is_some(),
             raw.contains.is_some(),
             raw.regex.is_some(),
+            raw.any.is_some(),
         ];
         if given.iter().filter(|g| **g).count() != 1 {
             return Err(self.error(
                 path,
-                "give exactly one of `text`, `line`, `hex`, `prefix`, `contains` or `regex`",
+                "give exactly one of `text`, `line`, `hex`, `prefix`, `contains`, `regex` or `any`",
+            ));
+        }
+        if raw.any == Some(false) {
+            return Err(self.error(
+                &child_key(path, "any"),
+                "`any: false` checks nothing: write `any: true` for a reply of any content, or give the bytes expected",
             ));
         }
         let repeat = self.repeat(path, raw.repeat)?;
@@ -581,6 +595,7 @@ impl Checker<'_> {
                 .iter()
                 .all(|part| matches!(part, Part::Literal(bytes) if bytes.is_empty())),
             Matcher::Regex(regex) => regex.as_str().is_empty(),
+            Matcher::Any => false,
         };
         if checks_nothing {
             let key = ["text", "line", "hex", "prefix", "contains", "regex"]
@@ -617,6 +632,8 @@ impl Checker<'_> {
             Matcher::Prefix(self.template(&child_key(path, "prefix"), text, scope)?)
         } else if let Some(text) = &raw.contains {
             Matcher::Contains(self.template(&child_key(path, "contains"), text, scope)?)
+        } else if raw.any.is_some() {
+            Matcher::Any
         } else {
             let pattern = raw.regex.as_deref().unwrap_or_default();
             let regex = Regex::new(pattern).map_err(|error| {
