@@ -8,6 +8,7 @@ mod limits;
 mod output;
 mod process;
 mod procfs;
+mod recipe;
 mod sandboxed;
 mod scratch;
 mod sockdiag;
@@ -23,6 +24,7 @@ pub use process::{
     become_subreaper, describe_status, kill_leftovers, without_spawns, Confinement, Process, POLL,
 };
 pub use procfs::{descendants, time_wait_on, SocketKind};
+pub use recipe::command as assignment_command;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
