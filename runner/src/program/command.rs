@@ -306,6 +306,36 @@ fn interpreted_by(program: &str) -> Option<(&'static str, &'static str)> {
     }
 }
 
+/// The file types the runner builds or runs by their type.
+pub const PROGRAM_EXTENSIONS: &[&str] = &[
+    "py", "c", "cpp", "cc", "cxx", "c++", "go", "java", "jar", "js", "mjs", "cjs",
+];
+
+/// The Debian packages that build and run a program file of type
+/// `extension` (in any letter case, as files are matched), the same ones
+/// the missing-toolchain message names: `make` with C and C++ (a
+/// Makefile builds them when there is one). None for a type the runner
+/// does not know.
+pub fn packages_for_extension(extension: &str) -> Option<Vec<&'static str>> {
+    let lower = extension.to_ascii_lowercase();
+    let file = format!("program.{lower}");
+    if let Some(language) = compiled_language(Path::new(&file)) {
+        let (_, package) = language.toolchain();
+        return Some(match language.language() {
+            Language::C | Language::Cpp => vec![package, "make"],
+            _ => vec![package],
+        });
+    }
+    if let Some((_, package)) = interpreted_by(&file) {
+        return Some(vec![package]);
+    }
+    match lower.as_str() {
+        "py" => Some(vec!["python3"]),
+        "jar" => Some(vec!["default-jdk-headless"]),
+        _ => None,
+    }
+}
+
 /// Whether `path` is a 64-bit ELF executable with no program interpreter
 /// (no `PT_INTERP` header): statically linked.
 fn is_static_executable(path: &Path) -> bool {
@@ -495,6 +525,22 @@ mod tests {
             std::fs::write(&script, format!("{first_line}\nprint(1)\n")).expect("writable");
             let argv = vec![script.display().to_string()];
             assert_eq!(language_of(&argv), language, "{first_line}");
+        }
+    }
+
+    #[test]
+    fn each_program_type_has_its_debian_packages() {
+        assert_eq!(packages_for_extension("c"), Some(vec!["gcc", "make"]));
+        assert_eq!(packages_for_extension("CC"), Some(vec!["g++", "make"]));
+        assert_eq!(
+            packages_for_extension("java"),
+            Some(vec!["default-jdk-headless"])
+        );
+        assert_eq!(packages_for_extension("mjs"), Some(vec!["nodejs"]));
+        assert_eq!(packages_for_extension("go"), Some(vec!["golang"]));
+        assert_eq!(packages_for_extension("txt"), None);
+        for extension in PROGRAM_EXTENSIONS {
+            assert!(packages_for_extension(extension).is_some(), "{extension}");
         }
     }
 

@@ -15,7 +15,7 @@ mod sockdiag;
 mod toolchain;
 
 pub use build::BuildFailure;
-pub use command::{CommandError, TargetCommand};
+pub use command::{packages_for_extension, CommandError, TargetCommand, PROGRAM_EXTENSIONS};
 pub use identity::{reachable_by_others, submission_dir, Identity, IdentityError};
 pub use keyboard::untypable;
 pub use limits::{parse_size, show_size, Limits, MIN_MEMORY};
