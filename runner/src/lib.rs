@@ -17,6 +17,7 @@ pub mod signals;
 pub mod spec;
 pub mod stop;
 pub mod text;
+pub mod unpack;
 
 /// The hidden first argument with which the runner starts one of its
 /// bundled reference programs as a target: `runner __reference NAME HOST PORT`.

@@ -644,3 +644,129 @@ fn resume_does_not_read_a_huge_submission_and_says_why() {
         );
     }
 }
+
+/// Writes `text` as `name` in `dir` and returns its path.
+fn write_file(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write");
+    path
+}
+
+/// The packages `setup.sh` of a bundle of `assignment` installs.
+fn setup_packages(dir: &Path, assignment: &Path) -> Vec<String> {
+    let zip = dir.join("autograder.zip");
+    let _ = std::fs::remove_file(&zip);
+    runner()
+        .arg("gradescope-bundle")
+        .arg(assignment)
+        .arg("-o")
+        .arg(&zip)
+        .assert()
+        .code(0);
+    let source = dir.join("source");
+    let _ = std::fs::remove_dir_all(&source);
+    unzip(&zip, &source);
+    let setup = std::fs::read_to_string(source.join("setup.sh")).expect("setup.sh");
+    let line = setup
+        .lines()
+        .find_map(|l| l.strip_prefix("apt-get install -y --no-install-recommends "))
+        .unwrap_or_else(|| panic!("no install line in {setup}"));
+    line.split(' ').map(String::from).collect()
+}
+
+#[test]
+fn the_gradescope_bundle_installs_the_toolchains_the_file_patterns_can_need() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let java = write_file(
+        dir.path(),
+        "java.yaml",
+        "assignment: lab\nprograms:\n  - { spec: tcp-upper-server, file: '*.java' }\n",
+    );
+    assert_eq!(
+        setup_packages(dir.path(), &java),
+        ["python3", "default-jdk-headless"]
+    );
+    let any = write_file(
+        dir.path(),
+        "any.yaml",
+        "assignment: lab\nprograms:\n  - { spec: tcp-upper-server, file: 'server.*' }\n",
+    );
+    let packages = setup_packages(dir.path(), &any);
+    for package in [
+        "python3",
+        "gcc",
+        "g++",
+        "make",
+        "golang",
+        "default-jdk-headless",
+        "nodejs",
+    ] {
+        assert!(
+            packages.iter().any(|p| p == package),
+            "{package}: {packages:?}"
+        );
+    }
+    let extra = write_file(
+        dir.path(),
+        "extra.yaml",
+        "assignment: lab\npackages: [libssl-dev, zlib1g-dev]\nprograms:\n  - { spec: tcp-upper-server, file: server.c }\n",
+    );
+    assert_eq!(
+        setup_packages(dir.path(), &extra),
+        ["python3", "gcc", "make", "libssl-dev", "zlib1g-dev"]
+    );
+}
+
+/// A bundle of an assignment whose C program builds only by its own
+/// command (`-DUPPER`, two files) grades a submission under
+/// run_autograder as Gradescope runs it.
+#[test]
+fn the_gradescope_bundle_carries_the_assignments_build_and_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let assignment = write_file(
+        dir.path(),
+        "lab.yaml",
+        "assignment: lab\npackages: [libssl-dev]\nprograms:\n  - spec: tcp-upper-server\n    file: main.c\n    addr: 127.1.1.1:8900\n    build: cc -o server {file} net.c -DUPPER\n    run: ./server\n",
+    );
+    let zip = dir.path().join("autograder.zip");
+    runner()
+        .arg("gradescope-bundle")
+        .arg(&assignment)
+        .arg("-o")
+        .arg(&zip)
+        .assert()
+        .code(0);
+    let root: PathBuf = dir.path().join("autograder");
+    unzip(&zip, &root.join("source"));
+    let bundled = std::fs::read_to_string(root.join("source/assignment.yaml")).expect("yaml");
+    for line in [
+        "packages: [\"libssl-dev\"]",
+        "build: \"cc -o server {file} net.c -DUPPER\"",
+        "run: \"./server\"",
+    ] {
+        assert!(bundled.contains(line), "{line} in {bundled}");
+    }
+    let main = format!(
+        "#ifndef UPPER\n#error build with -DUPPER\n#endif\nint net_ready(void);\n{}",
+        fixture("c/upper_server.c")
+    );
+    put(&root, "submission", "main.c", &main);
+    put(
+        &root,
+        "submission",
+        "net.c",
+        "int net_ready(void) { return 1; }\n",
+    );
+    std::fs::create_dir_all(root.join("results")).expect("results");
+    let output = std::process::Command::new("bash")
+        .arg(root.join("source/run_autograder"))
+        .env("AUTOGRADER_ROOT", &root)
+        .output()
+        .expect("run_autograder runs");
+    assert!(output.status.success(), "{output:?}");
+    let results: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("results/results.json")).expect("results.json"),
+    )
+    .expect("JSON");
+    assert_eq!(results["score"], 8, "{results}");
+}

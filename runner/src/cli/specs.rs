@@ -155,11 +155,18 @@ pub fn check(args: &CheckArgs) -> Result<u8, UsageError> {
                         count(cases as u64, "case")
                     )];
                     // What each program's pattern finds in a student's folder.
-                    lines.extend(
-                        a.programs
-                            .iter()
-                            .map(|p| format!("    {}: {}", p.spec.name, p.file.describe())),
-                    );
+                    for p in &a.programs {
+                        lines.push(format!("    {}: {}", p.spec.name, p.file.describe()));
+                        // The assignment's own commands, as they will run.
+                        for (key, command) in [("build", &p.build), ("run", &p.run)] {
+                            if let Some(command) = command {
+                                lines.push(format!("      {key}: {command}"));
+                            }
+                        }
+                    }
+                    if !a.packages.is_empty() {
+                        lines.push(format!("    packages: {}", a.packages.join(" ")));
+                    }
                     lines
                 })
                 .map_err(UsageError::from)

@@ -49,6 +49,7 @@ pub fn run_spec(
         identity: options.identity.as_deref(),
         env: &options.env,
         tools: &[],
+        folder: None,
     };
     // A source file is built before its first case; a build that fails
     // fails every case with the compiler's messages.
@@ -80,6 +81,11 @@ pub fn run_spec(
             }
             return;
         }
+    };
+    // An assignment's `run:` starts in the program's folder, built or not.
+    let confinement = Confinement {
+        folder: command.folder(),
+        ..confinement
     };
     let mut running: Option<Running> = None;
     // Set once a start finds the program listening at another address:

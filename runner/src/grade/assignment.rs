@@ -11,6 +11,25 @@
 //! ```
 //!
 //! or one spec with `--file` and `--addr` on the command line.
+//!
+//! A program may say how it is built and started, where the way its
+//! language is detected does not fit (a C server built with `-DUPPER`, a
+//! Java program run from its classes):
+//!
+//! ```yaml
+//! packages: [libssl-dev]     # Debian packages the Gradescope bundle installs
+//! programs:
+//!   - spec: tcp-upper-server
+//!     file: main.c
+//!     build: cc -o server main.c net.c -DUPPER
+//!     run: "{dir}/server {port}"
+//! ```
+//!
+//! `build` runs in the build sandbox in a writable copy of the folder of
+//! the program's file (`{dir}`; `{file}` the file in it), and `run` in
+//! what it made (see `program::recipe`). `run` alone runs in the
+//! student's own folder; `build` alone is refused, since nothing says
+//! what of the built folder to start.
 
 use super::pattern::FilePattern;
 use crate::spec::locate::{child_index, child_key, Locator};
@@ -28,12 +47,20 @@ pub struct Program {
     pub file: FilePattern,
     /// Where the program serves or connects, when it hard-codes it.
     pub addr: Option<SocketAddr>,
+    /// The assignment's own build command, when the detected one does
+    /// not fit (always with `run`).
+    pub build: Option<String>,
+    /// The assignment's own command that starts the program.
+    pub run: Option<String>,
 }
 
 #[derive(Debug)]
 pub struct Assignment {
     pub name: String,
     pub programs: Vec<Program>,
+    /// Debian packages the programs need besides their toolchains (the
+    /// Gradescope bundle installs them).
+    pub packages: Vec<String>,
 }
 
 /// An assignment file: the programs every student hands in.
@@ -47,7 +74,18 @@ pub(crate) struct RawAssignment {
     /// One entry per program of the assignment, each spec at most once.
     #[schemars(length(min = 1))]
     programs: Vec<RawProgram>,
+    /// Debian packages the programs need besides their languages'
+    /// toolchains (a library's `-dev` package), installed by the
+    /// Gradescope bundle's `setup.sh`: `[libssl-dev]`.
+    #[serde(default)]
+    packages: Vec<DebianPackage>,
 }
+
+/// A Debian package name: lower-case letters, digits and `+-.`, starting
+/// with a letter or digit, at least two characters.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(transparent)]
+struct DebianPackage(#[schemars(regex(pattern = r"^[a-z0-9][a-z0-9+.-]+$"))] String);
 
 /// One program every student hands in, and the spec it is graded on.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -65,6 +103,21 @@ pub(crate) struct RawProgram {
     /// loopback `HOST:PORT`.
     #[serde(default)]
     addr: Option<String>,
+    /// A shell command that builds the program, run in the build sandbox
+    /// in a writable copy of the folder of the program's file: `{dir}`
+    /// is that copy, `{file}` the file in it. What the folder holds
+    /// afterwards is what `run` starts. Needs `run`.
+    #[serde(default)]
+    #[schemars(regex(pattern = r"\S"))]
+    build: Option<String>,
+    /// The command that starts the program, instead of the one its file
+    /// type gives: `{dir}` is the built folder (or without `build`, the
+    /// student's folder holding the file), `{file}` the program's file
+    /// in it, `{host}` and `{port}` where to serve or connect. It starts
+    /// in `{dir}`: `./server {port}` is `{dir}/server {port}`.
+    #[serde(default)]
+    #[schemars(regex(pattern = r"\S"))]
+    run: Option<String>,
 }
 
 /// Loads the file at `path` if it is an assignment file rather than a
@@ -145,12 +198,71 @@ fn load_text(path: &Path, file: &str, text: &str) -> Result<Assignment, SpecErro
                 ),
             ));
         }
-        programs.push(Program { spec, file, addr });
+        let (build, run) = commands(&raw_program, &at).map_err(|(at, why)| invalid(&at, why))?;
+        programs.push(Program {
+            spec,
+            file,
+            addr,
+            build,
+            run,
+        });
+    }
+    for (index, package) in raw.packages.iter().enumerate() {
+        if !is_debian_package(&package.0) {
+            return Err(invalid(
+                &child_index("packages", index),
+                format!(
+                    "`{}` is not a Debian package name (lower-case letters, digits and + - ., e.g. libssl-dev)",
+                    crate::text::escape_controls(&package.0, |_| false)
+                ),
+            ));
+        }
     }
     Ok(Assignment {
         name: raw.assignment,
         programs,
+        packages: raw.packages.into_iter().map(|p| p.0).collect(),
     })
+}
+
+/// A program's `build` and `run`, checked: neither empty, `run` a
+/// command line, and `build` only with `run`. The error is placed at
+/// the key it is about.
+type Commands = (Option<String>, Option<String>);
+fn commands(raw: &RawProgram, at: &str) -> Result<Commands, (String, String)> {
+    for (key, value) in [("build", &raw.build), ("run", &raw.run)] {
+        if value.as_ref().is_some_and(|v| v.trim().is_empty()) {
+            return Err((child_key(at, key), format!("`{key}` is empty")));
+        }
+    }
+    if let Some(run) = &raw.run {
+        if let Err(e) = shell_words::split(run) {
+            return Err((
+                child_key(at, "run"),
+                format!("`run` is not a command line: {e}"),
+            ));
+        }
+    }
+    if raw.build.is_some() && raw.run.is_none() {
+        return Err((
+            child_key(at, "build"),
+            String::from(
+                "`build` needs `run` too, to say what of the built folder to start, e.g. run: \"{dir}/server {port}\"",
+            ),
+        ));
+    }
+    Ok((raw.build.clone(), raw.run.clone()))
+}
+
+/// Whether `name` is a valid Debian package name (Debian Policy 5.6.1):
+/// it goes on an `apt-get install` line.
+fn is_debian_package(name: &str) -> bool {
+    let mut chars = name.chars();
+    name.len() >= 2
+        && chars
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.".contains(c))
 }
 
 /// A spec named in an assignment file: a path relative to that file, or a
@@ -174,7 +286,14 @@ impl Assignment {
     pub fn single(spec: Spec, file: FilePattern, addr: Option<SocketAddr>) -> Assignment {
         Assignment {
             name: spec.name.clone(),
-            programs: vec![Program { spec, file, addr }],
+            programs: vec![Program {
+                spec,
+                file,
+                addr,
+                build: None,
+                run: None,
+            }],
+            packages: Vec::new(),
         }
     }
 }
@@ -220,6 +339,42 @@ mod tests {
                 .expect_err("unknown spec");
         let text = error.to_string();
         assert!(text.contains(":3:11: `no-such-spec`"), "{text}");
+    }
+
+    #[test]
+    fn build_and_run_commands_and_packages_are_loaded_and_checked() {
+        let assignment = load_text(
+            "assignment: lab\npackages: [libssl-dev, g++]\nprograms:\n  - spec: tcp-upper-server\n    file: main.c\n    build: cc -o server main.c\n    run: '{dir}/server {port}'\n",
+        )
+        .expect("loads");
+        assert_eq!(assignment.packages, ["libssl-dev", "g++"]);
+        let program = &assignment.programs[0];
+        assert_eq!(program.build.as_deref(), Some("cc -o server main.c"));
+        assert_eq!(program.run.as_deref(), Some("{dir}/server {port}"));
+
+        let error = load_text(
+            "assignment: lab\nprograms:\n  - spec: tcp-upper-server\n    file: main.c\n    build: make\n",
+        )
+        .expect_err("build without run");
+        let text = error.to_string();
+        assert!(text.contains(":5:12: `build` needs `run`"), "{text}");
+        let error = load_text(
+            "assignment: lab\nprograms:\n  - { spec: tcp-upper-server, file: s.py, run: \"python3 '{file}\" }\n",
+        )
+        .expect_err("unclosed quote");
+        assert!(
+            error.to_string().contains("`run` is not a command line"),
+            "{error}"
+        );
+        let error = load_text(
+            "assignment: lab\npackages: [ok, 'x; rm -rf /']\nprograms:\n  - { spec: tcp-upper-server, file: s.py }\n",
+        )
+        .expect_err("not a package");
+        let text = error.to_string();
+        assert!(
+            text.contains(":2:") && text.contains("not a Debian package"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -9,14 +9,15 @@ use std::io::Write;
 use std::path::Path;
 use zip::write::SimpleFileOptions;
 
+/// `setup.sh`, with `@PACKAGES@` the Debian packages to install.
 const SETUP: &str = r#"#!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder image.
 # The runner is a self-contained Linux binary; the students' programs need
-# their language's toolchain. Add what your class writes in (for example
-# default-jdk-headless, golang, nodejs, gcc).
+# the toolchains of the languages the assignment's file patterns can
+# match, and the packages the assignment lists.
 set -eu
 apt-get update
-apt-get install -y --no-install-recommends python3
+apt-get install -y --no-install-recommends @PACKAGES@
 chmod +x /autograder/source/runner
 "#;
 
@@ -59,7 +60,8 @@ pub fn write(assignment: &Assignment, path: &Path) -> Result<(), String> {
             .and_then(|()| zip.write_all(bytes).map_err(Into::into))
             .map_err(|e| format!("{}: cannot write {name}: {e}", path.display()))
     };
-    add("setup.sh", executable, SETUP.as_bytes())?;
+    let setup = SETUP.replace("@PACKAGES@", &packages(assignment).join(" "));
+    add("setup.sh", executable, setup.as_bytes())?;
     add("run_autograder", executable, RUN_AUTOGRADER.as_bytes())?;
     add("runner", executable, &runner)?;
     add(
@@ -79,13 +81,48 @@ pub fn write(assignment: &Assignment, path: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// The Debian packages `setup.sh` installs: python3 always (a Python
+/// program is the common case, and the toolchain checks use it), the
+/// toolchain of every file type a program's pattern can match (all of
+/// them for a pattern like `server.*`), then the assignment's own.
+fn packages(assignment: &Assignment) -> Vec<String> {
+    let mut packages = vec![String::from("python3")];
+    let mut add = |package: &str| {
+        if !packages.iter().any(|p| p == package) {
+            packages.push(package.to_string());
+        }
+    };
+    for program in &assignment.programs {
+        let extensions = program.file.extensions().unwrap_or_else(|| {
+            crate::program::PROGRAM_EXTENSIONS
+                .iter()
+                .map(|e| e.to_string())
+                .collect()
+        });
+        for extension in extensions {
+            for package in crate::program::packages_for_extension(&extension).unwrap_or_default() {
+                add(package);
+            }
+        }
+    }
+    for package in &assignment.packages {
+        add(package);
+    }
+    packages
+}
+
 /// The assignment file inside the bundle, with specs as bundle paths.
 fn assignment_file(assignment: &Assignment) -> String {
     let quote = |text: &str| serde_json::to_string(text).unwrap_or_default();
     let mut text = format!(
-        "# Written by `runner gradescope-bundle`.\nassignment: {}\nprograms:\n",
+        "# Written by `runner gradescope-bundle`.\nassignment: {}\n",
         quote(&assignment.name)
     );
+    if !assignment.packages.is_empty() {
+        let packages: Vec<String> = assignment.packages.iter().map(|p| quote(p)).collect();
+        text.push_str(&format!("packages: [{}]\n", packages.join(", ")));
+    }
+    text.push_str("programs:\n");
     for program in &assignment.programs {
         text.push_str(&format!(
             "  - spec: {}\n    file: {}\n",
@@ -94,6 +131,11 @@ fn assignment_file(assignment: &Assignment) -> String {
         ));
         if let Some(addr) = program.addr {
             text.push_str(&format!("    addr: {}\n", quote(&addr.to_string())));
+        }
+        for (key, command) in [("build", &program.build), ("run", &program.run)] {
+            if let Some(command) = command {
+                text.push_str(&format!("    {key}: {}\n", quote(command)));
+            }
         }
     }
     text
@@ -106,11 +148,14 @@ mod tests {
         let spec = crate::spec::bundled_named("tcp-upper-server")
             .expect("bundled")
             .expect("valid");
-        let assignment = super::Assignment::single(
+        let mut assignment = super::Assignment::single(
             spec,
             super::super::pattern::FilePattern::new("my server.py").expect("valid"),
             Some("127.1.1.1:8900".parse().expect("addr")),
         );
+        assignment.packages = vec![String::from("libssl-dev")];
+        assignment.programs[0].build = Some(String::from("cc -o 'my server' {file}"));
+        assignment.programs[0].run = Some(String::from("\"{dir}/my server\" {port}"));
         let folder = tempfile::tempdir().expect("tempdir");
         std::fs::create_dir(folder.path().join("specs")).expect("mkdir");
         std::fs::write(
@@ -123,5 +168,38 @@ mod tests {
         let loaded = super::super::assignment::load(&path).expect("loads");
         assert_eq!(loaded.programs[0].file.as_str(), "my server.py");
         assert_eq!(loaded.programs[0].addr, assignment.programs[0].addr);
+        assert_eq!(loaded.programs[0].build, assignment.programs[0].build);
+        assert_eq!(loaded.programs[0].run, assignment.programs[0].run);
+        assert_eq!(loaded.packages, ["libssl-dev"]);
+    }
+
+    #[test]
+    fn setup_installs_the_toolchains_the_patterns_can_need() {
+        let packages = |file: &str, extra: &[&str]| {
+            let spec = crate::spec::bundled_named("tcp-upper-server")
+                .expect("bundled")
+                .expect("valid");
+            let pattern = super::super::pattern::FilePattern::new(file).expect("valid");
+            let mut assignment = super::Assignment::single(spec, pattern, None);
+            assignment.packages = extra.iter().map(|p| p.to_string()).collect();
+            super::packages(&assignment)
+        };
+        assert_eq!(packages("server.py", &[]), ["python3"]);
+        assert_eq!(
+            packages("*.c", &["libssl-dev"]),
+            ["python3", "gcc", "make", "libssl-dev"]
+        );
+        let any = packages("server.*", &[]);
+        for package in [
+            "python3",
+            "gcc",
+            "g++",
+            "make",
+            "golang",
+            "default-jdk-headless",
+            "nodejs",
+        ] {
+            assert!(any.contains(&package.to_string()), "{package} in {any:?}");
+        }
     }
 }

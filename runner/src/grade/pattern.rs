@@ -83,6 +83,30 @@ impl FilePattern {
     }
 }
 
+impl FilePattern {
+    /// The file types (extensions) every file the pattern matches has:
+    /// `server.py` and `*.py` only `py`, `server.{c,cpp}` `c` and `cpp`;
+    /// None when it can match any (`server.*`, `*`, `server`), or the
+    /// runner cannot tell. Read to install only the toolchains a class
+    /// can need.
+    pub fn extensions(&self) -> Option<Vec<String>> {
+        let name = self.text.rsplit('/').next().unwrap_or(&self.text);
+        let (_, extension) = name.rsplit_once('.')?;
+        let literal = |text: &str| !text.is_empty() && !text.contains(GLOB_SYNTAX);
+        if literal(extension) {
+            return Some(vec![extension.to_ascii_lowercase()]);
+        }
+        let choices = extension.strip_prefix('{')?.strip_suffix('}')?;
+        choices
+            .split(',')
+            .map(|choice| literal(choice).then(|| choice.to_ascii_lowercase()))
+            .collect()
+    }
+}
+
+/// What makes a glob more than a literal name.
+const GLOB_SYNTAX: [char; 8] = ['*', '?', '[', ']', '{', '}', ',', '\\'];
+
 impl std::fmt::Display for FilePattern {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.text)
@@ -97,6 +121,20 @@ mod tests {
         FilePattern::new(pattern)
             .expect("valid")
             .matches(Path::new(path))
+    }
+
+    #[test]
+    fn a_pattern_says_the_file_types_it_can_match() {
+        let extensions = |pattern: &str| FilePattern::new(pattern).expect("valid").extensions();
+        let some = |list: &[&str]| Some(list.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(extensions("server.py"), some(&["py"]));
+        assert_eq!(extensions("**/Server.JAVA"), some(&["java"]));
+        assert_eq!(extensions("*server*.{c,cpp}"), some(&["c", "cpp"]));
+        assert_eq!(extensions("server.*"), None);
+        assert_eq!(extensions("*"), None);
+        assert_eq!(extensions("server"), None);
+        assert_eq!(extensions("server.[ch]"), None);
+        assert_eq!(extensions("{server.py,server.c}"), None);
     }
 
     #[test]

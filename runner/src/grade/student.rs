@@ -196,6 +196,7 @@ fn setback(label: &str, outcomes: &[CaseOutcome]) -> Option<(Standing, String)> 
 fn first_error(message: &str, program: &str) -> String {
     let (why, said) = message
         .split_once("; the compiler says:\n")
+        .or_else(|| message.split_once("; the build command says:\n"))
         .unwrap_or((message, ""));
     let lines: Vec<&str> = said.lines().filter(|l| !l.trim().is_empty()).collect();
     // `file:LINE:COLUMN: error: what` (gcc, clang, go, javac): the line
@@ -304,7 +305,12 @@ fn program_command(program: &Program, dir: &Path) -> Result<TargetCommand, (Stan
             "{name} is a link to a file outside the submission, or a broken link: hand in the program itself"
         )));
     }
-    TargetCommand::parse(&path.display().to_string())
+    // The assignment's own commands, else the way the file's type says.
+    let command = match &program.run {
+        Some(run) => crate::program::assignment_command(&path, program.build.as_deref(), run),
+        None => TargetCommand::parse(&path.display().to_string()),
+    };
+    command
         .map(|mut command| {
             command.label = name.clone();
             command
@@ -403,6 +409,12 @@ mod tests {
         let go = "server.go does not build: go exited with code 1; the compiler says:\n\
                   # command-line-arguments\n./server.go:7:2: undefined: upcase";
         assert_eq!(first_error(go, "server.go"), "line 7: undefined: upcase");
+        let command = "main.c does not build: the build command exited with code 1; the build command says:\n\
+                       main.c:3:1: error: unknown type name 'nope'";
+        assert_eq!(
+            first_error(command, "main.c"),
+            "line 3: unknown type name 'nope'"
+        );
         let silent = "server.c does not build: cc was still running after 60s";
         assert_eq!(
             first_error(silent, "server.c"),

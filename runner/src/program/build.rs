@@ -88,6 +88,86 @@ fn build_limits(target: Limits) -> Limits {
 /// Longest a build may take, wall time.
 const BUILD_TIME: Duration = Duration::from_secs(120);
 
+/// Runs a build's script (`argv`, a `/bin/sh -c` line) in a sandbox of
+/// its own with no network, and returns what it wrote on stdout: the
+/// built program, or an archive of a built folder. `tools` are the
+/// programs it runs by name (their toolchains are shown), `folder` the
+/// one it starts in and sees (else that of the first file it names);
+/// `name` is the source file said in messages and `tool` what is blamed
+/// when it fails (`cc`, or `the build command`, whose messages are
+/// then quoted as the command's).
+pub(super) fn run_script(
+    argv: &[String],
+    tools: &[&str],
+    folder: Option<&Path>,
+    confinement: &Confinement,
+    name: &str,
+    tool: &str,
+) -> Result<Vec<u8>, BuildFailure> {
+    let harness = |what: &str, error: std::io::Error| BuildFailure {
+        message: format!("the runner could not {what}: {error}"),
+        by_harness: true,
+    };
+    let limits = build_limits(confinement.limits);
+    let build_confinement = Confinement {
+        limits,
+        identity: confinement.identity,
+        env: confinement.env,
+        tools,
+        folder,
+    };
+    let network = crate::sandbox::Network::for_target()
+        .map_err(|e| harness("make the build's sandbox", e))?;
+    let mut process = Process::spawn(argv, &build_confinement, &network)
+        .map_err(|e| harness("start the compiler", e))?;
+    // The build's cap is the built program's, on stdout; the
+    // compiler's messages on stderr deserve far less (a macro can
+    // make one error line of 128 MiB).
+    process.stderr.limit_head(MESSAGES_KEPT);
+    let deadline = Instant::now() + BUILD_TIME;
+    let status = process.wait_exit(deadline);
+    // The compiler's last words and the whole program, to the end.
+    let drained = Instant::now() + Duration::from_secs(5);
+    process.stdout.wait_closed(drained);
+    process.stderr.wait_closed(drained);
+    let stdout = process.stdout.snapshot();
+    let stderr = process.stderr.snapshot();
+    let failed = |why: String| BuildFailure {
+        message: format!(
+            "{name} does not build: {why}{}",
+            first_lines(&stderr, says(tool), 20, MESSAGES_SHOWN)
+        ),
+        by_harness: false,
+    };
+    match status {
+        None if crate::stop::requested() => {
+            return Err(failed(String::from("the run was stopped during the build")))
+        }
+        None => {
+            return Err(failed(format!(
+                "{tool} was still running after {}s",
+                BUILD_TIME.as_secs()
+            )))
+        }
+        Some(status) if !status.success() => {
+            let mut why = format!("{tool} {}", super::describe_status(status));
+            for hit in process.limits_hit(&limits) {
+                why = format!("{hit}: {why}");
+            }
+            return Err(failed(why));
+        }
+        Some(_) => {}
+    }
+    // Past the head, a capture keeps only a tail: the program is whole
+    // only when it fits the head.
+    if !stdout.tail.is_empty() || stdout.head.is_empty() {
+        return Err(failed(String::from(
+            "the build produced no program, or one over 256 MiB",
+        )));
+    }
+    Ok(stdout.head)
+}
+
 /// Makes stdout and stderr unbuffered before `main`, as `stdbuf -o0` does
 /// for a dynamically linked program: a reply `printf`ed without a flush
 /// then reaches the runner when it is printed, as at a terminal.
@@ -122,68 +202,19 @@ impl Build {
         let (argv, artifact, tool) = self
             .command(folder.path())
             .map_err(|e| harness("prepare the build", e))?;
-        let limits = build_limits(confinement.limits);
         // The compiler is run by name from the build's script: its
         // toolchain is shown even where the system folders do not hold it.
         let (compiler, _) = self.language.toolchain();
-        let build_confinement = Confinement {
-            limits,
-            identity: confinement.identity,
-            env: confinement.env,
-            tools: &[compiler],
-        };
-        let network = crate::sandbox::Network::for_target()
-            .map_err(|e| harness("make the build's sandbox", e))?;
-        let mut process = Process::spawn(&argv, &build_confinement, &network)
-            .map_err(|e| harness("start the compiler", e))?;
-        // The build's cap is the built program's, on stdout; the
-        // compiler's messages on stderr deserve far less (a macro can
-        // make one error line of 128 MiB).
-        process.stderr.limit_head(MESSAGES_KEPT);
-        let deadline = Instant::now() + BUILD_TIME;
-        let status = process.wait_exit(deadline);
-        // The compiler's last words and the whole program, to the end.
-        let drained = Instant::now() + Duration::from_secs(5);
-        process.stdout.wait_closed(drained);
-        process.stderr.wait_closed(drained);
-        let stdout = process.stdout.snapshot();
-        let stderr = process.stderr.snapshot();
-        let name = self.source_name();
-        let failed = |why: String| BuildFailure {
-            message: format!(
-                "{name} does not build: {why}{}",
-                first_lines(&stderr, 20, MESSAGES_SHOWN)
-            ),
-            by_harness: false,
-        };
-        match status {
-            None if crate::stop::requested() => {
-                return Err(failed(String::from("the run was stopped during the build")))
-            }
-            None => {
-                return Err(failed(format!(
-                    "{tool} was still running after {}s",
-                    BUILD_TIME.as_secs()
-                )))
-            }
-            Some(status) if !status.success() => {
-                let mut why = format!("{tool} {}", super::describe_status(status));
-                for hit in process.limits_hit(&limits) {
-                    why = format!("{hit}: {why}");
-                }
-                return Err(failed(why));
-            }
-            Some(_) => {}
-        }
-        // Past the head, a capture keeps only a tail: the program is whole
-        // only when it fits the head.
-        if !stdout.tail.is_empty() || stdout.head.is_empty() {
-            return Err(failed(String::from(
-                "the build produced no program, or one over 256 MiB",
-            )));
-        }
+        let stdout = run_script(
+            &argv,
+            &[compiler],
+            None,
+            confinement,
+            &self.source_name(),
+            tool,
+        )?;
         let program = folder.path().join(artifact);
-        std::fs::write(&program, &stdout.head)
+        std::fs::write(&program, &stdout)
             .and_then(|()| set_mode(&program, 0o755))
             .map_err(|e| harness("save the built program", e))?;
         let program = program.display().to_string();
@@ -406,7 +437,7 @@ fn shell_pattern(text: &str) -> String {
     out
 }
 
-fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
+pub(super) fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
 }
@@ -418,10 +449,23 @@ const MESSAGES_KEPT: usize = 16 << 10;
 /// of the program quotes them, in every report format.
 const MESSAGES_SHOWN: usize = 4 << 10;
 
+/// Who a build's messages are quoted as: the compiler, or the command
+/// an assignment gave (which may run anything, not only a compiler).
+fn says(tool: &str) -> &'static str {
+    if tool == COMMAND {
+        COMMAND
+    } else {
+        "the compiler"
+    }
+}
+
+/// What a build by an assignment's own command blames when it fails.
+pub(super) const COMMAND: &str = "the build command";
+
 /// The first `lines` lines of the compiler's messages, at most `bytes`
 /// bytes of them, after a colon, or nothing when it said nothing; what is
 /// left out is counted in bytes.
-fn first_lines(stderr: &super::OutputSnapshot, lines: usize, bytes: usize) -> String {
+fn first_lines(stderr: &super::OutputSnapshot, who: &str, lines: usize, bytes: usize) -> String {
     let head = stderr.head.as_slice();
     let total = head.len() as u64 + stderr.dropped + stderr.tail.len() as u64;
     let mut end = 0;
@@ -440,7 +484,7 @@ fn first_lines(stderr: &super::OutputSnapshot, lines: usize, bytes: usize) -> St
     if shown.is_empty() && total == 0 {
         return String::new();
     }
-    let mut out = format!("; the compiler says:\n{shown}");
+    let mut out = format!("; {who} says:\n{shown}");
     let dropped = total - end as u64;
     if dropped > 0 {
         out.push('\n');
@@ -480,10 +524,13 @@ mod tests {
             ..OutputSnapshot::default()
         };
         assert_eq!(
-            first_lines(&messages, 2, 4096),
+            first_lines(&messages, "the compiler", 2, 4096),
             "; the compiler says:\na.c:1: error\na.c:2: error\n… 13 more bytes not kept"
         );
-        assert_eq!(first_lines(&OutputSnapshot::default(), 2, 4096), "");
+        assert_eq!(
+            first_lines(&OutputSnapshot::default(), "the compiler", 2, 4096),
+            ""
+        );
         // One line of 128 MiB, as a capture holds it: a head, a tail and
         // the count between.
         let messages = OutputSnapshot {
@@ -491,7 +538,7 @@ mod tests {
             dropped: (128 << 20) - MESSAGES_KEPT as u64 - 100,
             tail: vec![b'x'; 100],
         };
-        let said = first_lines(&messages, 20, MESSAGES_SHOWN);
+        let said = first_lines(&messages, "the compiler", 20, MESSAGES_SHOWN);
         assert!(said.len() < MESSAGES_SHOWN + 100, "{}", said.len());
         let dropped = (128u64 << 20) - MESSAGES_SHOWN as u64;
         assert!(said.ends_with(&crate::bounded::not_kept(dropped)), "{said}");

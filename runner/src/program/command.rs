@@ -2,6 +2,7 @@
 //! as a path, a `.py` file or a command line with `{host}` / `{port}`.
 
 use super::build::{compiled_language, Build, BuildFailure};
+use super::recipe::FolderBuild;
 use super::Confinement;
 use crate::spec::Language;
 use std::net::SocketAddr;
@@ -18,6 +19,12 @@ pub struct TargetCommand {
     pub label: String,
     /// Set when the program is a source file to build first.
     build: Option<Arc<Build>>,
+    /// Set when an assignment's `build:` makes the program's folder
+    /// first; `argv` then holds `{dir}` and `{file}` for what it made.
+    folder_build: Option<Arc<FolderBuild>>,
+    /// The folder the program starts in and sees, when it is not that of
+    /// a file its command names (an assignment's `run:`).
+    folder: Option<PathBuf>,
     /// The language the program is written in, when the runner can tell:
     /// it picks the cases' hints.
     language: Option<Language>,
@@ -68,6 +75,8 @@ impl TargetCommand {
             ],
             label: format!("reference {name}"),
             build: None,
+            folder_build: None,
+            folder: None,
             language: None,
             static_binary: false,
         }
@@ -81,6 +90,12 @@ impl TargetCommand {
             shell_words::split(text)
                 .map_err(|e| CommandError::Syntax(text.to_string(), e.to_string()))?
         };
+        TargetCommand::from_words(&words, text)
+    }
+
+    /// The command of `words` (a program and its arguments), labelled
+    /// `text` in reports.
+    pub(super) fn from_words(words: &[String], text: &str) -> Result<TargetCommand, CommandError> {
         let Some((program, args)) = words.split_first() else {
             return Err(CommandError::Empty);
         };
@@ -135,14 +150,54 @@ impl TargetCommand {
             argv,
             label: text.to_string(),
             build,
-            language: language_of(&words),
+            folder_build: None,
+            folder: None,
+            language: language_of(words),
             static_binary,
         })
+    }
+
+    /// This command started in `folder`, the folder of the program's
+    /// `file`, whose type picks the hints whatever runs it.
+    pub(super) fn run_in(mut self, folder: PathBuf, file: &Path) -> TargetCommand {
+        self.folder = Some(folder);
+        if let Some(language) = language_of(&[file.display().to_string()]) {
+            self.language = Some(language);
+        }
+        self
+    }
+
+    /// The command `words` (with `{dir}` and `{file}` still in them), to
+    /// run once `build` has made the program's folder.
+    pub(super) fn built_by(
+        build: Arc<FolderBuild>,
+        words: Vec<String>,
+        text: &str,
+        file: &Path,
+    ) -> TargetCommand {
+        let language = language_of(&[file.display().to_string()]).or_else(|| language_of(&words));
+        TargetCommand {
+            argv: words,
+            label: text.to_string(),
+            build: None,
+            folder_build: Some(build),
+            folder: None,
+            language,
+            static_binary: false,
+        }
+    }
+
+    /// The folder the program starts in and sees, when its command says.
+    pub fn folder(&self) -> Option<&Path> {
+        self.folder.as_deref()
     }
 
     /// The command ready to start: for a source file, the program built
     /// from it (built on first use, once per run).
     pub fn prepared(&self, confinement: &Confinement) -> Result<TargetCommand, BuildFailure> {
+        if let Some(build) = &self.folder_build {
+            return self.run_built(build, confinement);
+        }
         let Some(build) = &self.build else {
             return Ok(self.clone());
         };
@@ -153,9 +208,39 @@ impl TargetCommand {
             argv,
             label: self.label.clone(),
             build: None,
+            folder_build: None,
+            folder: self.folder.clone(),
             language: self.language,
             static_binary: self.static_binary,
         })
+    }
+
+    /// The command that runs what an assignment's `build:` made: `{dir}`
+    /// and `{file}` are the built folder and the program's file in it. A
+    /// run command that cannot start what was built (no `{dir}/server`)
+    /// is the build's failure.
+    fn run_built(
+        &self,
+        build: &FolderBuild,
+        confinement: &Confinement,
+    ) -> Result<TargetCommand, BuildFailure> {
+        let built = build.get(confinement).as_ref().map_err(Clone::clone)?;
+        let file = built.dir.join(build.source_name());
+        let words = super::recipe::fill(&self.argv, &built.dir, &file);
+        let command = TargetCommand::from_words(&words, &self.label).map_err(|e| BuildFailure {
+            message: format!(
+                "{} does not build: the run command cannot start what the build made: {e}",
+                build.source_name()
+            ),
+            by_harness: false,
+        })?;
+        let command = TargetCommand {
+            label: self.label.clone(),
+            language: self.language,
+            ..command.run_in(built.dir.clone(), &file)
+        };
+        // `run: {file}` of a source file: built the detected way too.
+        command.prepared(confinement)
     }
 
     /// A warning when the program is a statically linked executable: C's
@@ -217,6 +302,36 @@ fn interpreted_by(program: &str) -> Option<(&'static str, &'static str)> {
     let extension = Path::new(program).extension()?.to_str()?;
     match extension {
         "js" | "mjs" | "cjs" => Some(("node", "nodejs")),
+        _ => None,
+    }
+}
+
+/// The file types the runner builds or runs by their type.
+pub const PROGRAM_EXTENSIONS: &[&str] = &[
+    "py", "c", "cpp", "cc", "cxx", "c++", "go", "java", "jar", "js", "mjs", "cjs",
+];
+
+/// The Debian packages that build and run a program file of type
+/// `extension` (in any letter case, as files are matched), the same ones
+/// the missing-toolchain message names: `make` with C and C++ (a
+/// Makefile builds them when there is one). None for a type the runner
+/// does not know.
+pub fn packages_for_extension(extension: &str) -> Option<Vec<&'static str>> {
+    let lower = extension.to_ascii_lowercase();
+    let file = format!("program.{lower}");
+    if let Some(language) = compiled_language(Path::new(&file)) {
+        let (_, package) = language.toolchain();
+        return Some(match language.language() {
+            Language::C | Language::Cpp => vec![package, "make"],
+            _ => vec![package],
+        });
+    }
+    if let Some((_, package)) = interpreted_by(&file) {
+        return Some(vec![package]);
+    }
+    match lower.as_str() {
+        "py" => Some(vec!["python3"]),
+        "jar" => Some(vec!["default-jdk-headless"]),
         _ => None,
     }
 }
@@ -410,6 +525,22 @@ mod tests {
             std::fs::write(&script, format!("{first_line}\nprint(1)\n")).expect("writable");
             let argv = vec![script.display().to_string()];
             assert_eq!(language_of(&argv), language, "{first_line}");
+        }
+    }
+
+    #[test]
+    fn each_program_type_has_its_debian_packages() {
+        assert_eq!(packages_for_extension("c"), Some(vec!["gcc", "make"]));
+        assert_eq!(packages_for_extension("CC"), Some(vec!["g++", "make"]));
+        assert_eq!(
+            packages_for_extension("java"),
+            Some(vec!["default-jdk-headless"])
+        );
+        assert_eq!(packages_for_extension("mjs"), Some(vec!["nodejs"]));
+        assert_eq!(packages_for_extension("go"), Some(vec!["golang"]));
+        assert_eq!(packages_for_extension("txt"), None);
+        for extension in PROGRAM_EXTENSIONS {
+            assert!(packages_for_extension(extension).is_some(), "{extension}");
         }
     }
 

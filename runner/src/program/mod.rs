@@ -8,13 +8,14 @@ mod limits;
 mod output;
 mod process;
 mod procfs;
+mod recipe;
 mod sandboxed;
 mod scratch;
 mod sockdiag;
 mod toolchain;
 
 pub use build::BuildFailure;
-pub use command::{CommandError, TargetCommand};
+pub use command::{packages_for_extension, CommandError, TargetCommand, PROGRAM_EXTENSIONS};
 pub use identity::{reachable_by_others, submission_dir, Identity, IdentityError};
 pub use keyboard::untypable;
 pub use limits::{parse_size, show_size, Limits, MIN_MEMORY};
@@ -23,6 +24,7 @@ pub use process::{
     become_subreaper, describe_status, kill_leftovers, without_spawns, Confinement, Process, POLL,
 };
 pub use procfs::{descendants, time_wait_on, SocketKind};
+pub use recipe::command as assignment_command;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};

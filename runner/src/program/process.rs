@@ -38,6 +38,10 @@ pub struct Confinement<'a> {
     /// Programs the target runs by name besides its own (a build's
     /// compiler): the sandbox shows their toolchains too.
     pub tools: &'a [&'a str],
+    /// The folder the program starts in and is shown read-only, when the
+    /// command says (a teacher's `run:`); else that of the first file its
+    /// command names.
+    pub folder: Option<&'a std::path::Path>,
 }
 
 /// The environment variable every process of a target carries, with a
@@ -494,7 +498,13 @@ fn spawn_direct(
     // Like a student running `python3 server.py` in their folder: data
     // files next to the program are found. Without a file to go by, a
     // target starts in its home.
-    command.current_dir(super::submission_dir(argv).unwrap_or(home));
+    command.current_dir(
+        confinement
+            .folder
+            .map(std::path::Path::to_path_buf)
+            .or_else(|| super::submission_dir(argv))
+            .unwrap_or(home),
+    );
     let marker = next_marker();
     let (marker_name, marker_value) = marker.split_once('=').unwrap_or((MARKER, ""));
     command.env(marker_name, marker_value);
@@ -716,6 +726,7 @@ print("unshare", call(numbers[1], 0x10000000))
             identity: None,
             env: &[],
             tools: &[],
+            folder: None,
         };
         let (mut child, _hold) =
             spawn_direct(&argv, &confinement, Stdio::null()).expect("python3 starts");

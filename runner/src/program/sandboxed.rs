@@ -60,9 +60,13 @@ impl Sandboxed {
             .map_or_else(|| nix::unistd::getuid().as_raw(), |l| l.id);
         let plan = Plan {
             argv: argv.to_vec(),
-            cwd: super::submission_dir(argv).unwrap_or_else(|| PathBuf::from(HOME)),
+            cwd: confinement
+                .folder
+                .map(Path::to_path_buf)
+                .or_else(|| super::submission_dir(argv))
+                .unwrap_or_else(|| PathBuf::from(HOME)),
             ids: lease.as_ref().map(|l| (l.id, l.id)),
-            binds: visible_folders(argv, confinement.tools),
+            binds: visible_folders(argv, confinement.tools, confinement.folder),
             masks: runner_binary_unless_running_it(argv),
             reference: is_bundled_reference(argv),
             scratch_size: limits.file_size,
@@ -220,7 +224,7 @@ impl Sandboxed {
 /// sandbox: the submission's own folder, and what the toolchain of the
 /// program and of `tools` (a build's compiler, run by name) needs where
 /// the system folders do not show it.
-fn visible_folders(argv: &[String], tools: &[&str]) -> Vec<PathBuf> {
+fn visible_folders(argv: &[String], tools: &[&str], folder: Option<&Path>) -> Vec<PathBuf> {
     let mut folders: Vec<PathBuf> = Vec::new();
     let mut add = |folder: PathBuf| {
         if folder != Path::new("/") && !folders.iter().any(|f| folder.starts_with(f)) {
@@ -228,6 +232,9 @@ fn visible_folders(argv: &[String], tools: &[&str]) -> Vec<PathBuf> {
             folders.push(folder);
         }
     };
+    if let Some(folder) = folder {
+        add(folder.to_path_buf());
+    }
     for arg in argv.iter().skip(1) {
         let path = Path::new(arg);
         if !path.is_absolute() || !path.is_file() || toolchain::shown_anyway(path) {
@@ -281,6 +288,9 @@ mod tests {
             file.display().to_string(),
             String::from("127.0.0.1"),
         ];
-        assert_eq!(visible_folders(&argv, &[]), vec![dir.path().to_path_buf()]);
+        assert_eq!(
+            visible_folders(&argv, &[], None),
+            vec![dir.path().to_path_buf()]
+        );
     }
 }

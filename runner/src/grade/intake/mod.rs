@@ -11,7 +11,7 @@ mod github;
 mod gradescope;
 mod moodle;
 mod plain;
-pub mod unpack;
+pub use crate::unpack;
 
 use super::class::Student;
 use std::path::{Path, PathBuf};

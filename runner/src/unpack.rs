@@ -26,6 +26,13 @@ pub const STUDENT: Limits = Limits {
     max_bytes: 256 << 20,
 };
 
+/// A folder an assignment's `build:` command made: a student's folder
+/// and what was built in it.
+pub const BUILT: Limits = Limits {
+    max_files: 10_000,
+    max_bytes: 256 << 20,
+};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Zip,
