@@ -1,6 +1,8 @@
 //! Runs specs against a target and produces events; never prints.
 
 mod case;
+pub mod difference;
+pub mod hexdump;
 mod matching;
 mod outcome;
 mod running;

@@ -157,7 +157,9 @@ impl CaseRun<'_> {
                 humantime::format_duration(timeout)
             ),
         };
-        Problem::new(expected, message).with_actual(seen)
+        Problem::new(expected, message)
+            .with_actual(seen)
+            .against(expectation, "output")
     }
 
     pub(super) fn exit(

@@ -239,7 +239,8 @@ impl CaseRun<'_> {
                             Self::arrived(pending)
                         ),
                     )
-                    .with_actual(pending));
+                    .with_actual(pending)
+                    .against(&expectation, "reply"));
                 }
                 StreamMatch::NeedMore if held > MAX_PENDING => {
                     return Err(Problem::new(
@@ -278,7 +279,9 @@ impl CaseRun<'_> {
                 ),
                 ReadEvent::Failed(e) => format!("expected {expected}, but reading failed: {e}"),
             };
-            return Err(Problem::new(expected, problem).with_actual(&pending));
+            return Err(Problem::new(expected, problem)
+                .with_actual(&pending)
+                .against(&expectation, "reply"));
         }
     }
 

@@ -27,7 +27,7 @@ mod diagram;
 pub use class::dashboard;
 
 use super::{duration, Collected};
-use crate::engine::show::{hex, is_printable, quoted};
+use crate::engine::show::quoted;
 use crate::engine::{CaseOutcome, Failure, Summary, Verdict};
 use crate::program::OutputSnapshot;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
@@ -222,7 +222,14 @@ fn case(number: usize, outcome: &CaseOutcome) -> Markup {
 }
 
 fn failure_block(outcome: &CaseOutcome, failure: &Failure) -> Markup {
-    let compared = compare(&failure.expected, failure.actual.as_deref());
+    // Bytes that are not text are compared by length and offset in a hex
+    // dump: a highlight over their escapes marks the wrong place.
+    let dumped = super::received_dump(failure, 64);
+    let compared = if dumped.is_some() {
+        compare(&failure.expected, None)
+    } else {
+        compare(&failure.expected, failure.actual.as_deref())
+    };
     html! {
         div.failure {
             p {
@@ -240,10 +247,11 @@ fn failure_block(outcome: &CaseOutcome, failure: &Failure) -> Markup {
                     dt { "received" }
                     dd { code { (pieces(received)) } }
                 }
-                @if let Some(actual) = &failure.actual {
-                    @if !is_printable(actual) && !actual.is_empty() {
-                        dt { "hex" }
-                        dd { code { (hex(actual, 64)) } }
+                @if let Some((headline, dump)) = &dumped {
+                    dt { "received" }
+                    dd {
+                        p.difference { (text(headline)) }
+                        pre.hexdump { (dump) }
                     }
                 }
             }

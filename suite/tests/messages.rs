@@ -1,0 +1,91 @@
+//! Messages a student acts on: what each report says about a realistic
+//! bug, in every format. The broken programs are in
+//! `fixtures/python/broken/` (see its README).
+
+mod common;
+
+use common::reports::{every_report, EveryReport};
+use common::*;
+
+/// Runs the broken program `fixtures/python/broken/FILE` (hard-coding
+/// `hard_coded`, moved to a private address) against `spec_name`'s
+/// `case`, writing every report.
+fn broken(spec_name: &str, file: &str, case: &str) -> EveryReport {
+    let dir = world_readable_tempdir();
+    let hard_coded = hard_coded_addr(spec_name);
+    let (ip, port) = hard_coded.split_once(':').expect("ip:port");
+    let private = private_loopback_ip();
+    let program = student_program(&format!("python/broken/{file}"), dir.path(), ip, &private);
+    let addr = format!("{private}:{port}");
+    every_report(&[
+        &spec(spec_name),
+        "--case",
+        case,
+        "--target",
+        &program.display().to_string(),
+        "--addr",
+        &addr,
+    ])
+}
+
+/// A UDP server that sends its whole 1024-byte buffer: every format gives
+/// both lengths and the padding in words, then a hex dump with offsets
+/// whose first difference (offset 5, after `HELLO`) is marked, and no
+/// format spells the padding out as escapes.
+#[test]
+fn a_padded_datagram_is_a_hex_dump_with_both_lengths_in_every_format() {
+    let reports = broken("udp-upper-server", "udp_server_padded.py", "greeting");
+    assert_eq!(reports.code, 1, "{}", reports.human);
+    let failure = &reports.json["results"][0]["failure"];
+    assert_eq!(failure["first_difference"], 5, "{failure:#}");
+    for (format, text) in reports.texts() {
+        for wanted in [
+            "expected 5 bytes, received 1024: the datagram is padded with 1019 NUL bytes",
+            "00000000  48 45 4c 4c 4f 00 00 00  00 00 00 00 00 00 00 00  |HELLO...........|",
+            "^^ first difference (offset 5)",
+            "00000400",
+        ] {
+            assert!(text.contains(wanted), "{format} lacks {wanted:?}:\n{text}");
+        }
+        // Three NULs escaped in a row are the start of the old wall of
+        // escapes (JSON's own `text` of the bytes aside, read by programs).
+        for escaped in [
+            "\\u{0}\\u{0}\\u{0}",
+            "\\u0000\\u0000\\u0000",
+            "\\x00\\x00\\x00",
+        ] {
+            // JSON's and TAP's `text` and TAP's `received` keep the bytes
+            // for programs; people read the difference and the dump beside.
+            let shown = match format {
+                "json" => text.replace(&"\u{0}".repeat(1019), ""),
+                "tap" => text
+                    .lines()
+                    .filter(|line| {
+                        let key = line.trim_start().trim_start_matches("- ");
+                        !key.starts_with("received: ") && !key.starts_with("text: ")
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                _ => text.clone(),
+            };
+            assert!(!shown.contains(escaped), "{format} has {escaped}:\n{text}");
+        }
+    }
+    // The message says what arrived by its runs, once.
+    let message = reports.json["results"][0]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        message.ends_with("a datagram of 1024 bytes: \"HELLO\" + 1019 NUL bytes"),
+        "{message}"
+    );
+    // The HTML keeps the dump preformatted, so the carets stand under the
+    // byte they mark.
+    assert!(
+        reports
+            .html
+            .contains("<pre class=\"hexdump\">00000000  48 45"),
+        "{}",
+        reports.html
+    );
+}
