@@ -89,3 +89,52 @@ fn a_padded_datagram_is_a_hex_dump_with_both_lengths_in_every_format() {
         reports.html
     );
 }
+
+/// The lines of the first `<pre class="CLASS">` of `html`, entities
+/// decoded back to the text they stand for.
+fn preformatted(html: &str, class: &str) -> Vec<String> {
+    let open = format!("<pre class=\"{class}\">");
+    let start = html
+        .find(&open)
+        .unwrap_or_else(|| panic!("no {open} in {html}"))
+        + open.len();
+    let end = start + html[start..].find("</pre>").expect("closed");
+    html[start..end]
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+/// A program that does not start: the HTML report keeps Python's
+/// traceback preformatted (monospace, spaces kept, styled so), so the
+/// `^` stands under the parenthesis that was never closed.
+#[test]
+fn a_traceback_stays_preformatted_in_the_html_report() {
+    let reports = broken(
+        "tcp-upper-server",
+        "upper_server_syntax_error.py",
+        "greeting",
+    );
+    assert_eq!(reports.code, 1, "{}", reports.human);
+    let lines = preformatted(&reports.html, "quoted");
+    let code = lines
+        .iter()
+        .position(|line| line.contains("serverSocket.listen(5"))
+        .unwrap_or_else(|| panic!("no source line in {lines:#?}"));
+    let caret = lines[code + 1].find('^').expect("a caret line after it");
+    assert_eq!(
+        lines[code].find('('),
+        Some(caret),
+        "the caret points at the parenthesis: {lines:#?}"
+    );
+    assert!(
+        reports
+            .html
+            .contains(".message pre.quoted { font-weight: 400; white-space: pre;"),
+        "the quoted text keeps its spaces"
+    );
+}

@@ -202,7 +202,7 @@ fn case(number: usize, outcome: &CaseOutcome) -> Markup {
                 }
             }
             @if !outcome.message.is_empty() {
-                div.message { (multiline(&outcome.message)) }
+                (message(&outcome.message))
             }
             @if let Some(failure) = &outcome.failure {
                 (failure_block(outcome, failure))
@@ -342,6 +342,21 @@ fn verdict_mark(verdict: Option<&str>) -> (&'static str, &'static str) {
         Some("fail") => ("✗", "fail"),
         Some("error") => ("!", "error"),
         _ => ("–", "not run"),
+    }
+}
+
+/// A case's message: its sentence, then what it quotes from the program
+/// (a compiler's messages, a traceback: the lines after the first)
+/// preformatted, so a `^` stays under the column it points at.
+fn message(value: &str) -> Markup {
+    let (sentence, quoted) = value.split_once('\n').unwrap_or((value, ""));
+    html! {
+        div.message {
+            (multiline(sentence))
+            @if !quoted.trim().is_empty() {
+                pre.quoted { (shown(quoted.as_bytes(), MAX_SHOWN, true)) }
+            }
+        }
     }
 }
 
