@@ -138,3 +138,46 @@ fn a_traceback_stays_preformatted_in_the_html_report() {
         "the quoted text keeps its spaces"
     );
 }
+
+/// The run's `--deadline` falling inside an `idle` window: the CPU share
+/// over the shorter window proves nothing, so the case is an error (the
+/// run's doing), never a pass.
+#[test]
+fn a_deadline_cutting_into_an_idle_window_makes_the_case_an_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let spec_file = write_program(
+        dir.path(),
+        "idle.yaml",
+        "spec: idle-cut\n\
+         title: a long idle window\n\
+         target: { role: server, transport: tcp }\n\
+         cases:\n  \
+           - id: waits-quietly\n    \
+             points: 1\n    \
+             about: burns no CPU while a client is connected\n    \
+             steps:\n      \
+               - connect: a\n      \
+               - idle: { for: 30s, max-cpu: 20% }\n",
+    );
+    let started = std::time::Instant::now();
+    let (code, report) = run_json_within(
+        std::time::Duration::from_secs(20),
+        &[
+            &spec_file.display().to_string(),
+            "--target",
+            &fixture_target("upper-server-loop"),
+            "--deadline",
+            "2s",
+        ],
+    );
+    let result = &report["results"][0];
+    assert_eq!(result["verdict"], "error", "{result:#}");
+    assert_eq!(code, 1);
+    assert!(
+        result["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("--deadline")),
+        "{result:#}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+}
