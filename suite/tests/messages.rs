@@ -181,3 +181,32 @@ fn a_deadline_cutting_into_an_idle_window_makes_the_case_an_error() {
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
 }
+
+/// A server that reads the request by lines while the client sends
+/// `hello` without a line end: "nothing arrived" comes with the likely
+/// causes, in the program's language (Python, from `.py`).
+#[test]
+fn nothing_arriving_names_the_likely_causes_in_the_program_s_language() {
+    let reports = broken("tcp-upper-server", "upper_server_readline.py", "greeting");
+    assert_eq!(reports.code, 1, "{}", reports.human);
+    let message = reports.json["results"][0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    for wanted in [
+        "but nothing arrived; likely causes:",
+        "the server waits for a line end, which the runner never sent",
+        "conn.makefile().readline()",
+        "the server waits for more than the 5 bytes that were sent",
+    ] {
+        assert!(message.contains(wanted), "{wanted:?} in {message}");
+    }
+    // Every format carries the message.
+    for (format, text) in reports.texts() {
+        let text = text.replace("&#39;", "'").replace("&apos;", "'");
+        assert!(
+            text.contains("conn.makefile().readline()"),
+            "{format}: {text}"
+        );
+    }
+}

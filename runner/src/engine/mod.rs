@@ -8,6 +8,7 @@ mod outcome;
 mod running;
 mod session;
 pub mod show;
+mod silence;
 mod steps_process;
 mod steps_tcp;
 mod steps_udp;

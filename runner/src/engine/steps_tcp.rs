@@ -19,6 +19,26 @@ fn took(timeout: Duration) -> String {
 }
 
 impl CaseRun<'_> {
+    /// What the runner has sent on connection `name` in this case, from
+    /// the transcript.
+    fn sent_on(&self, name: &str) -> super::silence::Sent {
+        let sent: Vec<&[u8]> = self
+            .transcript
+            .entries
+            .iter()
+            .filter(|e| e.channel == name && e.direction == Direction::Sent)
+            .map(|e| e.bytes.as_slice())
+            .collect();
+        super::silence::Sent {
+            bytes: sent.iter().map(|b| b.len()).sum(),
+            ends_with_newline: sent
+                .iter()
+                .rev()
+                .find(|b| !b.is_empty())
+                .is_some_and(|b| b.ends_with(b"\n")),
+        }
+    }
+
     fn connection(&mut self, name: &str) -> Result<&mut Connection, Problem> {
         // The loader checked that every name is opened before use; a
         // connection is missing only if its opening step failed, which ends
@@ -272,7 +292,13 @@ impl CaseRun<'_> {
                     "expected {expected}, but the {noun} reset the connection (it crashed, or closed it with data unread) after sending {so_far}"
                 ),
                 ReadEvent::TimedOut if pending.is_empty() => format!(
-                    "expected {expected} within {}, but nothing arrived", took(timeout)
+                    "expected {expected} within {}, but nothing arrived{}",
+                    took(timeout),
+                    super::silence::likely_causes(
+                        self.running.language,
+                        noun,
+                        &self.sent_on(name)
+                    )
                 ),
                 ReadEvent::TimedOut => format!(
                     "expected {expected} within {}, but only {so_far} arrived", took(timeout)
