@@ -210,3 +210,74 @@ fn nothing_arriving_names_the_likely_causes_in_the_program_s_language() {
         );
     }
 }
+
+/// A misspelt spec name, on the command line or in an assignment file,
+/// gets the bundled name it is a typo of.
+#[test]
+fn a_misspelt_spec_name_gets_a_did_you_mean() {
+    let finished = finish(runner(), &["tcp-uper-server", "--target", "server.py"]);
+    assert_eq!(finished.code, 2, "{}", finished.everything());
+    assert!(
+        finished.stderr.contains("did you mean `tcp-upper-server`?"),
+        "{}",
+        finished.stderr
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let assignment = write_program(
+        dir.path(),
+        "lab1.yaml",
+        "assignment: lab1\nprograms:\n  - { spec: udp-upper-sever, file: server.py, addr: 127.0.0.1:8090 }\n",
+    );
+    let checked = finish(runner(), &["check", &assignment.display().to_string()]);
+    assert_eq!(checked.code, 2, "{}", checked.everything());
+    assert!(
+        checked.stderr.contains("did you mean `udp-upper-server`?"),
+        "{}",
+        checked.stderr
+    );
+}
+
+/// A class where 2 students of 3 pass a case: its pass rate is 67%
+/// (rounded), not 66% (cut), on stdout and on the dashboard.
+#[test]
+fn pass_rates_round_to_the_nearest_percent() {
+    let class = world_readable_tempdir();
+    for (student, file) in [
+        ("ada", "python/upper_server.py"),
+        ("bob", "python/upper_server.py"),
+        ("cy", "python/upper_server_wrong.py"),
+    ] {
+        let folder = class.path().join(student);
+        std::fs::create_dir(&folder).expect("student folder");
+        let copy = student_program(file, &folder, "127.1.1.1", "127.1.1.1");
+        std::fs::rename(&copy, folder.join("server.py")).expect("named server.py");
+    }
+    let out = tempfile::tempdir().expect("out");
+    let out_dir = out.path().join("grades");
+    let finished = finish(
+        runner(),
+        &[
+            "grade",
+            "tcp-upper-server",
+            "--case",
+            "greeting",
+            "--submissions",
+            &class.path().display().to_string(),
+            "--file",
+            "server.py",
+            "--addr",
+            "127.1.1.1:8900",
+            "--out",
+            &out_dir.display().to_string(),
+        ],
+    );
+    assert_eq!(finished.code, 0, "{}", finished.everything());
+    let line = finished
+        .stdout
+        .lines()
+        .find(|l| l.contains("tcp-upper-server/greeting"))
+        .unwrap_or_else(|| panic!("no pass rate in {}", finished.stdout));
+    assert!(line.trim_end().ends_with("2/3   67%"), "{line}");
+    let dashboard = std::fs::read_to_string(out_dir.join("index.html")).expect("index.html");
+    assert!(dashboard.contains("data-value=\"67\""), "{dashboard}");
+}
