@@ -29,7 +29,8 @@ pub struct Problem {
     pub hung_up: bool,
     /// Set when what arrived is not text: lengths, diagnosis and the
     /// offset a hex dump marks.
-    pub difference: Option<Difference>,
+    /// Boxed: a step's result stays small on its common path.
+    pub difference: Option<Box<Difference>>,
 }
 
 impl Problem {
@@ -66,7 +67,11 @@ impl Problem {
     pub fn against(mut self, expectation: &Expectation, noun: &str) -> Problem {
         if let Some(actual) = self.actual.as_deref() {
             if !actual.is_empty() && !show::is_printable(actual) {
-                self.difference = Some(difference::compare(expectation.literal(), actual, noun));
+                self.difference = Some(Box::new(difference::compare(
+                    expectation.literal(),
+                    actual,
+                    noun,
+                )));
             }
         }
         self
@@ -143,7 +148,7 @@ pub fn run_case(
                 action: describe_action(step),
                 expected: problem.expected,
                 actual: problem.actual,
-                difference: problem.difference,
+                difference: problem.difference.map(|d| *d),
             });
             break;
         }
