@@ -56,9 +56,35 @@ pub fn count(n: impl Into<u64>, noun: &str) -> String {
     }
 }
 
+/// `part` of `whole` in whole percent, rounded to the nearest (half up),
+/// not cut: 2 of 3 is 67%, and only all of them is 100%; 0 of nothing
+/// is 0%.
+pub fn percent(part: usize, whole: usize) -> usize {
+    if whole == 0 {
+        return 0;
+    }
+    let rounded = (part * 200 + whole) / (whole * 2);
+    // 199 of 200 is 99.5%: rounding must not claim everyone passed.
+    if rounded == 100 && part < whole {
+        99
+    } else {
+        rounded
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percentages_round_to_the_nearest() {
+        assert_eq!(percent(2, 3), 67);
+        assert_eq!(percent(1, 3), 33);
+        assert_eq!(percent(1, 8), 13);
+        assert_eq!(percent(199, 200), 99);
+        assert_eq!(percent(3, 3), 100);
+        assert_eq!(percent(0, 0), 0);
+    }
 
     #[test]
     fn counts_in_words() {

@@ -180,8 +180,8 @@ fn a_chat_client_correct_at_a_terminal_passes_every_default_case_every_time(
     "udp-upper-client",
     "udp_upper_client_sizeof",
     &[
-        ("sends-typed-line", "sent the datagram \"hello\\n\\u{0}"),
-        ("utf8-text", "sent the datagram \"你好 udp\\n\\u{0}"),
+        ("sends-typed-line", "sent a datagram of 1024 bytes: \"hello\\n\" + "),
+        ("utf8-text", "sent a datagram of 1024 bytes: \"你好 udp\\n\" + "),
     ]
 )]
 #[case::c_udp_upper_client_loop_one_shot(
@@ -231,9 +231,9 @@ fn a_chat_client_correct_at_a_terminal_passes_every_default_case_every_time(
     "udp-upper-server",
     "udp_upper_server_whole_buffer",
     &[
-        ("greeting", "\"HELLO\\u{0}"),
-        ("utf8-text", "\"你好, UDP 世界\\u{0}"),
-        ("exits-after-reply", "\"BYE\\u{0}"),
+        ("greeting", "a datagram of 1024 bytes: \"HELLO\" + 1019 NUL bytes"),
+        ("utf8-text", "\"你好, UDP 世界\" + "),
+        ("exits-after-reply", "\"BYE\" + "),
     ]
 )]
 #[case::go_udp_upper_server_loop_one_shot(

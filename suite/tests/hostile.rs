@@ -80,7 +80,11 @@ fn invalid_utf8_is_shown_in_hex_too() {
     let (code, report, _) = run_hostile("hostile-invalid-utf8", &[]);
     assert_eq!(code, 1);
     let (_, message) = &verdicts(&report)["greeting"];
-    assert!(message.contains("\\xff\\xfe"), "{message}");
+    // Bytes that are not text by their runs, the text between quoted.
+    assert!(
+        message.contains("14 bytes: ff fe 00 + \"HEL\""),
+        "{message}"
+    );
     let actual = &report["results"][0]["failure"]["actual"];
     assert!(
         actual["hex"].as_str().expect("hex").starts_with("ff fe 00"),

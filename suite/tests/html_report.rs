@@ -441,8 +441,9 @@ fn hostile_bytes_on_the_wire_and_in_the_output_are_text_never_markup() {
     }
     let body = text_of(dom.select(&select("body")).next().expect("body"));
     for shown in [
-        // On the wire, in the transcript and as what was received.
-        "<script>alert('wire')</script><img src=x onerror=alert(2)>\\xff\\xfe\\u{0}\\u{1b}[31m\\xc3B",
+        // On the wire, in the transcript and as what was received: bytes
+        // that are not text by their runs, the text between them quoted.
+        "\"<script>alert('wire')</script><img src=x onerror=alert(2)>\" + ff fe 00 1b + \"[31m\" + c3 + \"B",
         // In its stdout.
         "<script>alert('out')</script>\\u{1b}[2J\\u{7}\\xc0\\xaf\\u{0}<iframe src=x></iframe>",
         "<b>the end of a long line</b>",
@@ -474,7 +475,10 @@ fn hostile_bytes_on_the_wire_and_in_the_output_are_text_never_markup() {
     valid_page(&fixture_page);
     let dom = browser_dom(&fixture_page);
     let body = text_of(dom.select(&select("body")).next().expect("body"));
-    for shown in ["\\xff\\xfe\\u{0}HEL\\u{1b}[31mLO\\xc3", "ff fe 00 48 45 4c"] {
+    for shown in [
+        "14 bytes: ff fe 00 + \"HEL\" + 1b + \"[31mLO\" + c3",
+        "ff fe 00 48 45 4c",
+    ] {
         assert!(body.contains(shown), "{shown} is not shown: {body}");
     }
 }

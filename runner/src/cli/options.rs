@@ -280,8 +280,8 @@ pub fn load_specs(args: &[String]) -> Result<Vec<Spec>, UsageError> {
             specs.push(bundled?);
         } else {
             return Err(UsageError::Other(format!(
-                "{arg}: no such spec file, and no bundled spec of that name (bundled: {})",
-                spec::bundled_names().join(", ")
+                "{arg}: no such spec file, and no bundled spec of that name; {}",
+                spec::unknown_spec(arg)
             )));
         }
     }

@@ -1,6 +1,8 @@
 //! Runs one case's steps against a started target and turns what happened
 //! into a `CaseOutcome`.
 
+use super::difference::{self, Difference};
+use super::matching::Expectation;
 use super::outcome::{CaseOutcome, Failure, Verdict};
 use super::running::Running;
 use super::show;
@@ -25,6 +27,10 @@ pub struct Problem {
     /// The target hung up (closed, reset, broken pipe): it may be exiting,
     /// and the report should say how it ended.
     pub hung_up: bool,
+    /// Set when what arrived is not text: lengths, diagnosis and the
+    /// offset a hex dump marks.
+    /// Boxed: a step's result stays small on its common path.
+    pub difference: Option<Box<Difference>>,
 }
 
 impl Problem {
@@ -35,6 +41,7 @@ impl Problem {
             actual_dropped: 0,
             message: message.into(),
             hung_up: false,
+            difference: None,
         }
     }
 
@@ -49,6 +56,24 @@ impl Problem {
         let kept = crate::bounded::cut(actual, ACTUAL_KEPT, 0);
         self.actual = Some(kept.head.to_vec());
         self.actual_dropped = kept.dropped;
+        self
+    }
+}
+
+impl Problem {
+    /// Measures what arrived against `expectation` when it is not text,
+    /// for reports to show as lengths and a hex dump rather than escapes;
+    /// `noun` names the data (`datagram`, `reply`, `output`).
+    pub fn against(mut self, expectation: &Expectation, noun: &str) -> Problem {
+        if let Some(actual) = self.actual.as_deref() {
+            if !actual.is_empty() && !show::is_printable(actual) {
+                self.difference = Some(Box::new(difference::compare(
+                    expectation.literal(),
+                    actual,
+                    noun,
+                )));
+            }
+        }
         self
     }
 }
@@ -123,6 +148,7 @@ pub fn run_case(
                 action: describe_action(step),
                 expected: problem.expected,
                 actual: problem.actual,
+                difference: problem.difference.map(|d| *d),
             });
             break;
         }
@@ -308,7 +334,7 @@ impl CaseRun<'_> {
         if bytes.is_empty() {
             String::from("nothing")
         } else {
-            show::quoted_short(bytes, 200)
+            show::brief(bytes, 200)
         }
     }
 }

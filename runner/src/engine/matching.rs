@@ -132,6 +132,17 @@ impl<'a> Expectation<'a> {
         }
     }
 
+    /// The bytes that must come first, where the expectation has them
+    /// (exact, a line, a prefix): what a difference is measured against.
+    pub fn literal(&self) -> Option<&[u8]> {
+        match self {
+            Expectation::Exact(want) | Expectation::Line(want) | Expectation::Prefix(want) => {
+                Some(want)
+            }
+            Expectation::Contains(_) | Expectation::Regex(_) => None,
+        }
+    }
+
     /// What a step keeps under its `capture` name, of the bytes it
     /// consumed: a line without its line ends.
     pub fn captured(&self, consumed: &[u8]) -> Vec<u8> {

@@ -1,11 +1,14 @@
 //! Runs specs against a target and produces events; never prints.
 
 mod case;
+pub mod difference;
+pub mod hexdump;
 mod matching;
 mod outcome;
 mod running;
 mod session;
 pub mod show;
+mod silence;
 mod steps_process;
 mod steps_tcp;
 mod steps_udp;

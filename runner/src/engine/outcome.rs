@@ -44,6 +44,9 @@ pub struct Failure {
     pub expected: String,
     /// What arrived instead, if anything did.
     pub actual: Option<Vec<u8>>,
+    /// When what arrived is not text: both lengths and what is wrong, and
+    /// the offset its hex dump marks.
+    pub difference: Option<super::difference::Difference>,
 }
 
 /// Why a program never got to a case's exchange.

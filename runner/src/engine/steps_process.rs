@@ -157,7 +157,9 @@ impl CaseRun<'_> {
                 humantime::format_duration(timeout)
             ),
         };
-        Problem::new(expected, message).with_actual(seen)
+        Problem::new(expected, message)
+            .with_actual(seen)
+            .against(expectation, "output")
     }
 
     pub(super) fn exit(
@@ -231,11 +233,31 @@ impl CaseRun<'_> {
         let before = self.running.process.cpu_time();
         let runnable_before = self.running.process.runnable_times();
         let started = Instant::now();
-        let until = crate::stop::deadline_after(window).min(self.case_deadline);
+        let full = crate::stop::deadline_after(window);
+        let until = full.min(self.case_deadline);
         if !crate::stop::sleep_until(until) {
             return Err(Problem::new(
                 "a measurement",
                 "interrupted while measuring CPU use",
+            ));
+        }
+        if until < full {
+            // A share over a shorter window than the spec asks proves
+            // nothing either way: the case is not judged (past the run's
+            // --deadline it is reported as an error, not a pass).
+            return Err(Problem::new(
+                format!(
+                    "at most {:.0}% CPU over {}",
+                    max_cpu * 100.0,
+                    humantime::format_duration(window)
+                ),
+                format!(
+                    "the measurement of CPU use was cut short after {} of its {}",
+                    humantime::format_duration(Duration::from_millis(
+                        started.elapsed().as_millis() as u64
+                    )),
+                    humantime::format_duration(window)
+                ),
             ));
         }
         let elapsed = started.elapsed().as_secs_f64();

@@ -24,6 +24,26 @@ fn took(timeout: Duration) -> String {
 }
 
 impl CaseRun<'_> {
+    /// What the runner has sent on connection `name` in this case, from
+    /// the transcript.
+    fn sent_on(&self, name: &str) -> super::silence::Sent {
+        let sent: Vec<&[u8]> = self
+            .transcript
+            .entries
+            .iter()
+            .filter(|e| e.channel == name && e.direction == Direction::Sent)
+            .map(|e| e.bytes.as_slice())
+            .collect();
+        super::silence::Sent {
+            bytes: sent.iter().map(|b| b.len()).sum(),
+            ends_with_newline: sent
+                .iter()
+                .rev()
+                .find(|b| !b.is_empty())
+                .is_some_and(|b| b.ends_with(b"\n")),
+        }
+    }
+
     fn connection(&mut self, name: &str) -> Result<&mut Connection, Problem> {
         // The loader checked that every name is opened before use; a
         // connection is missing only if its opening step failed, which ends
@@ -248,7 +268,8 @@ impl CaseRun<'_> {
                             Self::arrived(pending)
                         ),
                     )
-                    .with_actual(pending));
+                    .with_actual(pending)
+                    .against(&expectation, "reply"));
                 }
                 StreamMatch::NeedMore if held > MAX_PENDING => {
                     return Err(Problem::new(
@@ -280,14 +301,22 @@ impl CaseRun<'_> {
                     "expected {expected}, but the {noun} reset the connection (it crashed, or closed it with data unread) after sending {so_far}"
                 ),
                 ReadEvent::TimedOut if pending.is_empty() => format!(
-                    "expected {expected} within {}, but nothing arrived", took(timeout)
+                    "expected {expected} within {}, but nothing arrived{}",
+                    took(timeout),
+                    super::silence::likely_causes(
+                        self.running.language,
+                        noun,
+                        &self.sent_on(name)
+                    )
                 ),
                 ReadEvent::TimedOut => format!(
                     "expected {expected} within {}, but only {so_far} arrived", took(timeout)
                 ),
                 ReadEvent::Failed(e) => format!("expected {expected}, but reading failed: {e}"),
             };
-            return Err(Problem::new(expected, problem).with_actual(&pending));
+            return Err(Problem::new(expected, problem)
+                .with_actual(&pending)
+                .against(&expectation, "reply"));
         }
     }
 

@@ -148,14 +148,20 @@ impl CaseRun<'_> {
             self.running.last_sender = Some(from);
         }
         if !expectation.on_datagram(&data) {
+            let article = if super::show::is_printable(&data) {
+                "the datagram"
+            } else {
+                "a datagram of"
+            };
             return Err(Problem::new(
                 &expected,
                 format!(
-                    "expected {expected}, but the {noun} sent the datagram {}",
+                    "expected {expected}, but the {noun} sent {article} {}",
                     Self::arrived(&data)
                 ),
             )
-            .with_actual(&data));
+            .with_actual(&data)
+            .against(&expectation, "datagram"));
         }
         if let Some(capture) = capture {
             self.captures

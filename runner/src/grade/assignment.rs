@@ -275,8 +275,8 @@ fn find_spec(name: &str, folder: &Path) -> Result<Result<Spec, SpecError>, Strin
     }
     spec::bundled_named(name).ok_or_else(|| {
         format!(
-            "`{name}`: no such spec file next to the assignment, and no bundled spec of that name (bundled: {})",
-            spec::bundled_names().join(", ")
+            "`{name}`: no such spec file next to the assignment, and no bundled spec of that name; {}",
+            spec::unknown_spec(name)
         )
     })
 }

@@ -94,7 +94,7 @@ pub fn summary(assignment: &str, columns: &[Column], records: &[StudentRecord]) 
         text.push_str(&format!(
             "  {:<name_width$}  {passed:>4}/{graded}  {:>3}%\n",
             columns[index].name,
-            passed * 100 / graded
+            crate::text::percent(passed, graded)
         ));
     }
     let unfinished = records.len() - graded;

@@ -10,7 +10,7 @@
 //! hint) are escaped as Markdown text.
 
 use super::{tail, Collected};
-use crate::engine::show::{hex, is_printable, quoted_short};
+use crate::engine::show::quoted_short;
 use crate::engine::{CaseOutcome, Verdict};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -122,13 +122,12 @@ fn output(outcome: &CaseOutcome) -> String {
         code_block(&mut out, &failure.action);
         out.push_str("**expected**\n\n");
         code_block(&mut out, &failure.expected);
-        if let Some(actual) = &failure.actual {
+        if let Some((headline, dump)) = super::received_dump(failure, 32) {
             out.push_str("**received**\n\n");
-            let mut shown = quoted_short(actual, 300);
-            if !is_printable(actual) {
-                shown.push_str(&format!("\nhex: {}", hex(actual, 64)));
-            }
-            code_block(&mut out, &shown);
+            code_block(&mut out, &format!("{headline}\n\n{dump}"));
+        } else if let Some(actual) = &failure.actual {
+            out.push_str("**received**\n\n");
+            code_block(&mut out, &quoted_short(actual, 300));
         }
     }
     if let Some(hint) = &outcome.hint {
@@ -224,7 +223,12 @@ mod tests {
         let output = report["tests"][1]["output"].as_str().expect("output");
         assert!(output.contains("**hint:** decode as UTF-8"), "{output}");
         assert!(output.contains("**received**"), "{output}");
-        assert!(output.contains("hex: ff 00"), "{output}");
+        // Bytes that are not text: both lengths first, then the dump.
+        assert!(
+            output.contains("expected 6 bytes, received 2: they first differ at offset 0"),
+            "{output}"
+        );
+        assert!(output.contains("00000000  ff 00 "), "{output}");
     }
 
     #[test]

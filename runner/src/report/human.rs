@@ -3,7 +3,7 @@
 //! transcript and the tail of the target's output.
 
 use super::{duration, tail, transcript_line};
-use crate::engine::show::{hex, is_printable, quoted_short, terminal_safe};
+use crate::engine::show::{quoted_short, terminal_safe};
 use crate::engine::{CaseOutcome, Event, Summary, Verdict};
 use std::io::Write;
 
@@ -116,12 +116,13 @@ impl<W: Write> Human<W> {
                 "{pad}expected: {}",
                 terminal_safe(&failure.expected)
             )?;
-            if let Some(actual) = &failure.actual {
-                let mut shown = format!("{pad}received: {}", quoted_short(actual, 300));
-                if !is_printable(actual) {
-                    shown.push_str(&format!("\n{pad}     hex: {}", hex(actual, 64)));
+            if let Some((headline, dump)) = super::received_dump(failure, 32) {
+                writeln!(self.out, "{pad}received: {headline}")?;
+                for line in dump.lines() {
+                    writeln!(self.out, "{pad}  {line}")?;
                 }
-                writeln!(self.out, "{shown}")?;
+            } else if let Some(actual) = &failure.actual {
+                writeln!(self.out, "{pad}received: {}", quoted_short(actual, 300))?;
             }
         }
         if let Some(hint) = &outcome.hint {

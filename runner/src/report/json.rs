@@ -146,6 +146,23 @@ pub struct Failure {
     pub expected: String,
     /// What arrived instead, if anything did.
     pub actual: Option<Bytes>,
+    /// When what arrived is not text: both lengths and what is wrong
+    /// (`expected 5 bytes, received 1024: the datagram is padded with 1019
+    /// NUL bytes`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
+    pub difference: Option<String>,
+    /// The offset of the first byte that differs from what was expected
+    /// (or, with no exact expectation, the first that is not text).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "usize")]
+    pub first_difference: Option<usize>,
+    /// What arrived as a hex dump with offsets (`hexdump -C`'s layout, runs
+    /// of identical lines folded into `*`), the first difference marked by
+    /// a line of carets; only when it is not text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
+    pub dump: Option<String>,
 }
 
 /// One event of a case's exchange.
@@ -262,6 +279,9 @@ fn case(outcome: &CaseOutcome) -> CaseResult {
             action: f.action.clone(),
             expected: f.expected.clone(),
             actual: f.actual.as_deref().map(bytes),
+            difference: f.difference.as_ref().map(|d| d.headline.clone()),
+            first_difference: f.difference.as_ref().and_then(|d| d.mark),
+            dump: super::received_dump(f, 256).map(|(_, dump)| dump),
         }),
         transcript: outcome
             .transcript

@@ -34,7 +34,7 @@
 //! normalising them to spaces.
 
 use super::{tail, Collected};
-use crate::engine::show::{hex, is_printable, quoted_short};
+use crate::engine::show::quoted_short;
 use crate::engine::{CaseOutcome, Verdict};
 use quick_xml::events::attributes::Attribute;
 use quick_xml::events::{BytesDecl, BytesText, Event};
@@ -216,11 +216,10 @@ fn evidence(outcome: &CaseOutcome) -> String {
             failure.step, outcome.spec_file, failure.line, failure.action
         );
         let _ = writeln!(out, "expected: {}", failure.expected);
-        if let Some(actual) = &failure.actual {
+        if let Some((headline, dump)) = super::received_dump(failure, 64) {
+            let _ = writeln!(out, "received: {headline}\n{dump}");
+        } else if let Some(actual) = &failure.actual {
             let _ = writeln!(out, "received: {}", quoted_short(actual, 1000));
-            if !is_printable(actual) {
-                let _ = writeln!(out, "     hex: {}", hex(actual, 256));
-            }
         }
     } else {
         let _ = writeln!(out, "spec: {}", outcome.spec_file);
@@ -434,7 +433,8 @@ mod tests {
         for line in [
             "points: 0/1\n",
             "failed at step 3 (bundled:tcp-upper-server.yaml:35): recv on a (text)\n",
-            "     hex: ff 00\n",
+            "received: expected 6 bytes, received 2: they first differ at offset 0",
+            "00000000  ff 00 ",
             "hint: decode as UTF-8\n",
         ] {
             assert!(failure.text.contains(line), "{line} in {}", failure.text);

@@ -55,17 +55,32 @@ pub fn duration(duration: std::time::Duration) -> String {
 /// it is: each format escapes for its medium; data quoted and cut to
 /// `limit` bytes).
 pub fn transcript_line(entry: &crate::engine::Entry, limit: usize) -> (String, String) {
-    use crate::engine::show::quoted_short;
+    use crate::engine::show::brief;
     use crate::engine::Direction;
     let (arrow, body) = match entry.direction {
-        Direction::Sent => ("->", quoted_short(&entry.bytes, limit)),
-        Direction::Received => ("<-", quoted_short(&entry.bytes, limit)),
+        Direction::Sent => ("->", brief(&entry.bytes, limit)),
+        Direction::Received => ("<-", brief(&entry.bytes, limit)),
         Direction::Note => ("--", String::from_utf8_lossy(&entry.bytes).into_owned()),
     };
     (
         format!("{:>8.3}s", entry.at.as_secs_f64()),
         format!("{:<8} {arrow} {body}", entry.channel),
     )
+}
+
+/// Received bytes that are not text, as every format shows them: both
+/// lengths and what is wrong, then a hex dump with the first difference
+/// marked (at most `max_lines` lines of bytes). None for text, which
+/// formats quote as it is.
+pub fn received_dump(
+    failure: &crate::engine::Failure,
+    max_lines: usize,
+) -> Option<(String, String)> {
+    let difference = failure.difference.as_ref()?;
+    let actual = failure.actual.as_deref()?;
+    let dump =
+        crate::engine::hexdump::dump(actual, difference.mark, &difference.mark_label, max_lines);
+    Some((difference.headline.clone(), dump))
 }
 
 /// Lines of a target's output stream worth showing, or None if empty.
@@ -115,6 +130,11 @@ pub(crate) mod sample {
                 action: "recv on a (text)".into(),
                 expected: "\"你好\"".into(),
                 actual: Some(vec![0xff, 0x00]),
+                difference: Some(crate::engine::difference::compare(
+                    Some("你好".as_bytes()),
+                    &[0xff, 0x00],
+                    "reply",
+                )),
             }),
             ..passed.clone()
         };

@@ -110,6 +110,10 @@ fn diagnostics(out: &mut String, outcome: &CaseOutcome) {
                 yaml.string(0, "received_hex", &hex(actual, usize::MAX));
             }
         }
+        if let Some((headline, dump)) = super::received_dump(failure, 64) {
+            yaml.string(0, "difference", &headline);
+            yaml.string(0, "received_dump", &dump);
+        }
     }
     if let Some(hint) = &outcome.hint {
         yaml.string(0, "hint", hint);

@@ -13,3 +13,4 @@ pub(crate) use load::check_shape;
 pub(crate) use load::deserialize;
 pub use load::{load_file, parse, read_text, SpecError};
 pub use model::*;
+pub use suggest::unknown_spec;

@@ -25,6 +25,18 @@ fn distance(a: &str, b: &str) -> usize {
     d[a.len()][b.len()]
 }
 
+/// What to say of `name` when it is neither a spec file nor a bundled
+/// spec: the bundled name it is a typo of, if any, then every bundled
+/// name.
+pub fn unknown_spec(name: &str) -> String {
+    let names = super::bundled_names();
+    let stem = name.strip_suffix(".yaml").unwrap_or(name);
+    let guess = closest(stem, &names)
+        .map(|close| format!("did you mean `{close}`? "))
+        .unwrap_or_default();
+    format!("{guess}bundled specs: {}", names.join(", "))
+}
+
 /// The candidate closest to `word`, if it is close enough to be a typo.
 pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates

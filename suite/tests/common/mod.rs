@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod reports;
+
 use assert_cmd::Command;
 use serde_json::Value;
 use std::collections::BTreeMap;

@@ -81,7 +81,7 @@ pub fn dashboard(out: &Path, manifest: &Manifest, records: &[StudentRecord]) -> 
                         }
                         tbody {
                             @for (column, passed) in &per_case {
-                                @let percent = if graded.is_empty() { 0 } else { passed * 100 / graded.len() };
+                                @let percent = crate::text::percent(*passed, graded.len());
                                 tr {
                                     td { code { (text(&column.name)) } }
                                     td { (text(&column.about)) }

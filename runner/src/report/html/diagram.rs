@@ -292,7 +292,13 @@ fn read_entry(
     program: usize,
     kind: LaneKind,
 ) -> Event<'_> {
-    let quoted = quoted_shown(&entry.bytes, MAX_CELL);
+    // Bytes that are not text by their runs (`1024 bytes: "HELLO" + 1019
+    // NUL bytes`), not hundreds of escapes; their hex is beside them.
+    let quoted = if is_printable(&entry.bytes) {
+        quoted_shown(&entry.bytes, MAX_CELL)
+    } else {
+        crate::engine::show::brief(&entry.bytes, MAX_CELL)
+    };
     let hex = (!is_printable(&entry.bytes)).then(|| hex(&entry.bytes, 256));
     let event = |what: What, word: &str, direction: &'static str, data: String| Event {
         number,
@@ -317,9 +323,14 @@ fn read_entry(
             } else {
                 (program, lane)
             };
+            let shown = if is_printable(&entry.bytes) {
+                super::quoted_shown(&entry.bytes, 400)
+            } else {
+                crate::engine::show::brief(&entry.bytes, 400)
+            };
             let label = match entry.channel.as_str() {
-                "stderr" => format!("stderr: {}", super::quoted_shown(&entry.bytes, 400)),
-                _ => super::quoted_shown(&entry.bytes, 400),
+                "stderr" => format!("stderr: {shown}"),
+                _ => shown,
             };
             let (arrow_kind, word) = match (kind, sent) {
                 (LaneKind::Datagram, true) => (Kind::Datagram, "datagram sent"),
@@ -791,6 +802,9 @@ fn draw_failure(y: f64, outcome: &CaseOutcome, model: &Model, width: f64) -> Mar
 }
 
 fn received(failure: &Failure) -> Option<String> {
+    if let Some(difference) = &failure.difference {
+        return Some(format!("received: {}", difference.headline));
+    }
     failure.actual.as_deref().map(|actual| {
         if actual.is_empty() {
             String::from("received: nothing")

@@ -27,7 +27,7 @@ mod diagram;
 pub use class::dashboard;
 
 use super::{duration, Collected};
-use crate::engine::show::{hex, is_printable, quoted};
+use crate::engine::show::quoted;
 use crate::engine::{CaseOutcome, Failure, Summary, Verdict};
 use crate::program::OutputSnapshot;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
@@ -202,7 +202,7 @@ fn case(number: usize, outcome: &CaseOutcome) -> Markup {
                 }
             }
             @if !outcome.message.is_empty() {
-                div.message { (multiline(&outcome.message)) }
+                (message(&outcome.message))
             }
             @if let Some(failure) = &outcome.failure {
                 (failure_block(outcome, failure))
@@ -222,7 +222,14 @@ fn case(number: usize, outcome: &CaseOutcome) -> Markup {
 }
 
 fn failure_block(outcome: &CaseOutcome, failure: &Failure) -> Markup {
-    let compared = compare(&failure.expected, failure.actual.as_deref());
+    // Bytes that are not text are compared by length and offset in a hex
+    // dump: a highlight over their escapes marks the wrong place.
+    let dumped = super::received_dump(failure, 64);
+    let compared = if dumped.is_some() {
+        compare(&failure.expected, None)
+    } else {
+        compare(&failure.expected, failure.actual.as_deref())
+    };
     html! {
         div.failure {
             p {
@@ -240,10 +247,11 @@ fn failure_block(outcome: &CaseOutcome, failure: &Failure) -> Markup {
                     dt { "received" }
                     dd { code { (pieces(received)) } }
                 }
-                @if let Some(actual) = &failure.actual {
-                    @if !is_printable(actual) && !actual.is_empty() {
-                        dt { "hex" }
-                        dd { code { (hex(actual, 64)) } }
+                @if let Some((headline, dump)) = &dumped {
+                    dt { "received" }
+                    dd {
+                        p.difference { (text(headline)) }
+                        pre.hexdump { (dump) }
                     }
                 }
             }
@@ -334,6 +342,21 @@ fn verdict_mark(verdict: Option<&str>) -> (&'static str, &'static str) {
         Some("fail") => ("✗", "fail"),
         Some("error") => ("!", "error"),
         _ => ("–", "not run"),
+    }
+}
+
+/// A case's message: its sentence, then what it quotes from the program
+/// (a compiler's messages, a traceback: the lines after the first)
+/// preformatted, so a `^` stays under the column it points at.
+fn message(value: &str) -> Markup {
+    let (sentence, quoted) = value.split_once('\n').unwrap_or((value, ""));
+    html! {
+        div.message {
+            (multiline(sentence))
+            @if !quoted.trim().is_empty() {
+                pre.quoted { (shown(quoted.as_bytes(), MAX_SHOWN, true)) }
+            }
+        }
     }
 }
 
