@@ -139,7 +139,7 @@ impl<'a> Expectation<'a> {
             Expectation::Exact(want) | Expectation::Line(want) | Expectation::Prefix(want) => {
                 Some(want)
             }
-            Expectation::Contains(_) | Expectation::Regex(_) => None,
+            Expectation::Contains(_) | Expectation::Regex(_) | Expectation::Any => None,
         }
     }
 
