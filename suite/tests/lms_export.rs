@@ -18,6 +18,9 @@ fn correct() -> String {
     fixture("python/upper_server.py")
 }
 
+/// A server whose replies are wrong (capitalised, not upper-cased), and
+/// right in all else: 3 of tcp-upper-server's 8 points (the close and the
+/// fresh start).
 fn wrong() -> String {
     fixture("python/upper_server_wrong.py")
 }
@@ -156,7 +159,7 @@ fn a_moodle_export_keeps_full_names_and_ids_and_opens_a_students_zip() {
     assert_eq!(
         rows,
         vec![
-            row("Ana Bell", "1111111", "0"),
+            row("Ana Bell", "1111111", "3"),
             row("Jean Luc Picard", "7654321", "8"),
             row("Zoë Dubois", "1234567", "8"),
         ]
@@ -178,7 +181,7 @@ fn a_moodle_export_keeps_full_names_and_ids_and_opens_a_students_zip() {
     assert_eq!(worksheet.len(), 4);
     assert_eq!(
         worksheet[1][..4],
-        ["Participant 1111111", "Ana Bell", "0", "8"]
+        ["Participant 1111111", "Ana Bell", "3", "8"]
     );
     assert!(
         worksheet[1][5].contains("Not passed: tcp-upper-server/greeting"),
@@ -210,7 +213,7 @@ fn a_moodle_export_keeps_full_names_and_ids_and_opens_a_students_zip() {
     merge.assert().success();
     let text = std::fs::read_to_string(merged.join("grades.csv")).expect("grades.csv");
     assert!(text.contains("Zoë Dubois,1234567,8,"), "{text}");
-    assert!(text.contains("Ana Bell,1111111,0,"), "{text}");
+    assert!(text.contains("Ana Bell,1111111,3,"), "{text}");
     let ids: Vec<String> = csv_rows(&merged_worksheet)
         .iter()
         .map(|r| r[0].clone())
@@ -318,7 +321,7 @@ fn a_flat_moodle_export_is_gathered_per_participant() {
     assert_eq!(
         rows,
         vec![
-            row("Ana Bell", "1111111", "0"),
+            row("Ana Bell", "1111111", "3"),
             row("Zoë Dubois", "1234567", "8")
         ]
     );
@@ -386,7 +389,7 @@ fn a_github_classroom_clone_and_a_gradescope_export_name_their_students() {
     );
     assert_eq!(
         rows,
-        vec![row("mona-lisa", "", "0"), row("octocat", "", "8")]
+        vec![row("mona-lisa", "", "3"), row("octocat", "", "8")]
     );
 
     let export = dir.path().join("gradescope");
@@ -408,8 +411,8 @@ fn a_github_classroom_clone_and_a_gradescope_export_name_their_students() {
         rows,
         vec![
             row("Ana María Núñez", "2001", "8"),
-            row("Pair One", "2002", "0"),
-            row("Pair Two", "2003", "0"),
+            row("Pair One", "2002", "3"),
+            row("Pair Two", "2003", "3"),
         ]
     );
 }
@@ -434,7 +437,7 @@ fn a_zipped_class_is_graded_and_a_forced_layout_is_said() {
         "{}",
         finished.stderr
     );
-    assert_eq!(rows, vec![row("ann", "", "0"), row("Émile Zola", "", "8")]);
+    assert_eq!(rows, vec![row("ann", "", "3"), row("Émile Zola", "", "8")]);
 }
 
 #[test]
