@@ -62,7 +62,7 @@ impl CaseRun<'_> {
                 SocketAddr::from((Ipv6Addr::LOCALHOST, 0))
             };
             let network = &self.running.network;
-            let bound = network.run(|| Datagrams::bind(local)).map_err(|e| {
+            let mut bound = network.run(|| Datagrams::bind(local)).map_err(|e| {
                 Problem::new(
                     "a datagram socket",
                     format!("the runner cannot bind a socket: {e}"),
@@ -72,6 +72,7 @@ impl CaseRun<'_> {
                 self.transcript
                     .note(name, format!("runner socket bound to {addr}"));
             }
+            bound.relay_through(self.mutation.as_ref().map(|m| m.datagrams()));
             self.sockets.insert(name.clone(), bound);
         }
         self.sockets.get(name).ok_or_else(missing)
