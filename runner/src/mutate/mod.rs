@@ -9,3 +9,7 @@ mod relay;
 
 pub use operators::{Kind, Operator, OPERATORS};
 pub use relay::{CaseScope, DatagramRelay, Mutation, Piece, StreamRelay};
+pub mod output;
+pub mod score;
+
+pub use score::{score, MutantResult, Scores};
