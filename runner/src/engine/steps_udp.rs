@@ -40,7 +40,8 @@ impl CaseRun<'_> {
                 return Ok(received);
             }
             if self.running.process.exit_status().is_some() {
-                let last_look = Instant::now() + EXIT_CHECK;
+                let lag = self.mutation.as_ref().map(|m| m.exit_lag());
+                let last_look = Instant::now() + EXIT_CHECK + lag.unwrap_or_default();
                 return self.socket(which)?.recv_from(last_look).map_err(failed);
             }
         }

@@ -77,6 +77,16 @@ impl CaseScope {
         })
     }
 
+    /// How long after the program's exit what it sent last may still be
+    /// on its way to the runner: a program that sends late also ends late.
+    pub fn exit_lag(&self) -> Duration {
+        if self.mutation.op() == Op::Delayed {
+            DELAY
+        } else {
+            Duration::ZERO
+        }
+    }
+
     pub fn stream(self: &Arc<Self>) -> StreamRelay {
         StreamRelay {
             scope: Arc::clone(self),
