@@ -61,7 +61,11 @@ pub fn mutate(args: &MutateArgs) -> Result<u8, UsageError> {
         )));
     }
     let spec = specs.remove(0);
-    let target = args.target.as_deref().map(TargetCommand::parse).transpose()?;
+    let target = args
+        .target
+        .as_deref()
+        .map(TargetCommand::parse)
+        .transpose()?;
     if target.is_none() && spec.target.reference.is_none() {
         return Err(UsageError::Other(format!(
             "{}: the spec names no reference program, so it needs --target",

@@ -38,7 +38,11 @@ impl CaseRun<'_> {
 
     pub(super) fn connect(&mut self, name: &str, deadline: Instant) -> StepResult {
         let addr = self.running.addr;
-        if self.mutation.as_ref().is_some_and(|m| m.refuses_connection()) {
+        if self
+            .mutation
+            .as_ref()
+            .is_some_and(|m| m.refuses_connection())
+        {
             return Err(Problem::new(
                 format!("a connection to {addr}"),
                 format!(

@@ -67,7 +67,9 @@ pub fn human(scores: &Scores) -> String {
         .map(|m| m.operator.id.len())
         .max()
         .unwrap_or(0);
-    let header: String = (1..=scores.cases.len()).map(|n| format!("{n:>3}")).collect();
+    let header: String = (1..=scores.cases.len())
+        .map(|n| format!("{n:>3}"))
+        .collect();
     let _ = writeln!(out, "{:9} {:width$} {header}", "", "");
     let mut rows: Vec<&MutantResult> = scores.mutants.iter().collect();
     rows.sort_by_key(|m| rank(m));

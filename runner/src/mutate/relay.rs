@@ -231,9 +231,7 @@ impl DatagramRelay {
     }
 
     pub fn pop(&mut self) -> Option<(Vec<u8>, SocketAddr)> {
-        self.queue
-            .pop_front()
-            .map(|(_, data, from)| (data, from))
+        self.queue.pop_front().map(|(_, data, from)| (data, from))
     }
 }
 

@@ -8,6 +8,10 @@ use std::io::{self, ErrorKind, Read};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
+/// How long a mutated connection waits, as the runner lets go of it, for
+/// what the program still does on it.
+const CATCH_UP: Duration = Duration::from_millis(200);
+
 /// Most bytes `drain` reads.
 const MAX_DRAIN: usize = 256 << 10;
 
@@ -207,13 +211,40 @@ impl Connection {
     }
 
     /// Graceful close (FIN).
-    pub fn close(self) {
+    pub fn close(mut self) {
+        self.catch_up();
         let _ = self.stream.shutdown(Shutdown::Both);
     }
 
     /// Abortive close (RST): SO_LINGER on with a zero timeout, then close.
     /// Also leaves no TIME_WAIT behind on either side.
-    pub fn reset(self) {
+    pub fn reset(mut self) {
+        self.catch_up();
         let _ = SockRef::from(&self.stream).set_linger(Some(Duration::ZERO));
+    }
+
+    /// `runner mutate`: before the runner lets go of the connection, the
+    /// relay sees what the program still sent or whether it closed,
+    /// though no step looks: a mutant that would have behaved
+    /// differently there (never closing) took effect, and survived.
+    fn catch_up(&mut self) {
+        let Some(mut relay) = self.relay.take() else {
+            return;
+        };
+        let deadline = Instant::now() + CATCH_UP;
+        while !self.raw_ended {
+            match self.read_raw(deadline) {
+                ReadEvent::Data(data) => relay.arrived(Piece::Data(data)),
+                ReadEvent::Closed => {
+                    self.raw_ended = true;
+                    relay.arrived(Piece::Closed);
+                }
+                ReadEvent::Reset => {
+                    self.raw_ended = true;
+                    relay.arrived(Piece::Reset);
+                }
+                _ => break,
+            }
+        }
     }
 }
