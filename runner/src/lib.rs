@@ -8,6 +8,7 @@ pub mod bounded;
 pub mod cli;
 pub mod engine;
 pub mod grade;
+pub mod mutate;
 pub mod net;
 pub mod partition;
 pub mod program;

@@ -3,6 +3,7 @@
 //! Gradescope autograder, and list, show or check specs.
 
 mod grade;
+mod mutate;
 mod options;
 mod run;
 mod schema;
@@ -52,6 +53,8 @@ pub enum Command {
     Merge(grade::MergeArgs),
     /// Write a Gradescope autograder zip for a spec or an assignment
     GradescopeBundle(grade::BundleArgs),
+    /// Measure a spec: run it against mutants of its reference program
+    Mutate(mutate::MutateArgs),
     /// List specs and their cases
     List(specs::ListArgs),
     /// Print the YAML of specs, bundled ones too
@@ -89,6 +92,7 @@ const AFTER_HELP: &str = "Examples:
   runner grade lab1.yaml --submissions class/ --out part1/ --partition 1/2
   runner merge part1/ part2/ --out grades/
   runner gradescope-bundle lab1.yaml -o autograder.zip
+  runner mutate tcp-upper-server --format json
   runner list tcp-upper-server
   runner show tcp-chat-server
   runner check specs/ lab1.yaml
@@ -103,6 +107,7 @@ pub fn main() -> ExitCode {
         Some(Command::Grade(args)) => grade::grade(args),
         Some(Command::Merge(args)) => grade::merge(args),
         Some(Command::GradescopeBundle(args)) => grade::bundle(args),
+        Some(Command::Mutate(args)) => mutate::mutate(args),
         Some(Command::List(args)) => specs::list(args),
         Some(Command::Show(args)) => specs::show(&args.specs),
         Some(Command::Check(args)) => specs::check(args),

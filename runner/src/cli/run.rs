@@ -189,6 +189,7 @@ pub fn run(args: &RunArgs) -> Result<u8, UsageError> {
         identity,
         env: args.limits.env.clone(),
         deadline: args.deadline.map(crate::stop::deadline_after),
+        mutation: None,
     };
     crate::signals::stop_on_signals();
     crate::program::become_subreaper();

@@ -96,6 +96,8 @@ pub struct CaseRun<'r> {
     pub case_deadline: Instant,
     /// Whether the transcript already says how the program ended.
     pub exit_noted: bool,
+    /// `runner mutate`: the mutant's state for this case.
+    pub mutation: Option<std::sync::Arc<crate::mutate::CaseScope>>,
 }
 
 /// Runs `case` on `running` and reports what happened.
@@ -106,6 +108,10 @@ pub fn run_case(
     case_deadline: Instant,
 ) -> CaseOutcome {
     let started = Instant::now();
+    let mutation = running.mutation.as_ref().map(|m| m.for_case());
+    if let Some(service) = running.service.as_mut() {
+        service.relay_through(mutation.as_ref().map(|m| m.datagrams()));
+    }
     let mut run = CaseRun {
         noun: noun(spec.target.role),
         running,
@@ -115,6 +121,7 @@ pub fn run_case(
         transcript: Transcript::new(),
         case_deadline,
         exit_noted: false,
+        mutation,
     };
     run.note_start(spec.target.role);
     let mut failure = None;

@@ -39,6 +39,8 @@ pub struct RunOptions {
     pub env: Vec<(String, String)>,
     /// When the whole run must end.
     pub deadline: Option<Instant>,
+    /// `runner mutate`: the program is seen through this mutant.
+    pub mutation: Option<std::sync::Arc<crate::mutate::Mutation>>,
 }
 
 /// Wall time for one case when neither the spec nor the command line

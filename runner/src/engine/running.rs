@@ -48,6 +48,8 @@ pub struct Running {
     pub static_binary: bool,
     /// Cases run on this target so far (more than one with `restart: once`).
     pub cases_run: u32,
+    /// `runner mutate`: the mutant the runner sees instead of the program.
+    pub mutation: Option<std::sync::Arc<crate::mutate::Mutation>>,
 }
 
 /// A target that failed to start properly, and what it printed (why).
@@ -220,6 +222,7 @@ impl Running {
             language: None,
             static_binary: false,
             cases_run: 0,
+            mutation: None,
         }
     }
 }

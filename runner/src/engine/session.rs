@@ -120,7 +120,10 @@ pub fn run_spec(
             // with a hard-coded address needs its port back.
             running = None;
             match Running::start(spec, command, plan, &confinement, case_deadline) {
-                Ok(started) => running = Some(started),
+                Ok(mut started) => {
+                    started.mutation = options.mutation.clone();
+                    running = Some(started);
+                }
                 Err(error) => {
                     if let Some((expected, seen)) = error.serving_elsewhere() {
                         let seen: Vec<String> = seen.iter().map(ToString::to_string).collect();

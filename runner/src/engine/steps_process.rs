@@ -65,6 +65,10 @@ impl CaseRun<'_> {
         deadline: Instant,
         timeout: Duration,
     ) -> StepResult {
+        // `runner mutate`: a mutant that prints late is seen late.
+        if let Some(lag) = self.mutation.as_ref().and_then(|m| m.stdout_lag()) {
+            crate::stop::sleep_until((Instant::now() + lag).min(deadline));
+        }
         let expectation = Expectation::new(matcher, &self.captures);
         let watched: Vec<(Stream, Arc<Output>, usize)> = [
             (

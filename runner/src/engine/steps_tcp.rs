@@ -44,6 +44,11 @@ impl CaseRun<'_> {
         }
     }
 
+    /// `runner mutate`: the mutant's relay for a new connection.
+    fn relay(&self) -> Option<crate::mutate::StreamRelay> {
+        self.mutation.as_ref().map(|m| m.stream())
+    }
+
     fn connection(&mut self, name: &str) -> Result<&mut Connection, Problem> {
         // The loader checked that every name is opened before use; a
         // connection is missing only if its opening step failed, which ends
@@ -58,10 +63,24 @@ impl CaseRun<'_> {
 
     pub(super) fn connect(&mut self, name: &str, deadline: Instant) -> StepResult {
         let addr = self.running.addr;
+        if self
+            .mutation
+            .as_ref()
+            .is_some_and(|m| m.refuses_connection())
+        {
+            return Err(Problem::new(
+                format!("a connection to {addr}"),
+                format!(
+                    "could not connect to the {} at {addr}: connection refused",
+                    self.noun
+                ),
+            ));
+        }
         loop {
             let network = &self.running.network;
             match network.run(|| Connection::connect(addr, deadline)) {
                 Ok(connection) => {
+                    let connection = connection.relayed(self.relay());
                     let from = connection
                         .local_addr()
                         .map(|a| a.to_string())
@@ -119,8 +138,8 @@ impl CaseRun<'_> {
                     let _ = stream.set_nonblocking(false);
                     self.transcript
                         .note(name, format!("accepted a connection from {peer}"));
-                    self.connections
-                        .insert(name.to_string(), Connection::new(stream));
+                    let connection = Connection::new(stream).relayed(self.relay());
+                    self.connections.insert(name.to_string(), connection);
                     return Ok(());
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {}

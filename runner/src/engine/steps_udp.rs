@@ -40,7 +40,8 @@ impl CaseRun<'_> {
                 return Ok(received);
             }
             if self.running.process.exit_status().is_some() {
-                let last_look = Instant::now() + EXIT_CHECK;
+                let lag = self.mutation.as_ref().map(|m| m.exit_lag());
+                let last_look = Instant::now() + EXIT_CHECK + lag.unwrap_or_default();
                 return self.socket(which)?.recv_from(last_look).map_err(failed);
             }
         }
@@ -62,7 +63,7 @@ impl CaseRun<'_> {
                 SocketAddr::from((Ipv6Addr::LOCALHOST, 0))
             };
             let network = &self.running.network;
-            let bound = network.run(|| Datagrams::bind(local)).map_err(|e| {
+            let mut bound = network.run(|| Datagrams::bind(local)).map_err(|e| {
                 Problem::new(
                     "a datagram socket",
                     format!("the runner cannot bind a socket: {e}"),
@@ -72,6 +73,7 @@ impl CaseRun<'_> {
                 self.transcript
                     .note(name, format!("runner socket bound to {addr}"));
             }
+            bound.relay_through(self.mutation.as_ref().map(|m| m.datagrams()));
             self.sockets.insert(name.clone(), bound);
         }
         self.sockets.get(name).ok_or_else(missing)

@@ -327,6 +327,7 @@ fn run_options(grading: &Grading, program: &Program, command: TargetCommand) -> 
         identity: grading.identity.clone(),
         env: grading.env.clone(),
         deadline: None,
+        mutation: None,
     }
 }
 

@@ -2,10 +2,15 @@
 //! been matched, and whether the peer closed or reset.
 
 use super::remaining;
+use crate::mutate::{Piece, StreamRelay};
 use socket2::SockRef;
 use std::io::{self, ErrorKind, Read};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
+
+/// How long a mutated connection waits, as the runner lets go of it, for
+/// what the program still does on it.
+const CATCH_UP: Duration = Duration::from_millis(200);
 
 /// Most bytes `drain` reads.
 const MAX_DRAIN: usize = 256 << 10;
@@ -18,6 +23,11 @@ pub struct Connection {
     pub peer_closed: bool,
     /// The peer reset the connection.
     pub peer_reset: bool,
+    /// `runner mutate`: what the runner reads goes through a mutant.
+    relay: Option<StreamRelay>,
+    /// The socket itself reached its end (closed or reset), whatever the
+    /// relay makes of it.
+    raw_ended: bool,
 }
 
 /// What one read brought.
@@ -40,7 +50,15 @@ impl Connection {
             pending: Vec::new(),
             peer_closed: false,
             peer_reset: false,
+            relay: None,
+            raw_ended: false,
         }
+    }
+
+    /// The connection as a mutant would behave on it.
+    pub fn relayed(mut self, relay: Option<StreamRelay>) -> Connection {
+        self.relay = relay;
+        self
     }
 
     /// One connection attempt, bounded by `deadline`.
@@ -60,6 +78,9 @@ impl Connection {
         self.stream.set_nonblocking(true)?;
         let sent = crate::stop::write_all_until(&mut self.stream, bytes, deadline);
         self.stream.set_nonblocking(false)?;
+        if let (Ok(()), Some(relay)) = (&sent, &mut self.relay) {
+            relay.sent(bytes);
+        }
         sent
     }
 
@@ -72,6 +93,68 @@ impl Connection {
         if self.peer_closed {
             return ReadEvent::Closed;
         }
+        let event = match self.relay.take() {
+            None => self.read_raw(deadline),
+            Some(mut relay) => {
+                let event = self.read_relayed(&mut relay, deadline);
+                self.relay = Some(relay);
+                event
+            }
+        };
+        match &event {
+            ReadEvent::Data(data) => self.pending.extend_from_slice(data),
+            ReadEvent::Closed => self.peer_closed = true,
+            ReadEvent::Reset => self.peer_reset = true,
+            _ => {}
+        }
+        event
+    }
+
+    /// The next thing the mutant delivers: what is due in the relay's
+    /// queue, else what the socket brings, reshaped.
+    fn read_relayed(&mut self, relay: &mut StreamRelay, deadline: Instant) -> ReadEvent {
+        let waited = |until: Instant| {
+            if crate::stop::sleep_until(until) {
+                ReadEvent::TimedOut
+            } else {
+                ReadEvent::Failed(io::Error::from(ErrorKind::Interrupted))
+            }
+        };
+        loop {
+            if let Some(due) = relay.next_due() {
+                if due > deadline {
+                    return waited(deadline);
+                }
+                if let ReadEvent::Failed(e) = waited(due) {
+                    return ReadEvent::Failed(e);
+                }
+                return match relay.pop() {
+                    Some(Piece::Data(data)) => ReadEvent::Data(data),
+                    Some(Piece::Closed) => ReadEvent::Closed,
+                    Some(Piece::Reset) => ReadEvent::Reset,
+                    None => continue,
+                };
+            }
+            if relay.muted() || self.raw_ended {
+                return waited(deadline);
+            }
+            match self.read_raw(deadline) {
+                ReadEvent::Data(data) => relay.arrived(Piece::Data(data)),
+                ReadEvent::Closed => {
+                    self.raw_ended = true;
+                    relay.arrived(Piece::Closed);
+                }
+                ReadEvent::Reset => {
+                    self.raw_ended = true;
+                    relay.arrived(Piece::Reset);
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// One read of the socket itself.
+    fn read_raw(&mut self, deadline: Instant) -> ReadEvent {
         let mut buffer = [0u8; 16 * 1024];
         let read = loop {
             let Some(slice) = crate::stop::slice_until(deadline) else {
@@ -90,18 +173,9 @@ impl Connection {
             }
         };
         match read {
-            Ok(0) => {
-                self.peer_closed = true;
-                ReadEvent::Closed
-            }
-            Ok(n) => {
-                self.pending.extend_from_slice(&buffer[..n]);
-                ReadEvent::Data(buffer[..n].to_vec())
-            }
-            Err(e) if e.kind() == ErrorKind::ConnectionReset => {
-                self.peer_reset = true;
-                ReadEvent::Reset
-            }
+            Ok(0) => ReadEvent::Closed,
+            Ok(n) => ReadEvent::Data(buffer[..n].to_vec()),
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => ReadEvent::Reset,
             Err(e) => ReadEvent::Failed(e),
         }
     }
@@ -137,13 +211,40 @@ impl Connection {
     }
 
     /// Graceful close (FIN).
-    pub fn close(self) {
+    pub fn close(mut self) {
+        self.catch_up();
         let _ = self.stream.shutdown(Shutdown::Both);
     }
 
     /// Abortive close (RST): SO_LINGER on with a zero timeout, then close.
     /// Also leaves no TIME_WAIT behind on either side.
-    pub fn reset(self) {
+    pub fn reset(mut self) {
+        self.catch_up();
         let _ = SockRef::from(&self.stream).set_linger(Some(Duration::ZERO));
+    }
+
+    /// `runner mutate`: before the runner lets go of the connection, the
+    /// relay sees what the program still sent or whether it closed,
+    /// though no step looks: a mutant that would have behaved
+    /// differently there (never closing) took effect, and survived.
+    fn catch_up(&mut self) {
+        let Some(mut relay) = self.relay.take() else {
+            return;
+        };
+        let deadline = Instant::now() + CATCH_UP;
+        while !self.raw_ended {
+            match self.read_raw(deadline) {
+                ReadEvent::Data(data) => relay.arrived(Piece::Data(data)),
+                ReadEvent::Closed => {
+                    self.raw_ended = true;
+                    relay.arrived(Piece::Closed);
+                }
+                ReadEvent::Reset => {
+                    self.raw_ended = true;
+                    relay.arrived(Piece::Reset);
+                }
+                _ => break,
+            }
+        }
     }
 }

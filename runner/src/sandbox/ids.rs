@@ -148,6 +148,10 @@ fn as_uid(id: u32, signal: Signal) -> Option<bool> {
         ForkResult::Parent { child } => match nix::sys::wait::waitpid(child, None) {
             Ok(WaitStatus::Exited(_, 0)) => Some(false),
             Ok(WaitStatus::Exited(_, 1)) => Some(true),
+            // The orphan reaper (the runner is a subreaper) took the
+            // child's exit before this wait could: its answer is lost, so
+            // say "maybe" and let the caller look in /proc.
+            Err(nix::errno::Errno::ECHILD) => Some(true),
             _ => None,
         },
     }

@@ -1,0 +1,167 @@
+//! `runner mutate`: a spec's strength measured with mutants of its
+//! reference, the bundled one or a teacher's program given with --target.
+
+mod common;
+
+use common::{private_loopback_ip, runner, spec, student_program};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Runs `runner mutate ARGS --format json`: the exit code and the report.
+fn mutate_json(args: &[&str]) -> (i32, Value) {
+    let output = runner()
+        .arg("mutate")
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .expect("runner runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let report = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "no JSON report ({e}); stdout: {stdout}\nstderr: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    (output.status.code().expect("exits normally"), report)
+}
+
+/// mutant id -> the mutant's entry.
+fn mutants(report: &Value) -> BTreeMap<String, Value> {
+    report["mutants"]
+        .as_array()
+        .expect("mutants is an array")
+        .iter()
+        .map(|m| (m["id"].as_str().expect("id").to_string(), m.clone()))
+        .collect()
+}
+
+fn ids(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .expect("a list of case ids")
+        .iter()
+        .map(|id| id.as_str().expect("a case id").to_string())
+        .collect()
+}
+
+/// mutant id -> the cases that kill it.
+fn kills(report: &Value) -> BTreeMap<String, Vec<String>> {
+    mutants(report)
+        .into_iter()
+        .map(|(id, m)| (id, ids(&m["killed_by"])))
+        .collect()
+}
+
+#[test]
+fn the_upper_server_spec_kills_faults_and_passes_harmless_variations() {
+    let (_, report) = mutate_json(&["tcp-upper-server"]);
+    assert_eq!(report["spec"], "tcp-upper-server");
+    let all = mutants(&report);
+    for mutant in all.values() {
+        let kind = mutant["kind"].as_str().expect("kind");
+        assert!(kind == "fault" || kind == "harmless", "{mutant}");
+        assert!(!mutant["about"].as_str().expect("about").is_empty());
+        // A cascade is a kill that came before the case's own check.
+        let killed = ids(&mutant["killed_by"]);
+        assert!(ids(&mutant["cascade"]).iter().all(|c| killed.contains(c)));
+    }
+    let kills = kills(&report);
+    assert!(
+        kills["echo"].contains(&String::from("greeting")),
+        "{kills:?}"
+    );
+    assert_eq!(kills["never-closes"], ["closes-after-reply"], "{kills:?}");
+    // The echo fails closes-after-reply at its recv, before the eof the
+    // case is about: a cascade. Never closing fails it at the eof itself.
+    assert_eq!(ids(&all["echo"]["cascade"]), ["closes-after-reply"]);
+    assert!(ids(&all["never-closes"]["cascade"]).is_empty());
+    for harmless in ["byte-by-byte", "delayed"] {
+        assert_eq!(all[harmless]["kind"], "harmless");
+        assert_eq!(all[harmless]["applied"], true, "{harmless} changed nothing");
+        assert!(kills[harmless].is_empty(), "{harmless}: {kills:?}");
+    }
+    // A mutant for an interactive client is not run against a server.
+    assert!(!all.contains_key("stdin-not-sent"));
+    let faults_applied = all
+        .values()
+        .filter(|m| m["kind"] == "fault" && m["applied"] == true)
+        .count();
+    let faults_killed = all
+        .values()
+        .filter(|m| m["kind"] == "fault" && m["applied"] == true)
+        .filter(|m| !ids(&m["killed_by"]).is_empty())
+        .count();
+    assert_eq!(report["total"], faults_applied);
+    assert_eq!(report["killed"], faults_killed);
+}
+
+const GREETING_ONLY: &str = r#"
+spec: greeting-only
+title: TCP upper-case server, its greeting only
+target:
+  role: server
+  transport: tcp
+  reference: upper-server
+  restart: per-case
+defaults:
+  timeout: 2s
+cases:
+  - id: greeting
+    about: replies to "hello" with "HELLO"
+    steps:
+      - connect: a
+      - send: { on: a, text: "hello" }
+      - recv: { on: a, text: "HELLO" }
+"#;
+
+#[test]
+fn a_spec_cut_to_its_greeting_lets_faults_survive() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("greeting-only.yaml");
+    std::fs::write(&path, GREETING_ONLY).expect("temp dir is writable");
+    let (code, report) = mutate_json(&[&path.display().to_string()]);
+    assert_eq!(code, 1, "{report:#}");
+    let all = mutants(&report);
+    let survives = |id: &str| all[id]["applied"] == true && ids(&all[id]["killed_by"]).is_empty();
+    assert!(survives("never-closes"), "{report:#}");
+    assert!(survives("reply-twice"), "{report:#}");
+    assert_eq!(ids(&all["echo"]["killed_by"]), ["greeting"]);
+    assert!(report["killed"].as_u64() < report["total"].as_u64());
+
+    let human = runner()
+        .args(["mutate", &path.display().to_string()])
+        .output()
+        .expect("runner runs");
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert_eq!(human.status.code(), Some(1));
+    // Surviving faults come first, each with what it does.
+    let first_row = text
+        .lines()
+        .find(|l| l.starts_with("SURVIVES") || l.starts_with("killed"))
+        .expect("a row per mutant");
+    assert!(first_row.starts_with("SURVIVES"), "{text}");
+    assert!(
+        text.lines().any(|l| l.starts_with("SURVIVES")
+            && l.contains("never-closes")
+            && l.contains("never closes a connection")),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_teachers_program_gives_the_same_kills_as_the_reference() {
+    let (_, reference) = mutate_json(&["tcp-upper-server"]);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ip = private_loopback_ip();
+    let program = student_program("python/upper_server.py", dir.path(), "127.1.1.1", &ip);
+    let addr = format!("{ip}:8900");
+    let (_, teachers) = mutate_json(&[
+        &spec("tcp-upper-server"),
+        "--target",
+        &program.display().to_string(),
+        "--addr",
+        &addr,
+    ]);
+    assert_eq!(kills(&teachers), kills(&reference), "{teachers:#}");
+    assert_eq!(teachers["killed"], reference["killed"]);
+}
