@@ -5,7 +5,7 @@
 //! of it (and what the program sees of the runner), so the same operators
 //! work for the bundled references and for a teacher's own program.
 
-use crate::spec::{Action, Role, Spec, Transport};
+use crate::spec::{Action, Matcher, Role, Spec, Transport};
 
 /// Whether a good spec must fail the mutant or pass it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +61,9 @@ pub const DELAY: std::time::Duration = std::time::Duration::from_millis(250);
 pub enum Needs {
     /// Nothing beyond the role and the transport.
     Nothing,
+    /// A step that receives exact bytes: where every reply is judged as a
+    /// line, a line end more or less is what a correct program may send.
+    ExactBytes,
     /// A case that talks to several clients (a connection loop): more
     /// than one `connect` (TCP) or `sendto` (UDP) in one case.
     Loop,
@@ -115,8 +118,8 @@ const fn operator(
 pub const OPERATORS: &[Operator] = &[
     operator("echo", Kind::Fault, "no upper-casing: replies with the bytes it received, unchanged", Op::Echo, SERVER, ANY, Needs::Nothing),
     operator("first-word", Kind::Fault, "upper-cases only the first word of a reply", Op::FirstWordOnly, SERVER, ANY, Needs::Nothing),
-    operator("added-newline", Kind::Fault, "adds a newline after every message it sends", Op::AddedNewline, BOTH, ANY, Needs::Nothing),
-    operator("dropped-newline", Kind::Fault, "drops the newline at the end of a message it sends", Op::DroppedNewline, BOTH, ANY, Needs::Nothing),
+    operator("added-newline", Kind::Fault, "adds a newline after every message it sends", Op::AddedNewline, BOTH, ANY, Needs::ExactBytes),
+    operator("dropped-newline", Kind::Fault, "drops the newline at the end of a message it sends", Op::DroppedNewline, BOTH, ANY, Needs::ExactBytes),
     operator("last-byte-dropped", Kind::Fault, "drops the last byte of every message it sends", Op::LastByteDropped, BOTH, ANY, Needs::Nothing),
     operator("padded-1024", Kind::Fault, "pads every message it sends with NULs to the buffer size (1024 bytes)", Op::PaddedToBuffer, BOTH, ANY, Needs::Nothing),
     operator("one-nul", Kind::Fault, "sends a NUL (a C string's terminator) after every message", Op::OneNul, BOTH, ANY, Needs::Nothing),
@@ -134,12 +137,36 @@ pub const OPERATORS: &[Operator] = &[
 ];
 
 impl Operator {
+    /// Whether the fault breaks the one exchange every case is built on
+    /// (no reply at all, a close instead of it, a typed line never sent):
+    /// a case that needs a reply before its own check cannot reach it,
+    /// whatever the spec does, so its failure there is no cascade of the
+    /// spec's making.
+    pub fn breaks_exchange(&self) -> bool {
+        matches!(
+            self.op,
+            Op::NeverReplies | Op::ClosesBeforeReply | Op::SwallowsInput
+        )
+    }
+
     /// Whether the operator can change anything `spec` looks at.
     pub fn applies_to(&self, spec: &Spec) -> bool {
         self.roles.contains(&spec.target.role)
             && self.transports.contains(&spec.target.transport)
             && match self.needs {
                 Needs::Nothing => true,
+                Needs::ExactBytes => any_step(spec, |a| {
+                    matches!(
+                        a,
+                        Action::Recv {
+                            matcher: Matcher::Exact(_),
+                            ..
+                        } | Action::RecvFrom {
+                            matcher: Matcher::Exact(_),
+                            ..
+                        }
+                    )
+                }),
                 Needs::Loop => asks_for_loop(spec),
                 Needs::Stdin => any_step(spec, |a| matches!(a, Action::WriteStdin { .. })),
                 Needs::StdoutAndSocket => {

@@ -92,17 +92,30 @@ pub fn human(scores: &Scores) -> String {
         out,
         "\nK killed at the case's own check, c killed before it (a cascade), . passed, E error, - the program itself fails the case"
     );
-    let cascades: Vec<&MutantResult> = scores
-        .mutants
-        .iter()
-        .filter(|m| m.operator.kind == Kind::Fault && !m.cascade.is_empty())
-        .collect();
-    if !cascades.is_empty() {
-        let _ = writeln!(
-            out,
-            "\ncascades (cases that failed before the check their requirement is about):"
-        );
-        for mutant in cascades {
+    let with_cascades = |breaks_exchange: bool| -> Vec<&MutantResult> {
+        scores
+            .mutants
+            .iter()
+            .filter(|m| m.operator.kind == Kind::Fault && !m.cascade.is_empty())
+            .filter(|m| m.operator.breaks_exchange() == breaks_exchange)
+            .collect()
+    };
+    for (breaks_exchange, title) in [
+        (
+            false,
+            "cascades (cases that failed before the check their requirement is about):",
+        ),
+        (
+            true,
+            "cases that need one exchange to reach their check (no cascade of the spec's: these faults break every exchange):",
+        ),
+    ] {
+        let listed = with_cascades(breaks_exchange);
+        if listed.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "\n{title}");
+        for mutant in listed {
             let _ = writeln!(
                 out,
                 "  {}: {}",
@@ -133,7 +146,8 @@ fn cell(scores: &Scores, mutant: &MutantResult, case: &String) -> char {
 }
 
 /// `{"spec", "cases", "baseline_failures", "mutants": [{"id", "kind",
-/// "about", "applied", "killed_by", "cascade", "errors"}],
+/// "about", "applied", "killed_by", "cascade", "breaks_exchange",
+/// "errors"}],
 /// "not_applicable", "killed", "total", "harmless_failed", "strong"}`;
 /// `killed` and `total` count the faults that took effect.
 pub fn json(scores: &Scores) -> Value {
@@ -149,6 +163,7 @@ pub fn json(scores: &Scores) -> Value {
                 "applied": m.applied,
                 "killed_by": m.killed_by,
                 "cascade": m.cascade,
+                "breaks_exchange": m.operator.breaks_exchange(),
                 "errors": m.errors,
             })
         })

@@ -45,6 +45,8 @@ impl Mutation {
         Arc::new(CaseScope {
             mutation: Arc::clone(self),
             connections: AtomicUsize::new(0),
+            streams: AtomicUsize::new(0),
+            first_ended: std::sync::atomic::AtomicBool::new(false),
             datagram_replies: AtomicUsize::new(0),
         })
     }
@@ -54,15 +56,24 @@ impl Mutation {
 pub struct CaseScope {
     mutation: Arc<Mutation>,
     connections: AtomicUsize,
+    /// Relays made, in order: the first is the first client's.
+    streams: AtomicUsize,
+    /// The first client's connection has ended: a server without a
+    /// connection loop has exited by now.
+    first_ended: std::sync::atomic::AtomicBool,
     datagram_replies: AtomicUsize,
 }
 
 impl CaseScope {
     /// Counts a connection the runner opens; true when the mutant, a
-    /// server that exited after its first client, would refuse it.
+    /// server that exited after its first client, would refuse it: once
+    /// that client's connection has ended. (One made while the first is
+    /// served waits in the backlog and is never served.)
     pub fn refuses_connection(&self) -> bool {
         let earlier = self.connections.fetch_add(1, Ordering::Relaxed);
-        let refused = self.mutation.op() == Op::OneClientThenExits && earlier > 0;
+        let refused = self.mutation.op() == Op::OneClientThenExits
+            && earlier > 0
+            && self.first_ended.load(Ordering::Relaxed);
         if refused {
             self.mutation.fire();
         }
@@ -88,12 +99,14 @@ impl CaseScope {
     }
 
     pub fn stream(self: &Arc<Self>) -> StreamRelay {
+        let first = self.streams.fetch_add(1, Ordering::Relaxed) == 0;
         StreamRelay {
             scope: Arc::clone(self),
             queue: VecDeque::new(),
             unanswered: Vec::new(),
             replies: 0,
             muted: false,
+            first,
         }
     }
 
@@ -135,6 +148,17 @@ pub struct StreamRelay {
     replies: usize,
     /// Nothing more from the program reaches the runner.
     muted: bool,
+    /// The first connection of the case (the one client a server without
+    /// a connection loop serves).
+    first: bool,
+}
+
+impl Drop for StreamRelay {
+    fn drop(&mut self) {
+        if self.first {
+            self.scope.first_ended.store(true, Ordering::Relaxed);
+        }
+    }
 }
 
 impl StreamRelay {
@@ -144,10 +168,19 @@ impl StreamRelay {
 
     /// Takes what one read brought from the program.
     pub fn arrived(&mut self, piece: Piece) {
+        if self.first && matches!(piece, Piece::Closed | Piece::Reset) {
+            self.scope.first_ended.store(true, Ordering::Relaxed);
+        }
         if self.muted {
             return;
         }
         let mutation = &self.scope.mutation;
+        if mutation.op() == Op::OneClientThenExits && !self.first {
+            // A later client of a server that serves one: never answered.
+            mutation.fire();
+            self.muted = true;
+            return;
+        }
         let due = self.scope.due();
         match piece {
             Piece::Data(reply) => {

@@ -5,7 +5,7 @@
 use super::operators::{is_checking, Kind, Operator, OPERATORS};
 use super::relay::Mutation;
 use crate::engine::{self, CaseOutcome, Event, RunOptions, Verdict};
-use crate::spec::Spec;
+use crate::spec::{Action, Matcher, Spec};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -164,8 +164,12 @@ fn judge(
     result
 }
 
-/// The case failed at a step before its last checking step: not at the
-/// check its requirement is about.
+/// The case failed while it was still getting ready for its check: at
+/// or before a step that takes a reply of any content (`any: true`) only
+/// to move on: on a connection the case then closes, resets or shuts
+/// down, or (a datagram, a line of output) with a check after it. Every
+/// other check is part of the case's requirement (a case on replies
+/// judges each of them).
 fn is_cascade(spec: &Spec, outcome: &CaseOutcome) -> bool {
     let Some(case) = spec.cases.iter().find(|c| c.id == outcome.case) else {
         return false;
@@ -173,7 +177,35 @@ fn is_cascade(spec: &Spec, outcome: &CaseOutcome) -> bool {
     let Some(last_check) = case.steps.iter().rposition(|s| is_checking(&s.action)) else {
         return false;
     };
+    let ends = |conn: &str, after: usize| {
+        case.steps[after + 1..].iter().any(|s| match &s.action {
+            Action::Close { conn: c }
+            | Action::Reset { conn: c }
+            | Action::Shutdown { conn: c } => c == conn,
+            _ => false,
+        })
+    };
+    let last_setup = (0..last_check)
+        .rev()
+        .find(|&index| match &case.steps[index].action {
+            Action::Recv {
+                conn,
+                matcher: Matcher::Any,
+                ..
+            } => ends(conn, index),
+            Action::RecvFrom {
+                matcher: Matcher::Any,
+                ..
+            }
+            | Action::Expect {
+                matcher: Matcher::Any,
+                ..
+            } => true,
+            _ => false,
+        });
     // `step` is 1-based; 0 means the program did not even start.
-    let failed_at = outcome.failure.as_ref().map_or(0, |f| f.step);
-    failed_at < last_check + 1
+    match (last_setup, outcome.failure.as_ref().map(|f| f.step)) {
+        (Some(setup), Some(failed_at)) => failed_at >= 1 && failed_at <= setup + 1,
+        _ => false,
+    }
 }
