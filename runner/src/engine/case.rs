@@ -215,6 +215,7 @@ impl CaseRun<'_> {
             } => self.recv(conn, matcher, capture.as_deref(), deadline, step.timeout),
             Action::Eof { conn, after_any } => self.eof(conn, *after_any, deadline, step.timeout),
             Action::Quiet { conn, window } => self.quiet(conn, *window),
+            Action::QuietDatagrams { socket, window } => self.quiet_datagrams(socket, *window),
             Action::Shutdown { conn } => self.shutdown(conn),
             Action::Close { conn } => self.close(conn),
             Action::Reset { conn } => self.reset(conn),
@@ -356,7 +357,7 @@ pub fn describe_action(step: &Step) -> String {
             Matcher::Prefix(_) => "prefix",
             Matcher::Contains(_) => "contains",
             Matcher::Regex(_) => "regex",
-            Matcher::Any => "any",
+            Matcher::Any { .. } => "any",
         }
     }
     match &step.action {
@@ -372,6 +373,9 @@ pub fn describe_action(step: &Step) -> String {
                 "quiet on {conn} for {}",
                 humantime::format_duration(*window)
             )
+        }
+        Action::QuietDatagrams { window, .. } => {
+            format!("no datagram for {}", humantime::format_duration(*window))
         }
         Action::Shutdown { conn } => format!("shutdown {conn}"),
         Action::Close { conn } => format!("close {conn}"),

@@ -13,7 +13,7 @@ pub enum Expectation<'a> {
     Prefix(Vec<u8>),
     Contains(Vec<u8>),
     Regex(&'a Regex),
-    Any,
+    Any { text_only: bool },
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -63,7 +63,9 @@ impl<'a> Expectation<'a> {
             Matcher::Prefix(p) => Expectation::Prefix(render(p, captures)),
             Matcher::Contains(p) => Expectation::Contains(render(p, captures)),
             Matcher::Regex(r) => Expectation::Regex(r),
-            Matcher::Any => Expectation::Any,
+            Matcher::Any { text_only } => Expectation::Any {
+                text_only: *text_only,
+            },
         }
     }
 
@@ -98,8 +100,9 @@ impl<'a> Expectation<'a> {
                 .map_or(StreamMatch::NeedMore, |m| StreamMatch::Matched(m.end())),
             // The step waits for the connection to settle before it
             // takes what arrived (see `recv`).
-            Expectation::Any if data.is_empty() => StreamMatch::NeedMore,
-            Expectation::Any => StreamMatch::Matched(data.len()),
+            Expectation::Any { .. } if data.is_empty() => StreamMatch::NeedMore,
+            Expectation::Any { text_only: true } if !is_text(data) => StreamMatch::Mismatch,
+            Expectation::Any { .. } => StreamMatch::Matched(data.len()),
         }
     }
 
@@ -113,7 +116,7 @@ impl<'a> Expectation<'a> {
             Expectation::Prefix(want) => data.starts_with(want),
             Expectation::Contains(want) => find(data, want).is_some(),
             Expectation::Regex(regex) => regex.is_match(data),
-            Expectation::Any => true,
+            Expectation::Any { text_only } => !text_only || is_text(data),
         }
     }
 
@@ -128,7 +131,8 @@ impl<'a> Expectation<'a> {
             Expectation::Prefix(want) => format!("text starting with {}", quoted_short(want, 120)),
             Expectation::Contains(want) => format!("text containing {}", quoted_short(want, 120)),
             Expectation::Regex(regex) => format!("text matching /{}/", regex.as_str()),
-            Expectation::Any => String::from("a reply (any content)"),
+            Expectation::Any { text_only: false } => String::from("a reply (any content)"),
+            Expectation::Any { text_only: true } => String::from("text (any words)"),
         }
     }
 
@@ -139,7 +143,7 @@ impl<'a> Expectation<'a> {
             Expectation::Exact(want) | Expectation::Line(want) | Expectation::Prefix(want) => {
                 Some(want)
             }
-            Expectation::Contains(_) | Expectation::Regex(_) | Expectation::Any => None,
+            Expectation::Contains(_) | Expectation::Regex(_) | Expectation::Any { .. } => None,
         }
     }
 
@@ -151,6 +155,16 @@ impl<'a> Expectation<'a> {
             _ => consumed.to_vec(),
         }
     }
+}
+
+/// Text as a person writes it: UTF-8 with no control byte but tab, line
+/// ends and the like (a NUL, a C string's terminator or a buffer's
+/// padding, is not text).
+fn is_text(data: &[u8]) -> bool {
+    std::str::from_utf8(data).is_ok_and(|text| {
+        text.chars()
+            .all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'))
+    })
 }
 
 /// Length of the line end (`\r\n` or `\n`) `data` starts with, or 0.

@@ -262,7 +262,8 @@ impl CaseRun<'_> {
         let expected = expectation.describe();
         let noun = self.noun;
         loop {
-            if matches!(expectation, Expectation::Any) && !self.connection(name)?.pending.is_empty()
+            if matches!(expectation, Expectation::Any { .. })
+                && !self.connection(name)?.pending.is_empty()
             {
                 self.settle(name, deadline);
             }

@@ -106,6 +106,32 @@ impl CaseRun<'_> {
         Ok(())
     }
 
+    /// No datagram arrives on `which` for `window` (or until the program
+    /// ended, after which none can come).
+    pub(super) fn quiet_datagrams(
+        &mut self,
+        which: &DatagramSocket,
+        window: Duration,
+    ) -> StepResult {
+        let deadline = crate::stop::deadline_after(window).min(self.case_deadline);
+        let expected = format!("no datagram for {}", humantime::format_duration(window));
+        let received = self.recv_while_running(which, deadline, &expected)?;
+        let Some((data, from)) = received else {
+            return Ok(());
+        };
+        self.transcript
+            .record(&channel(which, from), Direction::Received, &data);
+        Err(Problem::new(
+            &expected,
+            format!(
+                "expected {expected} after the reply, but the {} sent another: {}",
+                self.noun,
+                Self::arrived(&data)
+            ),
+        )
+        .with_actual(&data))
+    }
+
     pub(super) fn recv_from(
         &mut self,
         which: &DatagramSocket,

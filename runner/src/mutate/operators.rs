@@ -64,6 +64,10 @@ pub enum Needs {
     /// A step that receives exact bytes: where every reply is judged as a
     /// line, a line end more or less is what a correct program may send.
     ExactBytes,
+    /// A step that receives given bytes (exact, a line, a prefix): where
+    /// the program may send any words (a client's greeting of its own), a
+    /// byte less, or the words twice, is still a message.
+    LiteralBytes,
     /// A case that talks to several clients (a connection loop): more
     /// than one `connect` (TCP) or `sendto` (UDP) in one case.
     Loop,
@@ -120,11 +124,11 @@ pub const OPERATORS: &[Operator] = &[
     operator("first-word", Kind::Fault, "upper-cases only the first word of a reply", Op::FirstWordOnly, SERVER, ANY, Needs::Nothing),
     operator("added-newline", Kind::Fault, "adds a newline after every message it sends", Op::AddedNewline, BOTH, ANY, Needs::ExactBytes),
     operator("dropped-newline", Kind::Fault, "drops the newline at the end of a message it sends", Op::DroppedNewline, BOTH, ANY, Needs::ExactBytes),
-    operator("last-byte-dropped", Kind::Fault, "drops the last byte of every message it sends", Op::LastByteDropped, BOTH, ANY, Needs::Nothing),
+    operator("last-byte-dropped", Kind::Fault, "drops the last byte of every message it sends", Op::LastByteDropped, BOTH, ANY, Needs::LiteralBytes),
     operator("padded-1024", Kind::Fault, "pads every message it sends with NULs to the buffer size (1024 bytes)", Op::PaddedToBuffer, BOTH, ANY, Needs::Nothing),
     operator("one-nul", Kind::Fault, "sends a NUL (a C string's terminator) after every message", Op::OneNul, BOTH, ANY, Needs::Nothing),
     operator("one-reply-per-connection", Kind::Fault, "sends one message per connection only, the later ones never", Op::OneReplyPerConnection, BOTH, TCP, Needs::Nothing),
-    operator("reply-twice", Kind::Fault, "sends every message twice", Op::ReplyTwice, BOTH, ANY, Needs::Nothing),
+    operator("reply-twice", Kind::Fault, "sends every message twice", Op::ReplyTwice, BOTH, ANY, Needs::LiteralBytes),
     operator("never-replies", Kind::Fault, "reads the request but never replies", Op::NeverReplies, SERVER, ANY, Needs::Nothing),
     operator("closes-before-reply", Kind::Fault, "closes the connection where it should send", Op::ClosesBeforeReply, BOTH, TCP, Needs::Nothing),
     operator("never-closes", Kind::Fault, "never closes a connection (the runner never sees end of file)", Op::NeverCloses, BOTH, TCP, Needs::Nothing),
@@ -155,6 +159,18 @@ impl Operator {
             && self.transports.contains(&spec.target.transport)
             && match self.needs {
                 Needs::Nothing => true,
+                Needs::LiteralBytes => any_step(spec, |a| {
+                    matches!(
+                        a,
+                        Action::Recv {
+                            matcher: Matcher::Exact(_) | Matcher::Line(_) | Matcher::Prefix(_),
+                            ..
+                        } | Action::RecvFrom {
+                            matcher: Matcher::Exact(_) | Matcher::Line(_) | Matcher::Prefix(_),
+                            ..
+                        }
+                    )
+                }),
                 Needs::ExactBytes => any_step(spec, |a| {
                     matches!(
                         a,
@@ -204,6 +220,7 @@ pub fn is_checking(action: &Action) -> bool {
             | Action::RecvFrom { .. }
             | Action::Eof { .. }
             | Action::Quiet { .. }
+            | Action::QuietDatagrams { .. }
             | Action::Expect { .. }
             | Action::Exit { .. }
             | Action::Alive

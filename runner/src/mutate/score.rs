@@ -190,17 +190,23 @@ fn is_cascade(spec: &Spec, outcome: &CaseOutcome) -> bool {
         .find(|&index| match &case.steps[index].action {
             Action::Recv {
                 conn,
-                matcher: Matcher::Any,
+                matcher: Matcher::Any { .. },
                 ..
             } => ends(conn, index),
+            // A datagram or a line taken only to go on to a check of
+            // another kind (the program's exit, its output, that it is
+            // alive).
             Action::RecvFrom {
-                matcher: Matcher::Any,
+                matcher: Matcher::Any { .. },
                 ..
             }
             | Action::Expect {
-                matcher: Matcher::Any,
+                matcher: Matcher::Any { .. },
                 ..
-            } => true,
+            } => !matches!(
+                case.steps[last_check].action,
+                Action::RecvFrom { .. } | Action::Recv { .. }
+            ),
             _ => false,
         });
     // `step` is 1-based; 0 means the program did not even start.

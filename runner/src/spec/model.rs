@@ -267,6 +267,11 @@ pub enum Action {
         conn: String,
         window: Duration,
     },
+    /// No datagram arrives on `socket` for `window`.
+    QuietDatagrams {
+        socket: DatagramSocket,
+        window: Duration,
+    },
     /// Half-close: the runner stops writing (the target reads 0 bytes).
     Shutdown {
         conn: String,
@@ -370,8 +375,8 @@ pub enum Matcher {
     /// The bytes up to and including the first match.
     Regex(Regex),
     /// A reply of any content: at least one byte, and what follows until
-    /// the connection is quiet for a moment.
-    Any,
+    /// the connection is quiet for a moment; with `text_only`, text.
+    Any { text_only: bool },
 }
 
 #[cfg(test)]

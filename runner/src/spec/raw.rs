@@ -281,6 +281,21 @@ pub struct RawConn {
     pub after: Option<RawAfter>,
 }
 
+/// `any: true`, or `any: text`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RawAny {
+    Flag(bool),
+    Kind(RawAnyKind),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RawAnyKind {
+    /// Any text.
+    Text,
+}
+
 /// What an `eof` lets arrive before the close.
 #[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -368,9 +383,10 @@ pub struct RawMatch {
     /// `any: true`: a reply of any content, for a case about something
     /// else than the reply's bytes (a close, a next client): at least one
     /// byte, and what follows it until the connection is quiet for a
-    /// moment (a whole datagram on UDP).
+    /// moment (a whole datagram on UDP). `any: text`: the same, and it
+    /// must be text (UTF-8, no NUL or other control byte but whitespace).
     #[serde(default)]
-    pub any: Option<bool>,
+    pub any: Option<RawAny>,
     /// Keeps the bytes the step consumed under this name, for `{name}` in
     /// later steps of the case.
     #[serde(default)]
@@ -381,12 +397,15 @@ pub struct RawMatch {
     pub timeout: Option<String>,
 }
 
-/// No byte arrives on a connection for a while.
+/// No byte arrives on a connection, or no datagram on a socket, for a
+/// while (a close ends the wait early: nothing more can come).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawQuiet {
-    /// The connection.
-    pub on: String,
+    /// The connection (TCP); on UDP the runner's socket by name (server
+    /// role, default `u`), or left out (client role).
+    #[serde(default)]
+    pub on: Option<String>,
     /// How long nothing may arrive.
     #[serde(rename = "for")]
     #[schemars(with = "DurationText")]

@@ -352,9 +352,17 @@ impl Checker<'_> {
                 }
             }
             RawStep::Quiet(quiet) => {
-                let conn = self.known_connection(&body, &Some(quiet.on), scope)?;
                 let window = self.positive_duration(&format!("{body}.for"), &quiet.window)?;
-                Action::Quiet { conn, window }
+                if target.transport == Transport::Udp {
+                    let socket = self.datagram_socket(&body, &quiet.on, target)?;
+                    Action::QuietDatagrams { socket, window }
+                } else {
+                    if quiet.on.is_none() {
+                        return Err(self.error(&body, "`quiet` needs the connection: `on: a`"));
+                    }
+                    let conn = self.known_connection(&body, &quiet.on, scope)?;
+                    Action::Quiet { conn, window }
+                }
             }
             RawStep::Sendto(send) => {
                 let socket = self.datagram_socket(&body, &send.on, target)?;
@@ -472,7 +480,7 @@ impl Checker<'_> {
             ("accept", Transport::Tcp, Role::Server) => {
                 Some("`accept` is for client targets; to reach a server target use `connect`")
             }
-            ("connect" | "accept" | "send" | "recv" | "eof" | "quiet" | "shutdown" | "close" | "reset", Transport::Udp, _) => {
+            ("connect" | "accept" | "send" | "recv" | "eof" | "shutdown" | "close" | "reset", Transport::Udp, _) => {
                 Some("this is a TCP step, but the target's transport is udp: use `sendto` and `recvfrom`")
             }
             ("sendto" | "recvfrom", Transport::Tcp, _) => {
@@ -573,7 +581,7 @@ impl Checker<'_> {
                 "give exactly one of `text`, `line`, `hex`, `prefix`, `contains`, `regex` or `any`",
             ));
         }
-        if raw.any == Some(false) {
+        if raw.any == Some(RawAny::Flag(false)) {
             return Err(self.error(
                 &child_key(path, "any"),
                 "`any: false` checks nothing: write `any: true` for a reply of any content, or give the bytes expected",
@@ -595,7 +603,7 @@ impl Checker<'_> {
                 .iter()
                 .all(|part| matches!(part, Part::Literal(bytes) if bytes.is_empty())),
             Matcher::Regex(regex) => regex.as_str().is_empty(),
-            Matcher::Any => false,
+            Matcher::Any { .. } => false,
         };
         if checks_nothing {
             let key = ["text", "line", "hex", "prefix", "contains", "regex"]
@@ -632,8 +640,10 @@ impl Checker<'_> {
             Matcher::Prefix(self.template(&child_key(path, "prefix"), text, scope)?)
         } else if let Some(text) = &raw.contains {
             Matcher::Contains(self.template(&child_key(path, "contains"), text, scope)?)
-        } else if raw.any.is_some() {
-            Matcher::Any
+        } else if let Some(any) = raw.any {
+            Matcher::Any {
+                text_only: any == RawAny::Kind(RawAnyKind::Text),
+            }
         } else {
             let pattern = raw.regex.as_deref().unwrap_or_default();
             let regex = Regex::new(pattern).map_err(|error| {
