@@ -86,7 +86,7 @@ fn list_shows_cases_without_running_them() {
     "only loopback addresses"
 )]
 #[case::missing_target(&["tcp-upper-server", "--target", "./no/such/server.py"], "not found")]
-#[case::unknown_spec(&["no-such-spec"], "bundled: tcp-chat-client")]
+#[case::unknown_spec(&["no-such-spec"], "bundled specs: tcp-chat-client")]
 #[case::unknown_tag(&["tcp-upper-server", "--tag", "beyond-handuot"], "tags here: beyond-handout")]
 #[case::bad_limit(&["tcp-upper-server", "--max-memory", "lots"], "not a size")]
 #[case::tiny_memory(&["tcp-upper-server", "--max-memory", "1"], "too little")]

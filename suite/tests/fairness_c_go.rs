@@ -145,7 +145,7 @@ fn a_chat_client_correct_at_a_terminal_passes_every_default_case_every_time(
     Language::C,
     "tcp-upper-client",
     "tcp_upper_client_sends_nul",
-    &[("prints-reply", "\"HELLO\\u{0}\"")]
+    &[("sends-greeting", "NUL")]
 )]
 #[case::c_tcp_chat_server_no_conn_loop(
     Language::C,
@@ -173,7 +173,7 @@ fn a_chat_client_correct_at_a_terminal_passes_every_default_case_every_time(
     Language::C,
     "udp-upper-server-loop",
     "udp_upper_server_loop_stale_buffer",
-    &[("several-clients", "\"FIRST AGAINCOND\"")]
+    &[("many-datagrams", "\"TWOEE\"")]
 )]
 #[case::c_udp_upper_client_sizeof(
     Language::C,
@@ -197,7 +197,12 @@ fn a_chat_client_correct_at_a_terminal_passes_every_default_case_every_time(
     Language::Go,
     "tcp-upper-server",
     "tcp_upper_server_println",
-    &[("closes-after-reply", "sent more")]
+    &[
+        ("greeting", "but the server sent \"\\n\""),
+        ("mixed-text", "\\n"),
+        ("utf8-text", "\\n"),
+        ("full-buffer", "\\n"),
+    ]
 )]
 #[case::go_tcp_upper_server_loop_bytes_toupper(
     Language::Go,
@@ -233,7 +238,6 @@ fn a_chat_client_correct_at_a_terminal_passes_every_default_case_every_time(
     &[
         ("greeting", "a datagram of 1024 bytes: \"HELLO\" + 1019 NUL bytes"),
         ("utf8-text", "\"你好, UDP 世界\" + "),
-        ("exits-after-reply", "\"BYE\" + "),
     ]
 )]
 #[case::go_udp_upper_server_loop_one_shot(

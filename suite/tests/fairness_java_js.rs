@@ -268,9 +268,9 @@ correct_programs! {
 #[case::java_tcp_upper_server_whole_buffer(
     "tcp-upper-server",
     "java/fairness/tcp_upper_server_whole_buffer/UpperServer.java",
-    &["closes-after-reply"],
-    "closes-after-reply",
-    "sent more"
+    &["greeting", "mixed-text", "utf8-text"],
+    "greeting",
+    "NUL"
 )]
 #[case::js_tcp_upper_server_never_closes(
     "tcp-upper-server",
@@ -284,7 +284,7 @@ correct_programs! {
     "java/fairness/udp_upper_server_latin1_upper/UdpServer.java",
     &["utf8-text"],
     "utf8-text",
-    "but the server sent the datagram \"\u{13d}"
+    "but the server sent a datagram of 18 bytes: \"\u{13d}"
 )]
 #[case::js_udp_upper_server_never_closes(
     "udp-upper-server",
@@ -296,16 +296,16 @@ correct_programs! {
 #[case::java_udp_upper_server_loop_ignores_length(
     "udp-upper-server-loop",
     "java/fairness/udp_upper_server_loop_ignores_length/UdpServerLoop.java",
-    &["several-clients"],
-    "several-clients",
-    "FIRST AGAINCOND"
+    &["many-datagrams"],
+    "many-datagrams",
+    "TWOEE"
 )]
 #[case::js_udp_upper_server_loop_once(
     "udp-upper-server-loop",
     "js/fairness/udp_upper_server_loop_once.js",
     &["many-datagrams", "several-clients"],
     "many-datagrams",
-    "expected a datagram \"TWO\""
+    "expected a datagram \"THREE\""
 )]
 #[case::java_tcp_chat_client_string_identity(
     "tcp-chat-client",

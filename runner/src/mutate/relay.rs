@@ -434,6 +434,16 @@ mod tests {
     fn one_client_refuses_the_second_connection_and_datagram() {
         let scope = scope("one-client");
         assert!(!scope.refuses_connection());
+        let first = scope.stream();
+        // While the first client is served, the next one waits in the
+        // backlog, never answered.
+        assert!(!scope.refuses_connection());
+        let mut second = scope.stream();
+        second.arrived(Piece::Data(b"HI".to_vec()));
+        assert_eq!(second.pop(), None);
+        assert!(second.muted());
+        // Once the first has left, the server has exited: refused.
+        drop(first);
         assert!(scope.refuses_connection());
         let mut relay = scope.datagrams();
         let from = SocketAddr::from(([127, 0, 0, 1], 9));
