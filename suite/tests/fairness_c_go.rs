@@ -145,7 +145,7 @@ fn a_chat_client_correct_at_a_terminal_passes_every_default_case_every_time(
     Language::C,
     "tcp-upper-client",
     "tcp_upper_client_sends_nul",
-    &[("sends-greeting", "NUL")]
+    &[("sends-greeting", "\"hello\" + 00")]
 )]
 #[case::c_tcp_chat_server_no_conn_loop(
     Language::C,
