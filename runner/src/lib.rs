@@ -1,8 +1,11 @@
 //! The socket conformance runner: loads YAML specs, drives a program under
 //! test over real loopback sockets and its stdio, and reports per case.
 //!
-//! Data flows one way: `spec` -> `target` -> `net` -> `engine` -> `report`,
-//! with `cli` on top.
+//! Data flows one way: `speclang` (specs and assignment files, loaded and
+//! checked) -> `program` (the target started in its `sandbox`) -> `net`
+//! -> `engine` (the cases run, through `mutate`'s layer when a spec is
+//! measured) -> `report`; `grade` runs a class through the same engine,
+//! and `cli` is on top.
 
 pub mod bounded;
 pub mod cli;
@@ -15,7 +18,7 @@ pub mod program;
 pub mod report;
 pub mod sandbox;
 pub mod signals;
-pub mod spec;
+pub mod speclang;
 pub mod stop;
 pub mod text;
 pub mod unpack;

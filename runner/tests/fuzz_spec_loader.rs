@@ -30,7 +30,7 @@
 //! `<temp dir>/spec-fuzz-worker-<n>.yaml` before parsing it, and the one that
 //! crashed is left there.
 
-use runner::spec::parse;
+use runner::speclang::parse;
 use std::cell::{Cell, RefCell};
 use std::fmt::Write as _;
 use std::panic::{self, AssertUnwindSafe};

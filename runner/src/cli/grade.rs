@@ -5,9 +5,9 @@ use super::options::{
     SelectArgs, UsageError,
 };
 use super::{EXIT_INTERRUPTED, EXIT_PASSED};
-use crate::grade::assignment::{self, Assignment};
 use crate::grade::{self, Grading};
 use crate::partition::Partition;
+use crate::speclang::assignment::{self, Assignment};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, clap::Args)]
@@ -176,7 +176,7 @@ fn load_assignment(
             "{what} is a spec: give the program's file name in each student's folder with --file, e.g. --file server.py"
         )));
     };
-    let file = crate::grade::pattern::FilePattern::new(file)
+    let file = crate::speclang::pattern::FilePattern::new(file)
         .map_err(|why| UsageError::Other(format!("--file: {why}")))?;
     let mut specs = load_specs(&[what.to_string()])?;
     if specs.len() != 1 {
@@ -191,7 +191,7 @@ fn load_assignment(
 
 pub fn grade(args: &GradeArgs) -> Result<u8, UsageError> {
     let assignment = load_assignment(&args.what, args.file.as_ref(), args.addr.as_ref())?;
-    let specs: Vec<&crate::spec::Spec> = assignment.programs.iter().map(|p| &p.spec).collect();
+    let specs: Vec<&crate::speclang::Spec> = assignment.programs.iter().map(|p| &p.spec).collect();
     let selection = selection(&specs, &args.select)?;
     let lms_csv = args.lms_csv.parsed()?;
     grade::check_folders_apart(&args.submissions, &args.out).map_err(UsageError::Other)?;

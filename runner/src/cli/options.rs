@@ -2,9 +2,9 @@
 //! the case selection, report files, and the one error type of bad input.
 
 use crate::engine::Selection;
-use crate::spec::{self, LimitSettings, Spec};
-use std::net::{SocketAddr, ToSocketAddrs};
-use std::path::{Path, PathBuf};
+use crate::speclang::{self as spec, LimitSettings, Spec};
+use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 
 /// A problem with the command line or the specs: exit 2, one message.
@@ -209,101 +209,23 @@ pub fn create_report_file(path: &Path) -> Result<std::fs::File, UsageError> {
     })
 }
 
-/// The SPEC argument that reads one spec from stdin.
-pub const STDIN_ARG: &str = "-";
-/// What a spec read from stdin is called in messages: `<stdin>:3:5: ...`.
-pub const STDIN_NAME: &str = "<stdin>";
+pub use crate::speclang::STDIN_ARG;
 
 /// Refuses a command line that would read stdin twice.
 pub fn stdin_at_most_once<'a>(
     args: impl IntoIterator<Item = &'a String>,
 ) -> Result<(), UsageError> {
-    if args.into_iter().filter(|a| *a == STDIN_ARG).count() > 1 {
-        return Err(UsageError::Other(format!(
-            "`{STDIN_ARG}` (a spec read from stdin) may be given once; save the other specs to files"
-        )));
-    }
-    Ok(())
-}
-
-/// Reads one spec from stdin, called `<stdin>` in messages.
-fn load_stdin_spec() -> Result<Spec, UsageError> {
-    use std::io::Read;
-    // A little more than any spec may be, so that the loader's own size
-    // check has the last word, without reading an endless stream.
-    const LIMIT: u64 = 2 << 20;
-    let mut text = String::new();
-    std::io::stdin()
-        .lock()
-        .take(LIMIT)
-        .read_to_string(&mut text)
-        .map_err(|source| spec::SpecError::Read {
-            file: String::from(STDIN_NAME),
-            source,
-        })?;
-    Ok(spec::parse(STDIN_NAME, &text)?)
+    Ok(crate::speclang::select::stdin_at_most_once(args)?)
 }
 
 /// Spec arguments: files, folders (every *.yaml inside), bundled names,
-/// and `-` for one spec on stdin.
+/// and `-` for one spec on stdin (see `speclang::select`).
 pub fn load_specs(args: &[String]) -> Result<Vec<Spec>, UsageError> {
-    if args.is_empty() {
-        return Ok(spec::bundled()?);
-    }
-    stdin_at_most_once(args)?;
-    let mut specs = Vec::new();
-    for arg in args {
-        let path = Path::new(arg);
-        if arg == STDIN_ARG {
-            specs.push(load_stdin_spec()?);
-        } else if path.is_dir() {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-                .map_err(|e| UsageError::Other(format!("{arg}: cannot read the folder: {e}")))?
-                .filter_map(|entry| entry.ok().map(|e| e.path()))
-                .filter(|p| {
-                    p.extension()
-                        .is_some_and(|ext| ext == "yaml" || ext == "yml")
-                })
-                .collect();
-            files.sort();
-            if files.is_empty() {
-                return Err(UsageError::Other(format!(
-                    "{arg}: the folder holds no .yaml specs"
-                )));
-            }
-            for file in files {
-                specs.push(spec::load_file(&file)?);
-            }
-        } else if path.exists() {
-            specs.push(spec::load_file(path)?);
-        } else if let Some(bundled) = spec::bundled_named(arg) {
-            specs.push(bundled?);
-        } else {
-            return Err(UsageError::Other(format!(
-                "{arg}: no such spec file, and no bundled spec of that name; {}",
-                spec::unknown_spec(arg)
-            )));
-        }
-    }
-    Ok(specs)
+    Ok(crate::speclang::load_specs(args)?)
 }
 
-/// Parses `--addr` and refuses anything but loopback: the runner only
-/// ever sends traffic to this machine.
+/// Parses `--addr`: a loopback address only (see `speclang::address`).
 pub fn loopback_addr(text: &str) -> Result<SocketAddr, UsageError> {
-    let addrs: Vec<SocketAddr> = text
-        .to_socket_addrs()
-        .map_err(|e| UsageError::Other(format!("--addr {text}: not a HOST:PORT address ({e})")))?
-        .collect();
-    let Some(addr) = addrs.iter().find(|a| a.ip().is_loopback()) else {
-        return Err(UsageError::Other(format!(
-            "--addr {text}: only loopback addresses (127.0.0.0/8, ::1) may be targets"
-        )));
-    };
-    if addr.port() == 0 {
-        return Err(UsageError::Other(format!(
-            "--addr {text}: the port must not be 0"
-        )));
-    }
-    Ok(*addr)
+    crate::speclang::address::loopback_addr(text)
+        .map_err(|why| UsageError::Other(format!("--addr {text}: {why}")))
 }

@@ -9,7 +9,7 @@ use super::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_NO_CASES, EXIT_PASSED};
 use crate::engine::{self, RunOptions, Verdict};
 use crate::program::TargetCommand;
 use crate::report::{self, human::Human, Collected};
-use crate::spec::{Spec, Transport};
+use crate::speclang::{Spec, Transport};
 use clap::ValueEnum;
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
@@ -289,7 +289,7 @@ pub fn run(args: &RunArgs) -> Result<u8, UsageError> {
     let all_passed = collected
         .outcomes
         .iter()
-        .all(|o| o.verdict == Verdict::Pass || o.level == crate::spec::Level::Informational);
+        .all(|o| o.verdict == Verdict::Pass || o.level == crate::speclang::Level::Informational);
     Ok(
         if all_passed && summary.total() > 0 && !summary.interrupted {
             EXIT_PASSED

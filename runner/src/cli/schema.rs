@@ -27,10 +27,10 @@ pub enum Which {
 pub fn text(which: Which) -> String {
     let schema = match which {
         Which::Report => crate::report::json::schema(),
-        Which::Spec => crate::spec::spec_schema(),
+        Which::Spec => crate::speclang::spec_schema(),
         Which::Assignment => schemars::generate::SchemaSettings::draft07()
             .into_generator()
-            .into_root_schema_for::<crate::grade::assignment::RawAssignment>(),
+            .into_root_schema_for::<crate::speclang::assignment::RawAssignment>(),
     };
     // A schema is a JSON value: serialising it cannot fail.
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();

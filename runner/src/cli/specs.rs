@@ -6,7 +6,7 @@ use super::options::{
 };
 use super::{EXIT_PASSED, EXIT_USAGE};
 use crate::engine::Selection;
-use crate::spec::Spec;
+use crate::speclang::Spec;
 use crate::text::count;
 use std::path::Path;
 
@@ -144,7 +144,7 @@ pub fn check(args: &CheckArgs) -> Result<u8, UsageError> {
     let mut failed = false;
     for file in &args.files {
         let path = Path::new(file);
-        let result = if let Some(loaded) = crate::grade::assignment::load_if_assignment(path) {
+        let result = if let Some(loaded) = crate::speclang::assignment::load_if_assignment(path) {
             loaded
                 .map(|a| {
                     let cases: usize = a.programs.iter().map(|p| p.spec.cases.len()).sum();

@@ -9,7 +9,7 @@ use super::show;
 use super::transcript::Transcript;
 use crate::net::{Connection, Datagrams};
 use crate::program::describe_status;
-use crate::spec::{Action, Case, DatagramSocket, Restart, Role, Spec, Step};
+use crate::speclang::{Action, Case, DatagramSocket, Restart, Role, Spec, Step};
 use crate::stop;
 use std::collections::HashMap;
 use std::time::Instant;
@@ -349,7 +349,7 @@ impl CaseRun<'_> {
 
 /// The step as a short line for the report.
 pub fn describe_action(step: &Step) -> String {
-    use crate::spec::Matcher;
+    use crate::speclang::Matcher;
     fn matcher(m: &Matcher) -> &'static str {
         match m {
             Matcher::Exact(_) => "text",

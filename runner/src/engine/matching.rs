@@ -2,7 +2,7 @@
 //! arriving) or on a datagram (the whole message is there).
 
 use super::show::quoted_short;
-use crate::spec::{Matcher, Part, Payload};
+use crate::speclang::{Matcher, Part, Payload};
 use regex::bytes::Regex;
 use std::collections::HashMap;
 

@@ -19,7 +19,7 @@ pub use running::AddressPlan;
 pub use transcript::{Direction, Entry};
 
 use crate::program::{Identity, Limits, TargetCommand};
-use crate::spec::{Case, LimitSettings, Spec};
+use crate::speclang::{Case, LimitSettings, Spec};
 use session::{run_spec, SpecTarget};
 use std::time::{Duration, Instant};
 
@@ -270,7 +270,7 @@ mod tests {
     use super::{glob_match, Selection};
 
     fn selected(selection: &Selection) -> Vec<String> {
-        let specs = vec![crate::spec::bundled_named("tcp-upper-server")
+        let specs = vec![crate::speclang::bundled_named("tcp-upper-server")
             .expect("bundled")
             .expect("loads")];
         selection

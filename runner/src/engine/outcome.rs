@@ -75,9 +75,9 @@ pub struct CaseOutcome {
     /// The case's tags in the spec.
     pub tags: Vec<String>,
     /// Who sees the result on Gradescope.
-    pub visibility: crate::spec::Visibility,
+    pub visibility: crate::speclang::Visibility,
     /// An informational case counts in neither the verdict nor the points.
-    pub level: crate::spec::Level,
+    pub level: crate::speclang::Level,
     pub verdict: Verdict,
     pub points: u32,
     pub max_points: u32,
@@ -105,9 +105,9 @@ impl CaseOutcome {
     /// otherwise; the hint for a program in `language`; evidence fields
     /// start empty.
     pub fn new(
-        spec: &crate::spec::Spec,
-        case: &crate::spec::Case,
-        language: Option<crate::spec::Language>,
+        spec: &crate::speclang::Spec,
+        case: &crate::speclang::Case,
+        language: Option<crate::speclang::Language>,
         verdict: Verdict,
         message: String,
     ) -> CaseOutcome {
@@ -159,7 +159,8 @@ pub struct Summary {
 
 impl Summary {
     pub fn add(&mut self, outcome: &CaseOutcome) {
-        if outcome.level == crate::spec::Level::Informational && outcome.verdict != Verdict::NotRun
+        if outcome.level == crate::speclang::Level::Informational
+            && outcome.verdict != Verdict::NotRun
         {
             self.informational += 1;
             if outcome.verdict != Verdict::Pass {

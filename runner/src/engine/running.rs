@@ -7,7 +7,7 @@ use crate::program::{
     StartFailure, TargetCommand,
 };
 use crate::sandbox::Network;
-use crate::spec::{Role, Spec, Transport};
+use crate::speclang::{Role, Spec, Transport};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 use std::time::{Duration, Instant};
 
@@ -42,7 +42,7 @@ pub struct Running {
     pub stdout_from: usize,
     pub stderr_from: usize,
     /// The program's language, if known: it picks the cases' hints.
-    pub language: Option<crate::spec::Language>,
+    pub language: Option<crate::speclang::Language>,
     /// A prebuilt statically linked program, whose unflushed output the
     /// runner cannot make unbuffered: said with a failed output step.
     pub static_binary: bool,

@@ -5,7 +5,7 @@ use super::case::{noun, run_case};
 use super::running::{AddressPlan, Running, StartError, TargetStartError};
 use super::{CaseOutcome, RunOptions, Setback, Verdict};
 use crate::program::{Confinement, StartFailure, TargetCommand};
-use crate::spec::{Case, Restart, Spec};
+use crate::speclang::{Case, Restart, Spec};
 use std::time::{Duration, Instant};
 
 /// What runs a spec: the program and where it is to be reached.

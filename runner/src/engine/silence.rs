@@ -5,7 +5,7 @@
 //! the likely causes, named by symptom with the calls of the student's own
 //! language (told from the target's file type).
 
-use crate::spec::Language;
+use crate::speclang::Language;
 
 /// What the runner sent on the silent connection: its bytes in all, and
 /// whether the last of them was a line end.

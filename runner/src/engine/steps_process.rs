@@ -5,7 +5,7 @@ use super::case::{CaseRun, Problem, StepResult};
 use super::matching::{render, Expectation, StreamMatch};
 use super::transcript::Direction;
 use crate::program::{describe_status, Output};
-use crate::spec::{Matcher, Payload, Stream};
+use crate::speclang::{Matcher, Payload, Stream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

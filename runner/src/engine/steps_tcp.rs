@@ -6,7 +6,7 @@ use super::show::quoted;
 use super::transcript::Direction;
 use crate::net::{Connection, ReadEvent};
 use crate::program::{describe_status, POLL};
-use crate::spec::{Matcher, Payload};
+use crate::speclang::{Matcher, Payload};
 use std::io::ErrorKind;
 use std::time::{Duration, Instant};
 

@@ -5,7 +5,7 @@ use super::case::{CaseRun, Problem, StepResult};
 use super::matching::{render, Expectation};
 use super::transcript::Direction;
 use crate::net::Datagrams;
-use crate::spec::{DatagramSocket, Matcher, Payload};
+use crate::speclang::{DatagramSocket, Matcher, Payload};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::{Duration, Instant};
 

@@ -4,7 +4,7 @@
 //! `/autograder/source`; the student's files in `/autograder/submission`;
 //! the results in `/autograder/results/results.json`.
 
-use super::assignment::Assignment;
+use crate::speclang::assignment::Assignment;
 use std::io::Write;
 use std::path::Path;
 use zip::write::SimpleFileOptions;
@@ -145,12 +145,12 @@ fn assignment_file(assignment: &Assignment) -> String {
 mod tests {
     #[test]
     fn the_assignment_file_round_trips() {
-        let spec = crate::spec::bundled_named("tcp-upper-server")
+        let spec = crate::speclang::bundled_named("tcp-upper-server")
             .expect("bundled")
             .expect("valid");
         let mut assignment = super::Assignment::single(
             spec,
-            super::super::pattern::FilePattern::new("my server.py").expect("valid"),
+            crate::speclang::pattern::FilePattern::new("my server.py").expect("valid"),
             Some("127.1.1.1:8900".parse().expect("addr")),
         );
         assignment.packages = vec![String::from("libssl-dev")];
@@ -165,7 +165,7 @@ mod tests {
         .expect("write spec");
         let path = folder.path().join("assignment.yaml");
         std::fs::write(&path, super::assignment_file(&assignment)).expect("write");
-        let loaded = super::super::assignment::load(&path).expect("loads");
+        let loaded = crate::speclang::assignment::load(&path).expect("loads");
         assert_eq!(loaded.programs[0].file.as_str(), "my server.py");
         assert_eq!(loaded.programs[0].addr, assignment.programs[0].addr);
         assert_eq!(loaded.programs[0].build, assignment.programs[0].build);
@@ -176,10 +176,10 @@ mod tests {
     #[test]
     fn setup_installs_the_toolchains_the_patterns_can_need() {
         let packages = |file: &str, extra: &[&str]| {
-            let spec = crate::spec::bundled_named("tcp-upper-server")
+            let spec = crate::speclang::bundled_named("tcp-upper-server")
                 .expect("bundled")
                 .expect("valid");
-            let pattern = super::super::pattern::FilePattern::new(file).expect("valid");
+            let pattern = crate::speclang::pattern::FilePattern::new(file).expect("valid");
             let mut assignment = super::Assignment::single(spec, pattern, None);
             assignment.packages = extra.iter().map(|p| p.to_string()).collect();
             super::packages(&assignment)

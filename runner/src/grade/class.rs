@@ -1,7 +1,7 @@
 //! A class on disk: one folder per student, the program files in each, and
 //! a fingerprint of what a student handed in (for `--resume`).
 
-use super::pattern::FilePattern;
+use crate::speclang::pattern::FilePattern;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
@@ -49,11 +49,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// How many levels of folders, the student's own first, a program file
-/// is looked for in: a submission unpacked from an archive often sits in a
-/// folder of its own, and an IDE's project puts a Java class a package
-/// deeper still (`lab1/src/main/java/lab1/Server.java` is the sixth).
-pub const SEARCH_DEPTH: usize = 6;
+pub use crate::speclang::pattern::SEARCH_DEPTH;
 
 /// Why a student's program cannot be graded.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,13 +4,11 @@
 //! graded many times at once), and the results go to an output folder:
 //! `grades.csv`, a manifest, and per student the reports.
 
-pub mod assignment;
 pub mod bundle;
 pub mod class;
 pub mod intake;
 pub mod lms;
 pub mod merge;
-pub mod pattern;
 mod progress;
 pub mod record;
 pub mod stats;
@@ -19,8 +17,8 @@ pub mod table;
 
 use crate::engine::Selection;
 use crate::program::Identity;
-use crate::spec::LimitSettings;
-use assignment::Assignment;
+use crate::speclang::assignment::Assignment;
+use crate::speclang::LimitSettings;
 use class::Student;
 use record::{Column, Manifest, Partition, StudentRecord};
 use std::path::{Path, PathBuf};

@@ -1,13 +1,13 @@
 //! Grades one student: runs every program of the assignment found in the
 //! student's folder through its spec, and writes the student's reports.
 
-use super::assignment::Program;
 use super::class::{self, Student};
 use super::record::{self, Standing, Status, StudentRecord};
 use super::Grading;
 use crate::engine::{self, CaseOutcome, Event, RunOptions, Setback, Summary, Verdict};
 use crate::program::TargetCommand;
 use crate::report::{self, human::Human, Collected};
+use crate::speclang::assignment::Program;
 use sha2::{Digest, Sha256};
 use std::path::Path;
 

@@ -5,7 +5,7 @@
 //! of it (and what the program sees of the runner), so the same operators
 //! work for the bundled references and for a teacher's own program.
 
-use crate::spec::{Action, Matcher, Role, Spec, Transport};
+use crate::speclang::{Action, Matcher, Role, Spec, Transport};
 
 /// Whether a good spec must fail the mutant or pass it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -250,7 +250,7 @@ mod tests {
     #[test]
     fn applicability_follows_role_transport_and_spec() {
         let spec = |name| {
-            crate::spec::bundled_named(name)
+            crate::speclang::bundled_named(name)
                 .expect("bundled")
                 .expect("loads")
         };

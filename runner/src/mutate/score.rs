@@ -5,7 +5,7 @@
 use super::operators::{is_checking, Kind, Operator, OPERATORS};
 use super::relay::Mutation;
 use crate::engine::{self, CaseOutcome, Event, RunOptions, Verdict};
-use crate::spec::{Action, Matcher, Spec};
+use crate::speclang::{Action, Matcher, Spec};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 

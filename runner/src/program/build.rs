@@ -7,7 +7,7 @@
 //! compiler's messages as the evidence.
 
 use super::{Confinement, Limits, Process};
-use crate::spec::Language;
+use crate::speclang::Language;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};

@@ -4,7 +4,7 @@
 use super::build::{compiled_language, Build, BuildFailure};
 use super::recipe::FolderBuild;
 use super::Confinement;
-use crate::spec::Language;
+use crate::speclang::Language;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};

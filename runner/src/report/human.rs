@@ -75,7 +75,7 @@ impl<W: Write> Human<W> {
             Verdict::NotRun => self.paint(DIM, "SKIP "),
         };
         let time = self.paint(DIM, &duration(outcome.duration));
-        let informational = outcome.level == crate::spec::Level::Informational;
+        let informational = outcome.level == crate::speclang::Level::Informational;
         let counted = if informational {
             String::from("informational")
         } else {

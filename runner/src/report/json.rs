@@ -264,8 +264,8 @@ fn case(outcome: &CaseOutcome) -> CaseResult {
             Verdict::NotRun => VerdictName::NotRun,
         },
         level: match outcome.level {
-            crate::spec::Level::Required => LevelName::Required,
-            crate::spec::Level::Informational => LevelName::Informational,
+            crate::speclang::Level::Required => LevelName::Required,
+            crate::speclang::Level::Informational => LevelName::Informational,
         },
         points: outcome.points,
         max_points: outcome.max_points,

@@ -140,7 +140,7 @@ fn property(writer: &mut Writer<Vec<u8>>, name: &str, value: &str) -> io::Result
 /// The verdict CI sees: an informational case that did not pass is
 /// skipped, never a failure that would stop a pipeline.
 fn junit_verdict(outcome: &CaseOutcome) -> Verdict {
-    if outcome.level == crate::spec::Level::Informational && outcome.verdict != Verdict::Pass {
+    if outcome.level == crate::speclang::Level::Informational && outcome.verdict != Verdict::Pass {
         Verdict::NotRun
     } else {
         outcome.verdict

@@ -58,7 +58,7 @@ pub fn render(collected: &Collected) -> String {
                 one_line(&outcome.message)
             };
             let _ = write!(out, " # SKIP {why}");
-        } else if outcome.level == crate::spec::Level::Informational
+        } else if outcome.level == crate::speclang::Level::Informational
             && outcome.verdict != Verdict::Pass
         {
             // A TODO test point is reported and counts as no failure.

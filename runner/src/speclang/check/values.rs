@@ -2,9 +2,9 @@
 //! percentages, sizes. Each is checked where it is written.
 
 use super::{Checker, Scope, MAX_DURATION, MAX_PAYLOAD};
-use crate::spec::locate::child_key;
-use crate::spec::model::*;
-use crate::spec::SpecError;
+use crate::speclang::locate::child_key;
+use crate::speclang::model::*;
+use crate::speclang::SpecError;
 use std::time::Duration;
 
 impl Checker<'_> {

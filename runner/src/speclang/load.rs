@@ -22,6 +22,10 @@ pub enum SpecError {
         column: usize,
         message: String,
     },
+    /// A spec argument that names nothing loadable: the message says
+    /// which, and why.
+    #[error("{0}")]
+    Named(String),
 }
 
 /// Reads and checks the spec file at `path`.

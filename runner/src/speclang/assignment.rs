@@ -31,9 +31,10 @@
 //! student's own folder; `build` alone is refused, since nothing says
 //! what of the built folder to start.
 
+use super::locate::{child_index, child_key, Locator};
 use super::pattern::FilePattern;
-use crate::spec::locate::{child_index, child_key, Locator};
-use crate::spec::{self, Spec, SpecError};
+use super::{Spec, SpecError};
+use crate::speclang as spec;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -177,13 +178,10 @@ fn load_text(path: &Path, file: &str, text: &str) -> Result<Assignment, SpecErro
         let file = FilePattern::new(&raw_program.file)
             .map_err(|message| invalid(&child_key(&at, "file"), message))?;
         let addr = match &raw_program.addr {
-            Some(text) => Some(crate::cli::loopback_addr(text).map_err(|e| {
-                let message = e.to_string();
-                invalid(
-                    &child_key(&at, "addr"),
-                    message.trim_start_matches("--addr ").to_string(),
-                )
-            })?),
+            Some(text) => Some(
+                super::address::loopback_addr(text)
+                    .map_err(|why| invalid(&child_key(&at, "addr"), format!("{text}: {why}")))?,
+            ),
             None => None,
         };
         if let Some(earlier) = programs

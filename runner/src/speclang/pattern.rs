@@ -5,6 +5,12 @@
 use globset::{GlobBuilder, GlobMatcher};
 use std::path::{Component, Path};
 
+/// How many levels of folders, the student's own first, a program file
+/// is looked for in: a submission unpacked from an archive often sits in a
+/// folder of its own, and an IDE's project puts a Java class a package
+/// deeper still (`lab1/src/main/java/lab1/Server.java` is the sixth).
+pub const SEARCH_DEPTH: usize = 6;
+
 /// A checked file pattern: a valid glob that stays inside the student's
 /// folder.
 #[derive(Debug, Clone)]
@@ -78,7 +84,7 @@ impl FilePattern {
         };
         format!(
             "{what}, in any letter case, at most {} folders down",
-            super::class::SEARCH_DEPTH - 1
+            SEARCH_DEPTH - 1
         )
     }
 }
