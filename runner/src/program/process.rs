@@ -429,11 +429,22 @@ impl Process {
     /// (in a sandbox, everything in its PID namespace descends from its
     /// init), and any process in its cgroups or (the fallback) carrying
     /// its marker, such as one that escaped with setsid and a double fork.
+    ///
+    /// A sandbox's processes all descend from its helper (an orphan is
+    /// adopted by the sandbox's init, and none can leave its PID
+    /// namespace): the kernel's lists of children name them, with no walk
+    /// over every process of the machine.
     fn members(&self) -> Vec<i32> {
-        let mut members = procfs::tree_members(self.group);
-        let marked = match &self.hold {
-            Hold::Sandboxed(_) => Vec::new(),
-            Hold::Direct { marker, .. } => procfs::processes_with_env(marker),
+        let (mut members, marked) = match &self.hold {
+            Hold::Sandboxed(_) => {
+                let mut tree = procfs::descendants(self.group);
+                tree.retain(|pid| !procfs::is_gone(*pid));
+                (tree, Vec::new())
+            }
+            Hold::Direct { marker, .. } => (
+                procfs::tree_members(self.group),
+                procfs::processes_with_env(marker),
+            ),
         };
         for pid in marked.into_iter().chain(self.hold.cgroups().members()) {
             if !members.contains(&pid) && !procfs::is_zombie(pid) {
@@ -503,7 +514,9 @@ fn spawn_direct(
     let uid = confinement
         .identity
         .map_or_else(|| nix::unistd::getuid().as_raw(), |i| i.uid);
-    let rlimits = Rlimits::new(&confinement.limits, &cgroups, procfs::threads_of_user(uid));
+    let rlimits = Rlimits::new(&confinement.limits, &cgroups, || {
+        procfs::threads_of_user(uid)
+    });
     let join: Vec<std::ffi::CString> = cgroups
         .procs_files()
         .into_iter()

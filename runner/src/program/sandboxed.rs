@@ -67,7 +67,7 @@ impl Sandboxed {
             reference: is_bundled_reference(argv),
             scratch_size: limits.file_size,
             cgroup_procs: cgroups.procs_files(),
-            rlimits: Rlimits::new(&limits, &cgroups, procfs::threads_of_user(uid)),
+            rlimits: Rlimits::new(&limits, &cgroups, || procfs::threads_of_user(uid)),
         };
         // Handed over in a pipe, not on the command line, which the
         // sandbox's init would show in its /proc/1/cmdline.

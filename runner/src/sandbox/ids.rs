@@ -138,6 +138,10 @@ fn as_uid(id: u32, signal: Signal) -> Option<bool> {
                 2
             } else {
                 match nix::sys::signal::kill(Pid::from_raw(-1), signal) {
+                    // kill(-1) succeeds whenever any other process exists
+                    // (a refusal does not count as a failure): whether one
+                    // of this uid is left is asked of the kernel's count.
+                    Ok(()) if alone_as_this_uid() => 0,
                     Ok(()) => 1,
                     Err(_) => 0,
                 }
@@ -150,6 +154,43 @@ fn as_uid(id: u32, signal: Signal) -> Option<bool> {
             Ok(WaitStatus::Exited(_, 1)) => Some(true),
             _ => None,
         },
+    }
+}
+
+/// In a child that has just become an unprivileged uid: whether it is
+/// the only task of that uid, from the kernel's own count of the uid's
+/// tasks (zombies and threads included), which `RLIMIT_NPROC` is held
+/// to: with the limit at 2, a fork succeeds only if this child was the
+/// only one. Only system calls: safe in a child forked from threads.
+fn alone_as_this_uid() -> bool {
+    use nix::libc;
+    let limit = libc::rlimit {
+        rlim_cur: 2,
+        rlim_max: 2,
+    };
+    // SAFETY: setrlimit reads a valid struct; clone without CLONE_VM is a
+    // fork whose child only calls _exit; wait4 writes into a valid int.
+    unsafe {
+        if libc::setrlimit(libc::RLIMIT_NPROC, &limit) != 0 {
+            return false;
+        }
+        let probe = libc::syscall(
+            libc::SYS_clone,
+            libc::c_long::from(libc::SIGCHLD),
+            0 as libc::c_long,
+            0 as libc::c_long,
+            0 as libc::c_long,
+            0 as libc::c_long,
+        );
+        if probe == 0 {
+            libc::_exit(0);
+        }
+        if probe < 0 {
+            return false;
+        }
+        let mut status = 0;
+        libc::wait4(probe as libc::pid_t, &mut status, 0, std::ptr::null_mut());
+        true
     }
 }
 
@@ -184,5 +225,12 @@ mod tests {
             Some(9)
         );
         assert!(!any_live_process_of(id));
+        assert_eq!(as_uid(id, Signal::SIGCONT), Some(false));
+    }
+
+    #[test]
+    fn an_id_nothing_runs_as_is_seen_free_without_a_walk_of_proc() {
+        let lease = IdLease::take().expect("an id");
+        assert_eq!(as_uid(lease.id, Signal::SIGCONT), Some(false));
     }
 }
