@@ -507,6 +507,7 @@ fn spawn_direct(
     // target starts in its home.
     command.current_dir(super::submission_dir(argv).unwrap_or(home));
     let marker = next_marker();
+    DIRECT_STARTED.store(true, std::sync::atomic::Ordering::SeqCst);
     let (marker_name, marker_value) = marker.split_once('=').unwrap_or((MARKER, ""));
     command.env(marker_name, marker_value);
     // Where the runner may make cgroups (root): limits on the whole group.
@@ -609,6 +610,9 @@ pub fn without_spawns<T>(f: impl FnOnce() -> T) -> T {
     f()
 }
 
+/// Whether a target was ever started without a sandbox (with a marker).
+static DIRECT_STARTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Main processes of live targets, which their `Child` reaps.
 static LEADERS: std::sync::Mutex<Vec<i32>> = std::sync::Mutex::new(Vec::new());
 
@@ -636,8 +640,14 @@ const REAP_EVERY: Duration = Duration::from_millis(10);
 /// includes orphans the runner adopted, even one that cleared its marker.
 pub fn kill_leftovers() {
     let prefix = format!("{MARKER}={}-", std::process::id());
+    // Only targets started without a sandbox carry the marker.
+    let marked = DIRECT_STARTED.load(std::sync::atomic::Ordering::SeqCst);
     for _ in 0..10 {
-        let mut left = procfs::processes_with_env_prefix(&prefix);
+        let mut left = if marked {
+            procfs::processes_with_env_prefix(&prefix)
+        } else {
+            Vec::new()
+        };
         left.extend(adopted_orphans());
         if left.is_empty() {
             break;

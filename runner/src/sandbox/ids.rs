@@ -27,20 +27,29 @@ const IDS: u32 = 100_000;
 #[derive(Debug)]
 pub struct IdLease {
     pub id: u32,
-    _lock: UnixListener,
+    /// Taken out only when the lease is let go of.
+    lock: Option<UnixListener>,
 }
 
 impl IdLease {
     /// The first free id, starting from a place that depends on the
     /// runner's pid so that runners side by side rarely contend.
     pub fn take() -> std::io::Result<IdLease> {
+        // An id this runner let go of is known to have no process left,
+        // and its lock is still held, so no other runner took it since.
+        if let Some(lease) = FREE.lock().ok().and_then(|mut free| free.pop()) {
+            return Ok(lease);
+        }
         let start = std::process::id().wrapping_mul(7919) % IDS;
         for step in 0..IDS {
             let id = FIRST_ID + (start + step) % IDS;
             let name = SocketAddr::from_abstract_name(format!("socket-runner-id-{id}"))?;
             if let Ok(lock) = UnixListener::bind_addr(&name) {
                 if kill_every_process_of(id) {
-                    return Ok(IdLease { id, _lock: lock });
+                    return Ok(IdLease {
+                        id,
+                        lock: Some(lock),
+                    });
                 }
             }
         }
@@ -48,12 +57,23 @@ impl IdLease {
     }
 }
 
-/// Longest the runner waits for the processes of an id to be gone.
-const GONE_WAIT: Duration = Duration::from_secs(5);
+/// Ids let go of with no process left, their locks still held.
+static FREE: std::sync::Mutex<Vec<IdLease>> = std::sync::Mutex::new(Vec::new());
 
 impl Drop for IdLease {
     fn drop(&mut self) {
-        if !kill_every_process_of(self.id) {
+        let Some(lock) = self.lock.take() else {
+            return;
+        };
+        if kill_every_process_of(self.id) {
+            // Handed to the next sandbox of this runner without another look.
+            if let Ok(mut free) = FREE.lock() {
+                free.push(IdLease {
+                    id: self.id,
+                    lock: Some(lock),
+                });
+            }
+        } else {
             // Held until the runner exits: better an id out of use than
             // one handed to a classmate beside a process that can signal
             // or trace the classmate's program.
@@ -61,17 +81,13 @@ impl Drop for IdLease {
                 "runner: warning: a process of sandbox uid {} survived being killed; the uid is not used again in this run",
                 self.id
             );
-            let lock = std::mem::replace(&mut self._lock, placeholder());
             std::mem::forget(lock);
         }
     }
 }
 
-/// A listener that holds no id, to stand in for one kept on purpose.
-fn placeholder() -> UnixListener {
-    UnixListener::bind_addr(&SocketAddr::from_abstract_name([]).expect("the autobind name"))
-        .expect("an autobound abstract socket")
-}
+/// Longest the runner waits for the processes of an id to be gone.
+const GONE_WAIT: Duration = Duration::from_secs(5);
 
 /// Kills every process of uid `id` and waits until none is left (at most
 /// GONE_WAIT); whether none is. Done as the uid itself, from a child of

@@ -100,7 +100,7 @@ pub fn set_up_at_start() {
     let entered = if root { Ok(()) } else { enter_user_namespace() };
     let isolation = match entered.and_then(|()| {
         NetNamespace::create()
-            .map(drop)
+            .map(NetNamespace::keep_spare)
             .map_err(|e| format!("cannot make a network namespace: {e}"))
     }) {
         Ok(()) => Isolation::Namespaces { as_root: root },
@@ -120,15 +120,15 @@ pub fn isolation() -> &'static Isolation {
 /// Where the sandbox's memory and process limits cannot be set on the
 /// sandbox as a whole (no writable cgroup), one sentence saying how they
 /// apply instead; None where cgroups hold both.
+/// The probe's cgroups, never joined, are kept for the first sandbox.
 pub fn limits_notice() -> Option<String> {
     let probe = Cgroups::create(1 << 30, 64);
-    if probe.limits_memory() && probe.limits_processes() {
-        return None;
-    }
-    Some(format!(
+    let notice = (!(probe.limits_memory() && probe.limits_processes())).then(|| format!(
         "no writable cgroup for every limit ({}): where none is, the runner sums the memory and processes of each sandbox a few times a second and stops it past the limit, and the kernel holds each process to its data size and the user to a process count",
         probe.describe()
-    ))
+    ));
+    probe.keep_spare();
+    notice
 }
 
 /// Enters a new user namespace in which the runner keeps its own uid and
