@@ -626,7 +626,14 @@ pub fn become_subreaper() {
         // double-forks per client would otherwise pile up zombies, which
         // count against its process limit.
         std::thread::spawn(|| loop {
-            std::thread::sleep(REAP_EVERY);
+            // A sandbox's orphans are its init's: only a helper killed
+            // before its init leaves the runner one, which `stop` reaps.
+            let direct = DIRECT_STARTED.load(std::sync::atomic::Ordering::SeqCst);
+            std::thread::sleep(if direct {
+                REAP_EVERY
+            } else {
+                REAP_SANDBOXED_EVERY
+            });
             reap_orphans();
         });
     }
@@ -634,6 +641,8 @@ pub fn become_subreaper() {
 
 /// How often adopted orphans that died are reaped.
 const REAP_EVERY: Duration = Duration::from_millis(10);
+/// How often, while every target so far ran in a sandbox.
+const REAP_SANDBOXED_EVERY: Duration = Duration::from_millis(100);
 
 /// Kills every process any target of this runner left behind: the last
 /// line of defence, run when the run ends and no target is starting. That

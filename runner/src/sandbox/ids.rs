@@ -11,9 +11,10 @@
 //! a lease taken over from a runner that died (whose processes may have
 //! outlived it) starts by killing what is left of its id.
 
+use super::vfork::ChildStack;
 use nix::sys::signal::Signal;
 use nix::sys::wait::WaitStatus;
-use nix::unistd::{ForkResult, Pid};
+use nix::unistd::Pid;
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr, UnixListener};
 use std::time::{Duration, Instant};
@@ -142,34 +143,30 @@ fn any_live_process_of(id: u32) -> bool {
 /// Sends `signal` to every process of uid `id` from a child running as
 /// that uid; whether there was any (None: the child could not run).
 fn as_uid(id: u32, signal: Signal) -> Option<bool> {
-    // SAFETY: the child makes system calls only (no allocation, no lock)
-    // and leaves with _exit, as is safe after fork in a threaded process.
-    match unsafe { nix::unistd::fork() }.ok()? {
-        ForkResult::Child => {
-            // The raw system call: libc's setresuid would also change the
-            // ids of threads this child does not have.
-            // SAFETY: setresuid takes three ids and touches no memory.
-            let changed = unsafe { nix::libc::syscall(nix::libc::SYS_setresuid, id, id, id) };
-            let code = if changed != 0 {
-                2
-            } else {
-                match nix::sys::signal::kill(Pid::from_raw(-1), signal) {
-                    // kill(-1) succeeds whenever any other process exists
-                    // (a refusal does not count as a failure): whether one
-                    // of this uid is left is asked of the kernel's count.
-                    Ok(()) if alone_as_this_uid() => 0,
-                    Ok(()) => 1,
-                    Err(_) => 0,
-                }
-            };
-            // SAFETY: ends the child without running anything of the parent's.
-            unsafe { nix::libc::_exit(code) }
+    let (mut stack, mut probe_stack) = (ChildStack::new(), ChildStack::new());
+    let mut child = || {
+        // The raw system call: libc's setresuid would also change the ids
+        // of the runner's threads, with which this child shares memory.
+        // SAFETY: setresuid takes three ids and touches no memory.
+        let changed = unsafe { nix::libc::syscall(nix::libc::SYS_setresuid, id, id, id) };
+        if changed != 0 {
+            return 2;
         }
-        ForkResult::Parent { child } => match nix::sys::wait::waitpid(child, None) {
-            Ok(WaitStatus::Exited(_, 0)) => Some(false),
-            Ok(WaitStatus::Exited(_, 1)) => Some(true),
-            _ => None,
-        },
+        match nix::sys::signal::kill(Pid::from_raw(-1), signal) {
+            // kill(-1) succeeds whenever any other process exists (a
+            // refusal does not count as a failure): whether one of this
+            // uid is left is asked of the kernel's count.
+            Ok(()) if alone_as_this_uid(&mut probe_stack) => 0,
+            Ok(()) => 1,
+            Err(_) => 0,
+        }
+    };
+    // SAFETY: the child makes system calls only, on its own stacks.
+    let child = unsafe { super::vfork::run(&mut stack, &mut child) }.ok()?;
+    match nix::sys::wait::waitpid(Pid::from_raw(child), None) {
+        Ok(WaitStatus::Exited(_, 0)) => Some(false),
+        Ok(WaitStatus::Exited(_, 1)) => Some(true),
+        _ => None,
     }
 }
 
@@ -177,36 +174,26 @@ fn as_uid(id: u32, signal: Signal) -> Option<bool> {
 /// the only task of that uid, from the kernel's own count of the uid's
 /// tasks (zombies and threads included), which `RLIMIT_NPROC` is held
 /// to: with the limit at 2, a fork succeeds only if this child was the
-/// only one. Only system calls: safe in a child forked from threads.
-fn alone_as_this_uid() -> bool {
+/// only one. Only system calls, on a stack prepared before.
+fn alone_as_this_uid(stack: &mut ChildStack) -> bool {
     use nix::libc;
     let limit = libc::rlimit {
         rlim_cur: 2,
         rlim_max: 2,
     };
-    // SAFETY: setrlimit reads a valid struct; clone without CLONE_VM is a
-    // fork whose child only calls _exit; wait4 writes into a valid int.
+    // SAFETY: setrlimit reads a valid struct; the probe child only returns.
     unsafe {
         if libc::setrlimit(libc::RLIMIT_NPROC, &limit) != 0 {
             return false;
         }
-        let probe = libc::syscall(
-            libc::SYS_clone,
-            libc::c_long::from(libc::SIGCHLD),
-            0 as libc::c_long,
-            0 as libc::c_long,
-            0 as libc::c_long,
-            0 as libc::c_long,
-        );
-        if probe == 0 {
-            libc::_exit(0);
+        match super::vfork::run(stack, &mut || 0) {
+            Ok(probe) => {
+                let mut status = 0;
+                libc::wait4(probe, &mut status, 0, std::ptr::null_mut());
+                true
+            }
+            Err(_) => false,
         }
-        if probe < 0 {
-            return false;
-        }
-        let mut status = 0;
-        libc::wait4(probe as libc::pid_t, &mut status, 0, std::ptr::null_mut());
-        true
     }
 }
 

@@ -32,6 +32,7 @@ mod netns;
 mod plan;
 mod seccomp;
 mod session;
+mod vfork;
 mod watchdog;
 
 pub use capabilities::keep_across_exec as keep_capabilities_across_exec;
