@@ -13,6 +13,7 @@ use nix::sys::prctl::set_pdeathsig;
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use std::io;
+use std::os::fd::OwnedFd;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Arc;
@@ -143,18 +144,24 @@ impl Process {
         // never mistakes a target's own main process for an orphan.
         let (keyboard, stdin) = Keyboard::open()?;
         let mut leaders = LEADERS.lock().unwrap_or_else(|e| e.into_inner());
-        let (mut child, hold) = match network {
+        let (child, [stdout, stderr], hold) = match network {
             Network::Private(namespace) => {
-                let (child, sandboxed) = Sandboxed::spawn(&argv, confinement, namespace, stdin)?;
-                (child, Hold::Sandboxed(sandboxed))
+                let (child, output, sandboxed) =
+                    Sandboxed::spawn(&argv, confinement, namespace, stdin)?;
+                (child, output, Hold::Sandboxed(sandboxed))
             }
-            Network::Host => spawn_direct(&argv, confinement, stdin)?,
+            Network::Host => {
+                let (mut child, hold) = spawn_direct(&argv, confinement, Stdio::from(stdin))?;
+                let stdout = OwnedFd::from(child.stdout.take().expect("stdout is piped"));
+                let stderr = OwnedFd::from(child.stderr.take().expect("stderr is piped"));
+                (child, [stdout, stderr], hold)
+            }
         };
         leaders.push(child.id() as i32);
         drop(leaders);
         let group = child.id() as i32;
-        let stdout = Output::pump(child.stdout.take().expect("stdout is piped"), keep);
-        let stderr = Output::pump(child.stderr.take().expect("stderr is piped"), keep);
+        let stdout = Output::pump(stdout, keep);
+        let stderr = Output::pump(stderr, keep);
         let mut process = Process {
             watchdog: None,
             hold,

@@ -39,7 +39,7 @@ pub use capabilities::keep_across_exec as keep_capabilities_across_exec;
 pub use cgroup::{Breach, Cgroups};
 pub use descriptors::close_others_on_exec;
 pub use ids::IdLease;
-pub use init::{main as init_main, ERROR_FD, NETNS_FD, PLAN_FD, SUBCOMMAND};
+pub use init::{main as init_main, SUBCOMMAND};
 pub use keyring::join_fresh_session_keyring;
 pub use mounts::{HIDDEN_SYSTEM_FOLDERS, SCRATCH_FOLDERS, SYSTEM_FOLDERS};
 pub use netns::{NetNamespace, Network};
