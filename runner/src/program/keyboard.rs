@@ -14,7 +14,6 @@ use nix::sys::termios::{self, LocalFlags, SetArg, SpecialCharacterIndices};
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::process::Stdio;
 use std::time::Instant;
 
 /// Ctrl-D: at the start of a line it ends the input, as at a keyboard.
@@ -43,7 +42,7 @@ pub struct Keyboard {
 
 impl Keyboard {
     /// Opens a keyboard, and gives the program's end of it as its stdin.
-    pub fn open() -> io::Result<(Keyboard, Stdio)> {
+    pub fn open() -> io::Result<(Keyboard, OwnedFd)> {
         match Self::terminal() {
             Ok(opened) => Ok(opened),
             Err(error) => {
@@ -53,7 +52,7 @@ impl Keyboard {
         }
     }
 
-    fn terminal() -> io::Result<(Keyboard, Stdio)> {
+    fn terminal() -> io::Result<(Keyboard, OwnedFd)> {
         let pty = open_pty()?;
         let mut mode = termios::tcgetattr(&pty.slave)?;
         // Line mode and nothing else: bytes pass as typed, a read returns
@@ -75,10 +74,10 @@ impl Keyboard {
             partial_line: false,
             ended: false,
         };
-        Ok((keyboard, Stdio::from(program_end)))
+        Ok((keyboard, program_end))
     }
 
-    fn pipe() -> io::Result<(Keyboard, Stdio)> {
+    fn pipe() -> io::Result<(Keyboard, OwnedFd)> {
         let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
         super::set_nonblocking(&write)?;
         let keyboard = Keyboard {
@@ -87,7 +86,7 @@ impl Keyboard {
             partial_line: false,
             ended: false,
         };
-        Ok((keyboard, Stdio::from(read)))
+        Ok((keyboard, read))
     }
 
     /// Whether the program's stdin is a terminal.

@@ -13,6 +13,7 @@ use nix::sys::prctl::set_pdeathsig;
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use std::io;
+use std::os::fd::OwnedFd;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Arc;
@@ -147,18 +148,24 @@ impl Process {
         // never mistakes a target's own main process for an orphan.
         let (keyboard, stdin) = Keyboard::open()?;
         let mut leaders = LEADERS.lock().unwrap_or_else(|e| e.into_inner());
-        let (mut child, hold) = match network {
+        let (child, [stdout, stderr], hold) = match network {
             Network::Private(namespace) => {
-                let (child, sandboxed) = Sandboxed::spawn(&argv, confinement, namespace, stdin)?;
-                (child, Hold::Sandboxed(sandboxed))
+                let (child, output, sandboxed) =
+                    Sandboxed::spawn(&argv, confinement, namespace, stdin)?;
+                (child, output, Hold::Sandboxed(sandboxed))
             }
-            Network::Host => spawn_direct(&argv, confinement, stdin)?,
+            Network::Host => {
+                let (mut child, hold) = spawn_direct(&argv, confinement, Stdio::from(stdin))?;
+                let stdout = OwnedFd::from(child.stdout.take().expect("stdout is piped"));
+                let stderr = OwnedFd::from(child.stderr.take().expect("stderr is piped"));
+                (child, [stdout, stderr], hold)
+            }
         };
         leaders.push(child.id() as i32);
         drop(leaders);
         let group = child.id() as i32;
-        let stdout = Output::pump(child.stdout.take().expect("stdout is piped"), keep);
-        let stderr = Output::pump(child.stderr.take().expect("stderr is piped"), keep);
+        let stdout = Output::pump(stdout, keep);
+        let stderr = Output::pump(stderr, keep);
         let mut process = Process {
             watchdog: None,
             hold,
@@ -433,11 +440,22 @@ impl Process {
     /// (in a sandbox, everything in its PID namespace descends from its
     /// init), and any process in its cgroups or (the fallback) carrying
     /// its marker, such as one that escaped with setsid and a double fork.
+    ///
+    /// A sandbox's processes all descend from its helper (an orphan is
+    /// adopted by the sandbox's init, and none can leave its PID
+    /// namespace): the kernel's lists of children name them, with no walk
+    /// over every process of the machine.
     fn members(&self) -> Vec<i32> {
-        let mut members = procfs::tree_members(self.group);
-        let marked = match &self.hold {
-            Hold::Sandboxed(_) => Vec::new(),
-            Hold::Direct { marker, .. } => procfs::processes_with_env(marker),
+        let (mut members, marked) = match &self.hold {
+            Hold::Sandboxed(_) => {
+                let mut tree = procfs::descendants(self.group);
+                tree.retain(|pid| !procfs::is_gone(*pid));
+                (tree, Vec::new())
+            }
+            Hold::Direct { marker, .. } => (
+                procfs::tree_members(self.group),
+                procfs::processes_with_env(marker),
+            ),
         };
         for pid in marked.into_iter().chain(self.hold.cgroups().members()) {
             if !members.contains(&pid) && !procfs::is_zombie(pid) {
@@ -506,6 +524,7 @@ fn spawn_direct(
             .unwrap_or(home),
     );
     let marker = next_marker();
+    DIRECT_STARTED.store(true, std::sync::atomic::Ordering::SeqCst);
     let (marker_name, marker_value) = marker.split_once('=').unwrap_or((MARKER, ""));
     command.env(marker_name, marker_value);
     // Where the runner may make cgroups (root): limits on the whole group.
@@ -513,7 +532,9 @@ fn spawn_direct(
     let uid = confinement
         .identity
         .map_or_else(|| nix::unistd::getuid().as_raw(), |i| i.uid);
-    let rlimits = Rlimits::new(&confinement.limits, &cgroups, procfs::threads_of_user(uid));
+    let rlimits = Rlimits::new(&confinement.limits, &cgroups, || {
+        procfs::threads_of_user(uid)
+    });
     let join: Vec<std::ffi::CString> = cgroups
         .procs_files()
         .into_iter()
@@ -606,6 +627,9 @@ pub fn without_spawns<T>(f: impl FnOnce() -> T) -> T {
     f()
 }
 
+/// Whether a target was ever started without a sandbox (with a marker).
+static DIRECT_STARTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Main processes of live targets, which their `Child` reaps.
 static LEADERS: std::sync::Mutex<Vec<i32>> = std::sync::Mutex::new(Vec::new());
 
@@ -619,7 +643,14 @@ pub fn become_subreaper() {
         // double-forks per client would otherwise pile up zombies, which
         // count against its process limit.
         std::thread::spawn(|| loop {
-            std::thread::sleep(REAP_EVERY);
+            // A sandbox's orphans are its init's: only a helper killed
+            // before its init leaves the runner one, which `stop` reaps.
+            let direct = DIRECT_STARTED.load(std::sync::atomic::Ordering::SeqCst);
+            std::thread::sleep(if direct {
+                REAP_EVERY
+            } else {
+                REAP_SANDBOXED_EVERY
+            });
             reap_orphans();
         });
     }
@@ -627,14 +658,22 @@ pub fn become_subreaper() {
 
 /// How often adopted orphans that died are reaped.
 const REAP_EVERY: Duration = Duration::from_millis(10);
+/// How often, while every target so far ran in a sandbox.
+const REAP_SANDBOXED_EVERY: Duration = Duration::from_millis(100);
 
 /// Kills every process any target of this runner left behind: the last
 /// line of defence, run when the run ends and no target is starting. That
 /// includes orphans the runner adopted, even one that cleared its marker.
 pub fn kill_leftovers() {
     let prefix = format!("{MARKER}={}-", std::process::id());
+    // Only targets started without a sandbox carry the marker.
+    let marked = DIRECT_STARTED.load(std::sync::atomic::Ordering::SeqCst);
     for _ in 0..10 {
-        let mut left = procfs::processes_with_env_prefix(&prefix);
+        let mut left = if marked {
+            procfs::processes_with_env_prefix(&prefix)
+        } else {
+            Vec::new()
+        };
         left.extend(adopted_orphans());
         if left.is_empty() {
             break;

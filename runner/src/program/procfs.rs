@@ -172,6 +172,11 @@ pub fn is_zombie(pid: i32) -> bool {
     stat(pid).is_some_and(|s| s.state == 'Z')
 }
 
+/// Whether `pid` is no live process: a zombie, dying, or gone.
+pub fn is_gone(pid: i32) -> bool {
+    stat(pid).is_none_or(|s| matches!(s.state, 'Z' | 'X'))
+}
+
 /// CPU time used so far by the live processes `pids`.
 pub fn cpu_time(pids: &[i32]) -> Duration {
     let ticks: u64 = pids

@@ -7,11 +7,14 @@ use super::process::{target_environment, Confinement};
 use super::procfs;
 use super::toolchain;
 use crate::sandbox::{Cgroups, IdLease, NetNamespace, Plan, Rlimits, SCRATCH_FOLDERS};
-use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::fcntl::OFlag;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::socket::{
+    sendmsg, socketpair, AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType,
+};
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -20,8 +23,8 @@ use std::time::{Duration, Instant};
 /// Longest a sandbox may take to build itself and exec the program.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// What a pipe holds without a reader (Linux's default).
-const PIPE_CAPACITY: usize = 65536;
+/// The longest plan handed to a sandbox's helper.
+const PLAN_CAPACITY: usize = 65536;
 
 /// HOME of every sandboxed program, and where it starts without a
 /// submission folder: its private /tmp.
@@ -46,8 +49,8 @@ impl Sandboxed {
         argv: &[String],
         confinement: &Confinement,
         network: &NetNamespace,
-        stdin: Stdio,
-    ) -> io::Result<(Child, Sandboxed)> {
+        stdin: OwnedFd,
+    ) -> io::Result<(Child, [OwnedFd; 2], Sandboxed)> {
         let limits = confinement.limits;
         let as_root = nix::unistd::geteuid().is_root();
         let lease = as_root.then(IdLease::take).transpose()?;
@@ -71,61 +74,77 @@ impl Sandboxed {
             reference: is_bundled_reference(argv),
             scratch_size: limits.file_size,
             cgroup_procs: cgroups.procs_files(),
-            rlimits: Rlimits::new(&limits, &cgroups, procfs::threads_of_user(uid)),
+            rlimits: Rlimits::new(&limits, &cgroups, || procfs::threads_of_user(uid)),
         };
-        // Handed over in a pipe, not on the command line, which the
+        // Handed over on a socket, not on the command line, which the
         // sandbox's init would show in its /proc/1/cmdline.
         let plan = serde_json::to_vec(&plan).map_err(io::Error::other)?;
-        if plan.len() >= PIPE_CAPACITY {
+        if plan.len() >= PLAN_CAPACITY {
             return Err(io::Error::other("the target's command line is too long"));
         }
-        let (plan_read, plan_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
-        File::from(plan_write).write_all(&plan)?;
+        let (control, helper_end) = socketpair(
+            AddressFamily::Unix,
+            SockType::Stream,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        )?;
         let (errors, errors_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
-        let netns = network.handle().as_raw_fd();
-        let errors_fd = errors_write.as_raw_fd();
-        let plan_fd = plan_read.as_raw_fd();
+        let (stdout, stdout_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+        let (stderr, stderr_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
         let mut command = Command::new("/proc/self/exe");
+        // The helper starts with nothing but its end of the socket, on
+        // which it is handed everything else; it makes its own session
+        // and asks to die with the runner. With nothing to do between
+        // fork and exec, the child is started without a copy of the
+        // runner's memory (posix_spawn), which in a runner grading a class
+        // with a hundred threads costs more than the exec.
         command
             .arg(crate::sandbox::SUBCOMMAND)
             .env_clear()
             .envs(target_environment(Path::new(HOME), confinement.env))
-            .stdin(stdin)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        // SAFETY: the closure runs in the forked child before exec and only
-        // makes system calls on descriptors opened before the fork.
-        unsafe {
-            command.pre_exec(move || {
-                // A session (and process group) of its own, without the
-                // runner's terminal: nothing inside can reach it.
-                crate::sandbox::leave_terminal()?;
-                nix::sys::signal::SigSet::all()
-                    .thread_unblock()
-                    .map_err(io::Error::from)?;
-                // Through fresh numbers first: any may already be 3, 4 or 5.
-                let netns = fcntl(netns, FcntlArg::F_DUPFD_CLOEXEC(10))?;
-                let errors = fcntl(errors_fd, FcntlArg::F_DUPFD_CLOEXEC(10))?;
-                let plan = fcntl(plan_fd, FcntlArg::F_DUPFD_CLOEXEC(10))?;
-                nix::unistd::dup2(netns, crate::sandbox::NETNS_FD)?;
-                nix::unistd::dup2(errors, crate::sandbox::ERROR_FD)?;
-                nix::unistd::dup2(plan, crate::sandbox::PLAN_FD)?;
-                nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
-                if !as_root {
+            .stdin(Stdio::from(helper_end))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if !as_root {
+            // SAFETY: the closure only makes system calls.
+            unsafe {
+                command.pre_exec(|| {
                     // In the runner's user namespace the helper is not
                     // uid 0 there, so exec would drop the capabilities it
                     // needs to build the sandbox: they go along as ambient
                     // capabilities, which the program itself never gets.
                     crate::sandbox::keep_capabilities_across_exec();
-                }
-                Ok(())
-            });
+                    Ok(())
+                });
+            }
         }
         let child = command.spawn()?;
-        drop(errors_write);
-        drop(plan_read);
+        let handed = [
+            stdin.as_raw_fd(),
+            stdout_write.as_raw_fd(),
+            stderr_write.as_raw_fd(),
+            network.handle().as_raw_fd(),
+            errors_write.as_raw_fd(),
+        ];
+        let sent = sendmsg::<()>(
+            control.as_raw_fd(),
+            &[io::IoSlice::new(&plan)],
+            &[ControlMessage::ScmRights(&handed)],
+            MsgFlags::empty(),
+            None,
+        )
+        .map_err(io::Error::from)
+        .and_then(|sent| File::from(control).write_all(&plan[sent..]));
+        drop((stdin, stdout_write, stderr_write, errors_write));
+        if let Err(error) = sent {
+            let mut child = child;
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(error);
+        }
         Ok((
             child,
+            [stdout, stderr],
             Sandboxed {
                 cgroups: std::sync::Arc::new(cgroups),
                 _lease: lease,

@@ -59,6 +59,12 @@ impl Cgroups {
     /// New cgroups below the runner's own, limited to `memory` bytes and
     /// `processes` tasks; whatever cannot be made is left out.
     pub fn create(memory: u64, processes: u64) -> Cgroups {
+        let spare = SPARE.lock().ok().and_then(|mut spare| spare.take());
+        if let Some(spare) = spare {
+            if spare.set_limits(memory, processes) {
+                return spare;
+            }
+        }
         static NEXT: AtomicU64 = AtomicU64::new(1);
         let name = format!(
             "{PREFIX}{}-{}",
@@ -145,6 +151,42 @@ impl Cgroups {
             }
         }
         cgroups
+    }
+
+    /// Keeps cgroups that no process ever joined (the probe of what can be
+    /// limited) for the next `create`, which sets its own limits on them.
+    pub fn keep_spare(self) {
+        if self.dirs().is_empty() {
+            return;
+        }
+        if let Ok(mut spare) = SPARE.lock() {
+            *spare = Some(self);
+        }
+    }
+
+    /// Sets the limits of cgroups no process has joined yet; whether every
+    /// limit they held before could be set again.
+    fn set_limits(&self, memory: u64, processes: u64) -> bool {
+        let write = |dir: &Path, file: &str, value: &str| fs::write(dir.join(file), value).is_ok();
+        let (memory, processes) = (memory.to_string(), processes.to_string());
+        let memory_set = match &self.memory {
+            None => true,
+            Some((dir, Version::V2)) => write(dir, "memory.max", &memory),
+            Some((dir, Version::V1)) => {
+                // Raised or lowered in the order the kernel accepts: the
+                // limit with swap is never below the one without.
+                let _ = write(dir, "memory.memsw.limit_in_bytes", &memory);
+                let set = write(dir, "memory.limit_in_bytes", &memory);
+                let _ = write(dir, "memory.memsw.limit_in_bytes", &memory);
+                let _ = write(dir, "memory.kmem.tcp.limit_in_bytes", &memory);
+                set
+            }
+        };
+        let processes_set = self
+            .pids
+            .as_ref()
+            .is_none_or(|(dir, _)| write(dir, "pids.max", &processes));
+        memory_set && processes_set
     }
 
     /// CPU time used so far by all the sandbox's processes together, dead
@@ -291,6 +333,9 @@ impl Cgroups {
         found
     }
 }
+
+/// Cgroups made and never joined (see `Cgroups::keep_spare`).
+static SPARE: std::sync::Mutex<Option<Cgroups>> = std::sync::Mutex::new(None);
 
 /// Longest the runner waits for a sandbox's cgroups to empty before it
 /// gives up removing them (and says so).

@@ -11,9 +11,10 @@
 //! a lease taken over from a runner that died (whose processes may have
 //! outlived it) starts by killing what is left of its id.
 
+use super::vfork::ChildStack;
 use nix::sys::signal::Signal;
 use nix::sys::wait::WaitStatus;
-use nix::unistd::{ForkResult, Pid};
+use nix::unistd::Pid;
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr, UnixListener};
 use std::time::{Duration, Instant};
@@ -27,20 +28,29 @@ const IDS: u32 = 100_000;
 #[derive(Debug)]
 pub struct IdLease {
     pub id: u32,
-    _lock: UnixListener,
+    /// Taken out only when the lease is let go of.
+    lock: Option<UnixListener>,
 }
 
 impl IdLease {
     /// The first free id, starting from a place that depends on the
     /// runner's pid so that runners side by side rarely contend.
     pub fn take() -> std::io::Result<IdLease> {
+        // An id this runner let go of is known to have no process left,
+        // and its lock is still held, so no other runner took it since.
+        if let Some(lease) = FREE.lock().ok().and_then(|mut free| free.pop()) {
+            return Ok(lease);
+        }
         let start = std::process::id().wrapping_mul(7919) % IDS;
         for step in 0..IDS {
             let id = FIRST_ID + (start + step) % IDS;
             let name = SocketAddr::from_abstract_name(format!("socket-runner-id-{id}"))?;
             if let Ok(lock) = UnixListener::bind_addr(&name) {
                 if kill_every_process_of(id) {
-                    return Ok(IdLease { id, _lock: lock });
+                    return Ok(IdLease {
+                        id,
+                        lock: Some(lock),
+                    });
                 }
             }
         }
@@ -48,12 +58,23 @@ impl IdLease {
     }
 }
 
-/// Longest the runner waits for the processes of an id to be gone.
-const GONE_WAIT: Duration = Duration::from_secs(5);
+/// Ids let go of with no process left, their locks still held.
+static FREE: std::sync::Mutex<Vec<IdLease>> = std::sync::Mutex::new(Vec::new());
 
 impl Drop for IdLease {
     fn drop(&mut self) {
-        if !kill_every_process_of(self.id) {
+        let Some(lock) = self.lock.take() else {
+            return;
+        };
+        if kill_every_process_of(self.id) {
+            // Handed to the next sandbox of this runner without another look.
+            if let Ok(mut free) = FREE.lock() {
+                free.push(IdLease {
+                    id: self.id,
+                    lock: Some(lock),
+                });
+            }
+        } else {
             // Held until the runner exits: better an id out of use than
             // one handed to a classmate beside a process that can signal
             // or trace the classmate's program.
@@ -61,17 +82,13 @@ impl Drop for IdLease {
                 "runner: warning: a process of sandbox uid {} survived being killed; the uid is not used again in this run",
                 self.id
             );
-            let lock = std::mem::replace(&mut self._lock, placeholder());
             std::mem::forget(lock);
         }
     }
 }
 
-/// A listener that holds no id, to stand in for one kept on purpose.
-fn placeholder() -> UnixListener {
-    UnixListener::bind_addr(&SocketAddr::from_abstract_name([]).expect("the autobind name"))
-        .expect("an autobound abstract socket")
-}
+/// Longest the runner waits for the processes of an id to be gone.
+const GONE_WAIT: Duration = Duration::from_secs(5);
 
 /// Kills every process of uid `id` and waits until none is left (at most
 /// GONE_WAIT); whether none is. Done as the uid itself, from a child of
@@ -126,34 +143,61 @@ fn any_live_process_of(id: u32) -> bool {
 /// Sends `signal` to every process of uid `id` from a child running as
 /// that uid; whether there was any (None: the child could not run).
 fn as_uid(id: u32, signal: Signal) -> Option<bool> {
-    // SAFETY: the child makes system calls only (no allocation, no lock)
-    // and leaves with _exit, as is safe after fork in a threaded process.
-    match unsafe { nix::unistd::fork() }.ok()? {
-        ForkResult::Child => {
-            // The raw system call: libc's setresuid would also change the
-            // ids of threads this child does not have.
-            // SAFETY: setresuid takes three ids and touches no memory.
-            let changed = unsafe { nix::libc::syscall(nix::libc::SYS_setresuid, id, id, id) };
-            let code = if changed != 0 {
-                2
-            } else {
-                match nix::sys::signal::kill(Pid::from_raw(-1), signal) {
-                    Ok(()) => 1,
-                    Err(_) => 0,
-                }
-            };
-            // SAFETY: ends the child without running anything of the parent's.
-            unsafe { nix::libc::_exit(code) }
+    let (mut stack, mut probe_stack) = (ChildStack::new(), ChildStack::new());
+    let mut child = || {
+        // The raw system call: libc's setresuid would also change the ids
+        // of the runner's threads, with which this child shares memory.
+        // SAFETY: setresuid takes three ids and touches no memory.
+        let changed = unsafe { nix::libc::syscall(nix::libc::SYS_setresuid, id, id, id) };
+        if changed != 0 {
+            return 2;
         }
-        ForkResult::Parent { child } => match nix::sys::wait::waitpid(child, None) {
-            Ok(WaitStatus::Exited(_, 0)) => Some(false),
-            Ok(WaitStatus::Exited(_, 1)) => Some(true),
-            // The orphan reaper (the runner is a subreaper) took the
-            // child's exit before this wait could: its answer is lost, so
-            // say "maybe" and let the caller look in /proc.
-            Err(nix::errno::Errno::ECHILD) => Some(true),
-            _ => None,
-        },
+        match nix::sys::signal::kill(Pid::from_raw(-1), signal) {
+            // kill(-1) succeeds whenever any other process exists (a
+            // refusal does not count as a failure): whether one of this
+            // uid is left is asked of the kernel's count.
+            Ok(()) if alone_as_this_uid(&mut probe_stack) => 0,
+            Ok(()) => 1,
+            Err(_) => 0,
+        }
+    };
+    // SAFETY: the child makes system calls only, on its own stacks.
+    let child = unsafe { super::vfork::run(&mut stack, &mut child) }.ok()?;
+    match nix::sys::wait::waitpid(Pid::from_raw(child), None) {
+        Ok(WaitStatus::Exited(_, 0)) => Some(false),
+        Ok(WaitStatus::Exited(_, 1)) => Some(true),
+        // The orphan reaper (the runner is a subreaper) took the child's
+        // exit before this wait could: its answer is lost, so say "maybe"
+        // and let the caller look in /proc.
+        Err(nix::errno::Errno::ECHILD) => Some(true),
+        _ => None,
+    }
+}
+
+/// In a child that has just become an unprivileged uid: whether it is
+/// the only task of that uid, from the kernel's own count of the uid's
+/// tasks (zombies and threads included), which `RLIMIT_NPROC` is held
+/// to: with the limit at 2, a fork succeeds only if this child was the
+/// only one. Only system calls, on a stack prepared before.
+fn alone_as_this_uid(stack: &mut ChildStack) -> bool {
+    use nix::libc;
+    let limit = libc::rlimit {
+        rlim_cur: 2,
+        rlim_max: 2,
+    };
+    // SAFETY: setrlimit reads a valid struct; the probe child only returns.
+    unsafe {
+        if libc::setrlimit(libc::RLIMIT_NPROC, &limit) != 0 {
+            return false;
+        }
+        match super::vfork::run(stack, &mut || 0) {
+            Ok(probe) => {
+                let mut status = 0;
+                libc::wait4(probe, &mut status, 0, std::ptr::null_mut());
+                true
+            }
+            Err(_) => false,
+        }
     }
 }
 
@@ -188,5 +232,12 @@ mod tests {
             Some(9)
         );
         assert!(!any_live_process_of(id));
+        assert_eq!(as_uid(id, Signal::SIGCONT), Some(false));
+    }
+
+    #[test]
+    fn an_id_nothing_runs_as_is_seen_free_without_a_walk_of_proc() {
+        let lease = IdLease::take().expect("an id");
+        assert_eq!(as_uid(lease.id, Signal::SIGCONT), Some(false));
     }
 }

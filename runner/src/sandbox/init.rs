@@ -1,6 +1,7 @@
-//! The sandbox's helper: `runner __sandbox PLAN`, started by the runner
-//! with the target's environment and stdio, the network namespace's
-//! handle as fd 3 and an error channel as fd 4.
+//! The sandbox's helper: `runner __sandbox`, started by the runner with
+//! the target's environment and, as its stdin, a socket on which the
+//! runner hands it the target's stdio, the network namespace's handle,
+//! the write end of an error channel and the plan.
 //!
 //! Three processes, as in bubblewrap:
 //! - the helper joins the cgroups, makes the mount, PID, IPC and UTS
@@ -19,6 +20,7 @@
 use super::mounts;
 use super::plan::Plan;
 use super::seccomp::Filter;
+use nix::fcntl::{fcntl, FcntlArg};
 use nix::sched::{setns, unshare, CloneFlags};
 use nix::sys::prctl;
 use nix::sys::resource::{setrlimit, Resource};
@@ -35,20 +37,28 @@ pub const SUBCOMMAND: &str = "__sandbox";
 pub const NETNS_FD: i32 = 3;
 /// The write end of the error channel in the helper.
 pub const ERROR_FD: i32 = 4;
-/// The read end of the pipe holding the plan.
-pub const PLAN_FD: i32 = 5;
+/// What the runner hands the helper on its socket, in this order: the
+/// target's stdin, stdout and stderr, the network namespace, the error
+/// channel.
+const HANDED: usize = 5;
 /// Exit code of a sandbox that could not start its program.
 const SETUP_FAILED: i32 = 127;
 
 /// Entry point of `runner __sandbox`.
 pub fn main() -> ! {
-    // SAFETY: fds 4 and 5 are the error channel and the plan's pipe the
-    // runner passed in.
+    // Dies with the runner; a runner already gone closed the socket, so
+    // the plan is not read in full below.
+    let _ = prctl::set_pdeathsig(Signal::SIGKILL);
+    // A session (and process group) of its own, without the runner's
+    // terminal: nothing inside can reach it.
+    let _ = super::session::leave_terminal();
+    let Some(plan) = take_handover() else {
+        std::process::exit(SETUP_FAILED)
+    };
+    // SAFETY: fd 4 is the error channel just put in place.
     let errors = unsafe { File::from_raw_fd(ERROR_FD) };
-    let mut plan = String::new();
-    let read = unsafe { File::from_raw_fd(PLAN_FD) }.read_to_string(&mut plan);
-    let plan = match read.map(|_| serde_json::from_str::<Plan>(&plan)) {
-        Ok(Ok(plan)) => plan,
+    let plan = match serde_json::from_slice::<Plan>(&plan) {
+        Ok(plan) => plan,
         _ => fail(errors, "the sandbox was given no valid plan"),
     };
     // Compiled here, in a single-threaded process before any fork.
@@ -60,6 +70,55 @@ pub fn main() -> ! {
         Ok(never) => match never {},
         Err(message) => fail(errors, &message),
     }
+}
+
+/// Reads what the runner hands over on stdin (a socket): the descriptors,
+/// put in place as fds 0 to 4, and the plan, returned.
+fn take_handover() -> Option<Vec<u8>> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    let mut plan = vec![0u8; 65536];
+    let mut space = nix::cmsg_space!([std::os::fd::RawFd; HANDED]);
+    let (mut got, fds) = {
+        let mut buffer = [std::io::IoSliceMut::new(&mut plan)];
+        let message =
+            recvmsg::<()>(0, &mut buffer, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC).ok()?;
+        let mut fds = Vec::new();
+        for control in message.cmsgs().ok()? {
+            if let ControlMessageOwned::ScmRights(received) = control {
+                fds.extend(received);
+            }
+        }
+        (message.bytes, fds)
+    };
+    if fds.len() != HANDED {
+        return None;
+    }
+    // The rest of the plan, up to the end of the stream.
+    // SAFETY: fd 0 is the socket, left open here (dup2 replaces it below).
+    let mut control = std::mem::ManuallyDrop::new(unsafe { File::from_raw_fd(0) });
+    loop {
+        if got == plan.len() {
+            return None;
+        }
+        match control.read(&mut plan[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+    plan.truncate(got);
+    // Through fresh numbers first: any may already be one of the places.
+    let mut moved = Vec::new();
+    for fd in fds {
+        moved.push(fcntl(fd, FcntlArg::F_DUPFD_CLOEXEC(10)).ok()?);
+        let _ = nix::unistd::close(fd);
+    }
+    for (place, fd) in [0, 1, 2, NETNS_FD, ERROR_FD].into_iter().zip(moved) {
+        nix::unistd::dup2(fd, place).ok()?;
+        let _ = nix::unistd::close(fd);
+    }
+    Some(plan)
 }
 
 fn fail(mut errors: File, message: &str) -> ! {

@@ -32,13 +32,14 @@ mod netns;
 mod plan;
 mod seccomp;
 mod session;
+mod vfork;
 mod watchdog;
 
 pub use capabilities::keep_across_exec as keep_capabilities_across_exec;
 pub use cgroup::{Breach, Cgroups};
 pub use descriptors::close_others_on_exec;
 pub use ids::IdLease;
-pub use init::{main as init_main, ERROR_FD, NETNS_FD, PLAN_FD, SUBCOMMAND};
+pub use init::{main as init_main, SUBCOMMAND};
 pub use keyring::join_fresh_session_keyring;
 pub use mounts::{HIDDEN_SYSTEM_FOLDERS, SCRATCH_FOLDERS, SYSTEM_FOLDERS};
 pub use netns::{NetNamespace, Network};
@@ -100,7 +101,7 @@ pub fn set_up_at_start() {
     let entered = if root { Ok(()) } else { enter_user_namespace() };
     let isolation = match entered.and_then(|()| {
         NetNamespace::create()
-            .map(drop)
+            .map(NetNamespace::keep_spare)
             .map_err(|e| format!("cannot make a network namespace: {e}"))
     }) {
         Ok(()) => Isolation::Namespaces { as_root: root },
@@ -120,15 +121,15 @@ pub fn isolation() -> &'static Isolation {
 /// Where the sandbox's memory and process limits cannot be set on the
 /// sandbox as a whole (no writable cgroup), one sentence saying how they
 /// apply instead; None where cgroups hold both.
+/// The probe's cgroups, never joined, are kept for the first sandbox.
 pub fn limits_notice() -> Option<String> {
     let probe = Cgroups::create(1 << 30, 64);
-    if probe.limits_memory() && probe.limits_processes() {
-        return None;
-    }
-    Some(format!(
+    let notice = (!(probe.limits_memory() && probe.limits_processes())).then(|| format!(
         "no writable cgroup for every limit ({}): where none is, the runner sums the memory and processes of each sandbox a few times a second and stops it past the limit, and the kernel holds each process to its data size and the user to a process count",
         probe.describe()
-    ))
+    ));
+    probe.keep_spare();
+    notice
 }
 
 /// Enters a new user namespace in which the runner keeps its own uid and

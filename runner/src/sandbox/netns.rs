@@ -32,6 +32,23 @@ impl NetNamespace {
         Ok(NetNamespace { handle })
     }
 
+    /// Keeps a namespace no target has used (the one made at start to see
+    /// whether namespaces can be made) for the next `take_or_create`.
+    pub fn keep_spare(self) {
+        if let Ok(mut spare) = SPARE.lock() {
+            *spare = Some(self);
+        }
+    }
+
+    /// The spare namespace if there is one (fresh: nothing ever ran or
+    /// opened a socket in it), else a new one.
+    pub fn take_or_create() -> io::Result<NetNamespace> {
+        match SPARE.lock().ok().and_then(|mut spare| spare.take()) {
+            Some(namespace) => Ok(namespace),
+            None => NetNamespace::create(),
+        }
+    }
+
     /// The namespace's handle, for a target to join.
     pub fn handle(&self) -> &OwnedFd {
         &self.handle
@@ -51,6 +68,9 @@ impl NetNamespace {
     }
 }
 
+/// A namespace made and never used (see `keep_spare`).
+static SPARE: std::sync::Mutex<Option<NetNamespace>> = std::sync::Mutex::new(None);
+
 /// Where the runner opens a case's sockets.
 #[derive(Clone)]
 pub enum Network {
@@ -65,7 +85,7 @@ impl Network {
     /// the host's otherwise (the fallback).
     pub fn for_target() -> io::Result<Network> {
         if super::isolation().namespaces() {
-            Ok(Network::Private(Arc::new(NetNamespace::create()?)))
+            Ok(Network::Private(Arc::new(NetNamespace::take_or_create()?)))
         } else {
             Ok(Network::Host)
         }

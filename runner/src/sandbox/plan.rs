@@ -63,7 +63,12 @@ impl Rlimits {
     /// watchdog, and RLIMIT_NPROC is only a net under a fork bomb faster
     /// than the watchdog, set on what the target adds to the
     /// `already_running` ones, with room for the classmates started after.
-    pub fn new(limits: &Limits, cgroups: &Cgroups, already_running: u64) -> Rlimits {
+    /// `already_running` (a walk of /proc) is asked only then.
+    pub fn new(
+        limits: &Limits,
+        cgroups: &Cgroups,
+        already_running: impl FnOnce() -> u64,
+    ) -> Rlimits {
         Rlimits {
             cpu_seconds: limits.cpu.as_secs(),
             file_size: limits.file_size,
@@ -71,7 +76,7 @@ impl Rlimits {
                 limits
                     .processes
                     .saturating_mul(NPROC_NET_FACTOR)
-                    .saturating_add(already_running)
+                    .saturating_add(already_running())
             }),
             data: (!cgroups.limits_memory()).then_some(limits.memory),
         }
