@@ -220,3 +220,45 @@ fn every_bundled_spec_kills_its_faults_without_cascade_and_passes_harmless_varia
         assert_eq!(code, 0, "{name}");
     }
 }
+
+/// A server that spins after a disconnect is killed by the case that
+/// measures its CPU then, and the page shows the same matrix.
+#[test]
+fn spinning_after_a_disconnect_is_killed_by_the_idle_case_and_the_page_shows_it() {
+    let args = [
+        "tcp-upper-server-loop",
+        "--case",
+        "no-spin-after-disconnect",
+        "--case",
+        "greeting",
+    ];
+    let (code, report) = mutate_json(&args);
+    assert_eq!(code, 0, "{report:#}");
+    let all = mutants(&report);
+    assert_eq!(
+        ids(&all["spins-after-disconnect"]["killed_by"]),
+        ["no-spin-after-disconnect"],
+        "{report:#}"
+    );
+    assert!(ids(&all["spins-after-disconnect"]["cascade"]).is_empty());
+
+    let page = runner()
+        .arg("mutate")
+        .args(args)
+        .args(["--format", "html"])
+        .output()
+        .expect("runner runs");
+    assert_eq!(page.status.code(), Some(0));
+    let html = String::from_utf8_lossy(&page.stdout);
+    assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+    assert!(html.contains("<table class=\"mutants\">"), "{html}");
+    let row = html
+        .split("<tr")
+        .find(|r| r.contains("spins-after-disconnect"))
+        .expect("a row for the spinning mutant");
+    // Cases in spec order: the greeting passes it, the idle case kills it.
+    assert!(
+        row.contains("<td class=\"cell\">.</td><td class=\"cell\">K</td>"),
+        "{row}"
+    );
+}

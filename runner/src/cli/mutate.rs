@@ -47,6 +47,8 @@ pub struct MutateArgs {
 pub enum MutateFormat {
     Human,
     Json,
+    /// The matrix as a page of its own.
+    Html,
 }
 
 /// Exit 0 when the program passes the spec, every fault that took effect
@@ -114,6 +116,7 @@ pub fn mutate(args: &MutateArgs) -> Result<u8, UsageError> {
     let text = match args.format {
         MutateFormat::Human => mutate::output::human(&scores),
         MutateFormat::Json => format!("{:#}\n", mutate::output::json(&scores)),
+        MutateFormat::Html => crate::report::html::mutants(&scores),
     };
     // A reader that went away (`| head`) is not the run's problem.
     let _ = std::io::stdout().lock().write_all(text.as_bytes());

@@ -266,7 +266,11 @@ impl CaseRun<'_> {
         }
         let elapsed = started.elapsed().as_secs_f64();
         let used = self.running.process.cpu_time().saturating_sub(before);
-        let cpu_share = used.as_secs_f64() / elapsed;
+        let mut cpu_share = used.as_secs_f64() / elapsed;
+        if self.mutation.as_ref().is_some_and(|m| m.spinning()) {
+            // `runner mutate`: a mutant that spins uses a whole CPU.
+            cpu_share = 1.0;
+        }
         let busiest = self
             .running
             .process

@@ -42,6 +42,7 @@ pub enum Op {
     NeverCloses,
     ResetsInsteadOfClosing,
     OneClientThenExits,
+    SpinsAfterDisconnect,
     SwallowsInput,
     ByteByByte,
     Delayed,
@@ -73,6 +74,8 @@ pub enum Needs {
     Loop,
     /// The spec types on the program's stdin.
     Stdin,
+    /// The spec measures the program's CPU use (`idle`).
+    Idle,
     /// The spec reads the program's output and receives on a socket.
     StdoutAndSocket,
 }
@@ -134,6 +137,7 @@ pub const OPERATORS: &[Operator] = &[
     operator("never-closes", Kind::Fault, "never closes a connection (the runner never sees end of file)", Op::NeverCloses, BOTH, TCP, Needs::Nothing),
     operator("reset-not-close", Kind::Fault, "resets connections (RST) instead of closing them", Op::ResetsInsteadOfClosing, BOTH, TCP, Needs::Nothing),
     operator("one-client", Kind::Fault, "serves one client, then exits: no connection loop (later connections are refused, later datagrams unanswered)", Op::OneClientThenExits, SERVER, ANY, Needs::Loop),
+    operator("spins-after-disconnect", Kind::Fault, "after a client disconnects, reads the closed socket again and again (no check for an empty read): busy on a CPU", Op::SpinsAfterDisconnect, SERVER, TCP, Needs::Idle),
     operator("stdin-not-sent", Kind::Fault, "reads the typed line from stdin but never sends it", Op::SwallowsInput, CLIENT, ANY, Needs::Stdin),
     operator("byte-by-byte", Kind::Harmless, "sends a message one byte at a time (each byte arrives on its own)", Op::ByteByByte, BOTH, TCP, Needs::Nothing),
     operator("delayed", Kind::Harmless, "sends everything (data, close, reset) 250 ms late, well inside the timeout", Op::Delayed, BOTH, ANY, Needs::Nothing),
@@ -184,6 +188,7 @@ impl Operator {
                     )
                 }),
                 Needs::Loop => asks_for_loop(spec),
+                Needs::Idle => any_step(spec, |a| matches!(a, Action::Idle { .. })),
                 Needs::Stdin => any_step(spec, |a| matches!(a, Action::WriteStdin { .. })),
                 Needs::StdoutAndSocket => {
                     any_step(spec, |a| matches!(a, Action::Expect { .. }))

@@ -9,7 +9,7 @@ use std::fmt::Write;
 /// Rows in the order a spec author needs them: what is wrong with the
 /// spec first (surviving faults, failed harmless variations), then what
 /// is right, then faults that changed nothing.
-fn rank(mutant: &MutantResult) -> u8 {
+pub(crate) fn rank(mutant: &MutantResult) -> u8 {
     match (mutant.operator.kind, mutant.killed(), mutant.applied) {
         (Kind::Fault, false, true) => 0,
         (Kind::Harmless, true, _) => 1,
@@ -19,7 +19,7 @@ fn rank(mutant: &MutantResult) -> u8 {
     }
 }
 
-fn verdict(mutant: &MutantResult) -> &'static str {
+pub(crate) fn verdict(mutant: &MutantResult) -> &'static str {
     match rank(mutant) {
         0 => "SURVIVES",
         1 => "FAILED",
@@ -131,7 +131,7 @@ pub fn human(scores: &Scores) -> String {
     out
 }
 
-fn cell(scores: &Scores, mutant: &MutantResult, case: &String) -> char {
+pub(crate) fn cell(scores: &Scores, mutant: &MutantResult, case: &String) -> char {
     if scores.baseline_failures.iter().any(|(c, _)| c == case) {
         '-'
     } else if mutant.cascade.contains(case) {

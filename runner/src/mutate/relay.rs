@@ -80,6 +80,19 @@ impl CaseScope {
         refused
     }
 
+    /// Whether the mutant is spinning now: once a client has left, a
+    /// program that reads its closed socket in a loop is busy on a CPU,
+    /// which is what `idle` then measures. The CPU use the runner sees
+    /// is the mutant's, as the bytes are.
+    pub fn spinning(&self) -> bool {
+        let spinning = self.mutation.op() == Op::SpinsAfterDisconnect
+            && self.first_ended.load(Ordering::Relaxed);
+        if spinning {
+            self.mutation.fire();
+        }
+        spinning
+    }
+
     /// How much later than the program the mutant's stdout is seen.
     pub fn stdout_lag(&self) -> Option<Duration> {
         (self.mutation.op() == Op::StdoutLate).then(|| {

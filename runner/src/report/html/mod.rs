@@ -23,8 +23,10 @@
 
 mod class;
 mod diagram;
+mod mutants;
 
 pub use class::dashboard;
+pub use mutants::mutants;
 
 use super::{duration, Collected};
 use crate::engine::show::quoted;
@@ -111,7 +113,7 @@ pub fn render(collected: &Collected, context: &Context) -> String {
 }
 
 /// A whole page around `body`.
-fn page(title: &str, body: Markup, script: Option<&str>) -> String {
+pub(crate) fn page(title: &str, body: Markup, script: Option<&str>) -> String {
     html! {
         (DOCTYPE)
         html lang="en" {
