@@ -372,3 +372,61 @@ fn a_program_that_does_not_build_is_told_once_in_every_format() {
         "the program does not build",
     );
 }
+
+/// A server that reads until its client leaves, and does not catch a
+/// reset: the runner's teardown at each case's end makes it print a
+/// traceback.
+const RESET_TRACEBACK_SERVER: &str = r#"
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(5)
+while True:
+    conn, _ = s.accept()
+    while True:
+        data = conn.recv(1024)
+        if not data:
+            break
+        conn.sendall(data.upper())
+"#;
+
+/// What a program prints once its case has ended (its traceback when the
+/// runner resets the connections) is not the case's evidence: a passing
+/// case shows no traceback as the program's error output in any format.
+#[test]
+fn what_a_program_prints_after_a_passing_case_ended_is_not_shown() {
+    let dir = world_readable_tempdir();
+    let server = write_program(dir.path(), "server.py", RESET_TRACEBACK_SERVER);
+    let mut yaml = String::from(
+        "spec: reset-at-the-end\n\
+         title: the runner resets the connection after the exchange\n\
+         target: { role: server, transport: tcp }\n\
+         cases:\n",
+    );
+    for case in 1..=6 {
+        yaml.push_str(&format!(
+            "  - id: exchange-{case}\n    \
+               about: replies to hello\n    \
+               steps:\n      \
+                 - connect: a\n      \
+                 - send: {{ on: a, text: hello }}\n      \
+                 - recv: {{ on: a, text: HELLO }}\n"
+        ));
+    }
+    let spec_file = write_program(dir.path(), "reset.yaml", &yaml);
+    let reports = every_report(&[
+        &spec_file.display().to_string(),
+        "--target",
+        &format!("python3 {} {{host}} {{port}}", server.display()),
+    ]);
+    assert_eq!(reports.code, 0, "{}", reports.human);
+    for (format, text) in reports.texts() {
+        for traceback in ["Traceback", "ConnectionResetError"] {
+            assert!(
+                !text.contains(traceback),
+                "{format} shows {traceback}:\n{text}"
+            );
+        }
+    }
+}
