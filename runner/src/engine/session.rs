@@ -193,7 +193,7 @@ pub fn not_run(spec: &Spec, case: &Case) -> CaseOutcome {
     let why = if crate::stop::requested() {
         "not run: the run was interrupted before this case"
     } else {
-        "not run: the run reached its --deadline before this case"
+        "not run: the time for the whole run ran out before this case"
     };
     CaseOutcome::new(spec, case, None, Verdict::NotRun, String::from(why))
 }
@@ -213,7 +213,7 @@ fn cut_by_deadline(outcome: CaseOutcome, options: &RunOptions) -> CaseOutcome {
         // The runner's doing, not a setback of the program's.
         setback: None,
         setback_told_by: None,
-        message: String::from("not finished: the run reached its --deadline during this case"),
+        message: String::from("not finished: the time for the whole run ran out during this case"),
         ..outcome
     }
 }
