@@ -744,3 +744,85 @@ fn the_validity_check_sees_parse_errors() {
         );
     }
 }
+
+/// The diagram's lane headings and time labels are shown whole: a lane
+/// is as wide as its longest heading needs (a long connection name, the
+/// subtitle of a UDP socket's lane), and the time column as wide as its
+/// longest label.
+#[test]
+fn lane_and_row_labels_are_shown_whole() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let spec_file = write_program(
+        dir.path(),
+        "long-names.yaml",
+        "spec: long-names\n\
+         title: a connection with a long name\n\
+         target: { role: server, transport: tcp }\n\
+         cases:\n  \
+           - id: greeting\n    \
+             about: replies to hello\n    \
+             steps:\n      \
+               - connect: the-first-client-of-two\n      \
+               - send: { on: the-first-client-of-two, text: hello }\n      \
+               - recv: { on: the-first-client-of-two, text: HELLO }\n",
+    );
+    let (tcp, udp) = (dir.path().join("tcp.html"), dir.path().join("udp.html"));
+    run_with_html(
+        &[
+            &spec_file.display().to_string(),
+            "--target",
+            &fixture_target("upper-server"),
+        ],
+        &[&tcp],
+    );
+    run_with_html(
+        &[
+            &spec("udp-upper-server"),
+            "--case",
+            "greeting",
+            "--target",
+            &fixture_target("udp-server-no-upper"),
+        ],
+        &[&udp],
+    );
+    for (page, long) in [
+        (&tcp, "the-first-client-of-two"),
+        (&udp, "runner's UDP socket"),
+    ] {
+        let html = Html::parse_document(&valid_page(page));
+        let svg = html.select(&select("svg.seq")).next().expect("a diagram");
+        let headings: Vec<String> = svg
+            .select(&select("text.lane-title, text.lane-sub"))
+            .map(|t| text_of(t).replace("&#39;", "'"))
+            .collect();
+        assert!(
+            headings.iter().any(|t| t == long),
+            "{long} whole in {headings:?}"
+        );
+        assert!(headings.iter().all(|t| !t.contains('…')), "{headings:?}");
+        // Each lane's box holds its heading: 7.3 px a character of the
+        // 12px monospace text, and a margin.
+        let needed = |heading: &str| heading.chars().count() as f64 * 7.3 + 8.0;
+        let boxes: Vec<(f64, f64)> = svg
+            .select(&select("g.lane > rect"))
+            .filter_map(|rect| {
+                let attr = |name| rect.value().attr(name)?.parse::<f64>().ok();
+                Some((attr("x")?, attr("width")?))
+            })
+            .collect();
+        let widest = headings.iter().map(|t| needed(t)).fold(0.0, f64::max);
+        assert!(
+            boxes.iter().all(|(_, width)| *width >= widest),
+            "{page:?}: lane boxes {boxes:?} narrower than {widest}"
+        );
+        // The time labels end before the first lane's box starts.
+        let first_box = boxes.iter().map(|(x, _)| *x).fold(f64::MAX, f64::min);
+        for label in svg.select(&select("text.time")).map(text_of) {
+            let end = 8.0 + label.chars().count() as f64 * 7.3;
+            assert!(
+                end <= first_box,
+                "{label:?} ends at {end}, the lanes start at {first_box}"
+            );
+        }
+    }
+}

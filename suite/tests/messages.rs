@@ -176,7 +176,7 @@ fn a_deadline_cutting_into_an_idle_window_makes_the_case_an_error() {
     assert!(
         result["message"]
             .as_str()
-            .is_some_and(|m| m.contains("--deadline")),
+            .is_some_and(|m| m.contains("the time for the whole run ran out") && !m.contains("--")),
         "{result:#}"
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
@@ -280,4 +280,153 @@ fn pass_rates_round_to_the_nearest_percent() {
     assert!(line.trim_end().ends_with("2/3   67%"), "{line}");
     let dashboard = std::fs::read_to_string(out_dir.join("index.html")).expect("index.html");
     assert!(dashboard.contains("data-value=\"67\""), "{dashboard}");
+}
+
+/// Checks that `reports` tell the setback `short` once: the first case's
+/// message holds `evidence` (the compiler's or the interpreter's lines),
+/// every later case only refers to it, in every format.
+fn told_once(reports: &EveryReport, evidence: &str, short: &str) {
+    assert_eq!(reports.code, 1, "{}", reports.human);
+    let results = reports.json["results"].as_array().expect("results");
+    assert!(results.len() >= 3, "{:#}", reports.json);
+    let first = results[0]["case"].as_str().expect("case");
+    assert!(
+        results[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains(evidence)),
+        "{:#}",
+        results[0]
+    );
+    // JSON keeps a result per case, each failed, the later ones referring
+    // to the first with no output of their own.
+    for result in &results[1..] {
+        assert_eq!(result["verdict"], "fail", "{result:#}");
+        assert_eq!(
+            result["message"],
+            format!("{short} (see case {first})"),
+            "{result:#}"
+        );
+        assert!(result["stderr_tail"].is_null(), "{result:#}");
+    }
+    // The human report says it once, above the cases, whose lines refer
+    // to it.
+    let human = &reports.human;
+    assert_eq!(human.matches(evidence).count(), 1, "{human}");
+    assert_eq!(
+        human.matches(&format!("{short} (see above)")).count(),
+        results.len(),
+        "{human}"
+    );
+    assert!(
+        human.find(evidence) < human.find(&format!("FAIL  {first}")),
+        "{human}"
+    );
+    // HTML: one box, and no empty diagram for a case that never ran.
+    let html = &reports.html;
+    assert_eq!(
+        html.matches("<section class=\"setback\"").count(),
+        1,
+        "{html}"
+    );
+    assert_eq!(html.matches(evidence).count(), 1, "{html}");
+    assert!(!html.contains("<figure class=\"diagram"), "{html}");
+    // JUnit, TAP and Gradescope: the evidence in the first case only.
+    let junit_later = reports.junit.splitn(3, "<testcase").nth(2).expect("cases");
+    assert!(!junit_later.contains(evidence), "{}", reports.junit);
+    let tap_later = reports.tap.split_once("ok 2 ").expect("case 2").1;
+    assert!(!tap_later.contains(evidence), "{}", reports.tap);
+    for test in &reports.gradescope["tests"].as_array().expect("tests")[1..] {
+        let output = test["output"].as_str().unwrap_or_default();
+        assert!(!output.contains(evidence), "{test:#}");
+        assert!(output.contains(short), "{test:#}");
+    }
+}
+
+/// A Python server that does not start (a syntax error) fails every
+/// case; its traceback is told once, not once per case.
+#[test]
+fn a_program_that_does_not_start_is_told_once_in_every_format() {
+    let reports = broken("tcp-upper-server", "upper_server_syntax_error.py", "*");
+    told_once(&reports, "SyntaxError", "the program did not start");
+}
+
+/// A C server that does not build: the compiler's messages once, above
+/// the cases, which refer to them.
+#[test]
+fn a_program_that_does_not_build_is_told_once_in_every_format() {
+    let dir = world_readable_tempdir();
+    let source = std::fs::read_to_string(root().join("fixtures/c/upper_server.c"))
+        .expect("fixture")
+        .replace("return 0;", "return 0");
+    let server = write_program(dir.path(), "server.c", &source);
+    let reports = every_report(&[
+        &spec("tcp-upper-server"),
+        "--target",
+        &server.display().to_string(),
+        "--addr",
+        &format!("{}:8900", private_loopback_ip()),
+    ]);
+    told_once(
+        &reports,
+        "cc exited with code 1",
+        "the program does not build",
+    );
+}
+
+/// A server that reads until its client leaves, and does not catch a
+/// reset: the runner's teardown at each case's end makes it print a
+/// traceback.
+const RESET_TRACEBACK_SERVER: &str = r#"
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(5)
+while True:
+    conn, _ = s.accept()
+    while True:
+        data = conn.recv(1024)
+        if not data:
+            break
+        conn.sendall(data.upper())
+"#;
+
+/// What a program prints once its case has ended (its traceback when the
+/// runner resets the connections) is not the case's evidence: a passing
+/// case shows no traceback as the program's error output in any format.
+#[test]
+fn what_a_program_prints_after_a_passing_case_ended_is_not_shown() {
+    let dir = world_readable_tempdir();
+    let server = write_program(dir.path(), "server.py", RESET_TRACEBACK_SERVER);
+    let mut yaml = String::from(
+        "spec: reset-at-the-end\n\
+         title: the runner resets the connection after the exchange\n\
+         target: { role: server, transport: tcp }\n\
+         cases:\n",
+    );
+    for case in 1..=6 {
+        yaml.push_str(&format!(
+            "  - id: exchange-{case}\n    \
+               about: replies to hello\n    \
+               steps:\n      \
+                 - connect: a\n      \
+                 - send: {{ on: a, text: hello }}\n      \
+                 - recv: {{ on: a, text: HELLO }}\n"
+        ));
+    }
+    let spec_file = write_program(dir.path(), "reset.yaml", &yaml);
+    let reports = every_report(&[
+        &spec_file.display().to_string(),
+        "--target",
+        &format!("python3 {} {{host}} {{port}}", server.display()),
+    ]);
+    assert_eq!(reports.code, 0, "{}", reports.human);
+    for (format, text) in reports.texts() {
+        for traceback in ["Traceback", "ConnectionResetError"] {
+            assert!(
+                !text.contains(traceback),
+                "{format} shows {traceback}:\n{text}"
+            );
+        }
+    }
 }

@@ -161,6 +161,12 @@ pub fn run_case(
         }
     }
     run.note_exit_if_ended();
+    // The program's output as the case ends, before the teardown: what it
+    // prints once the runner closes or resets its connections (a
+    // traceback of the reset) is the runner's doing, not the case's
+    // evidence, and would make a passing case look alarming.
+    let stdout = run.running.process.stdout.snapshot().for_report();
+    let stderr = run.running.process.stderr.snapshot().for_report();
     run.finish(spec.target.restart);
     let verdict = if interrupted {
         message = String::from("interrupted: the run was stopped before this case finished");
@@ -179,8 +185,8 @@ pub fn run_case(
         duration: started.elapsed(),
         failure,
         transcript: run.transcript.entries,
-        stdout: run.running.process.stdout.snapshot().for_report(),
-        stderr: run.running.process.stderr.snapshot().for_report(),
+        stdout,
+        stderr,
         ..CaseOutcome::new(spec, case, run.running.language, verdict, message)
     }
 }

@@ -59,6 +59,17 @@ pub enum Setback {
     DidNotStart,
 }
 
+impl Setback {
+    /// The setback in a few words, as a case that refers to the one that
+    /// tells it in full says it: `the program does not build`.
+    pub fn short(self) -> &'static str {
+        match self {
+            Setback::BuildFailed => "the program does not build",
+            Setback::DidNotStart => "the program did not start",
+        }
+    }
+}
+
 /// What the engine writes before the stderr tail it adds to a message.
 pub const STDERR_IN_MESSAGE: &str = "; its stderr ends with:\n";
 
@@ -88,6 +99,11 @@ pub struct CaseOutcome {
     /// Set when the case failed because the program could not be built or
     /// started, not because of what it did once running.
     pub setback: Option<Setback>,
+    /// On a case whose setback an earlier case of its spec already told in
+    /// full (the compiler's messages, the traceback): that case's id. Its
+    /// message only refers to it, and it carries no output of its own, so
+    /// that every report says a setback once.
+    pub setback_told_by: Option<String>,
     /// The exchange as it happened, on every channel.
     pub transcript: Vec<Entry>,
     pub stdout: OutputSnapshot,
@@ -99,6 +115,13 @@ impl CaseOutcome {
     /// that of a program that died does: reports then leave out the tail.
     pub fn stderr_in_message(&self) -> bool {
         self.message.contains(STDERR_IN_MESSAGE)
+    }
+
+    /// Whether this case is the one that tells its spec's setback in full
+    /// (the first case it hit): reports show it once, apart from the
+    /// cases' lines.
+    pub fn tells_setback(&self) -> bool {
+        self.setback.is_some() && self.setback_told_by.is_none()
     }
 
     /// The outcome of `case` with `verdict`: full points on a pass, none
@@ -131,6 +154,7 @@ impl CaseOutcome {
             message,
             failure: None,
             setback: None,
+            setback_told_by: None,
             transcript: Vec::new(),
             stdout: OutputSnapshot::default(),
             stderr: OutputSnapshot::default(),

@@ -52,11 +52,13 @@ pub fn run_spec(
         folder: None,
     };
     // A source file is built before its first case; a build that fails
-    // fails every case with the compiler's messages.
+    // fails every case. The first case's message holds the compiler's
+    // messages; the others refer to it.
     let prepared = command.prepared(&confinement);
     let command = match &prepared {
         Ok(command) => command,
         Err(failure) => {
+            let mut told = Told::default();
             for case in cases {
                 finished(if options.out_of_time() {
                     not_run(spec, case)
@@ -66,8 +68,7 @@ pub fn run_spec(
                     } else {
                         Verdict::Fail
                     };
-                    // The message holds the compiler's first lines.
-                    CaseOutcome {
+                    let outcome = CaseOutcome {
                         setback: (!failure.by_harness).then_some(Setback::BuildFailed),
                         ..CaseOutcome::new(
                             spec,
@@ -76,7 +77,8 @@ pub fn run_spec(
                             verdict,
                             failure.message.clone(),
                         )
-                    }
+                    };
+                    told.once(outcome)
                 });
             }
             return;
@@ -91,6 +93,9 @@ pub fn run_spec(
     // Set once a start finds the program listening at another address:
     // said once, by that case; the others are not run against it.
     let mut elsewhere: Option<String> = None;
+    // A program that does not start the same way case after case is
+    // told so once.
+    let mut told = Told::default();
     for case in cases {
         if options.out_of_time() {
             finished(not_run(spec, case));
@@ -135,7 +140,7 @@ pub fn run_spec(
                         ));
                     }
                     let outcome = start_failed(spec, case, error, started.elapsed());
-                    finished(cut_by_deadline(outcome, options));
+                    finished(cut_by_deadline(told.once(outcome), options));
                     continue;
                 }
             }
@@ -153,12 +158,42 @@ pub fn run_spec(
     }
 }
 
+/// The setback a spec's cases met, told in full by the first case it
+/// hit: a later case with the same message refers to that case instead
+/// of repeating the compiler's messages or the traceback.
+#[derive(Default)]
+struct Told {
+    /// The message told, and the case that told it.
+    first: Option<(String, String)>,
+}
+
+impl Told {
+    fn once(&mut self, outcome: CaseOutcome) -> CaseOutcome {
+        let Some(setback) = outcome.setback else {
+            return outcome;
+        };
+        match &self.first {
+            Some((message, case)) if *message == outcome.message => CaseOutcome {
+                message: format!("{} (see case {case})", setback.short()),
+                setback_told_by: Some(case.clone()),
+                stdout: Default::default(),
+                stderr: Default::default(),
+                ..outcome
+            },
+            _ => {
+                self.first = Some((outcome.message.clone(), outcome.case.clone()));
+                outcome
+            }
+        }
+    }
+}
+
 /// A case the run ended before: the run's deadline or an interruption.
 pub fn not_run(spec: &Spec, case: &Case) -> CaseOutcome {
     let why = if crate::stop::requested() {
         "not run: the run was interrupted before this case"
     } else {
-        "not run: the run reached its --deadline before this case"
+        "not run: the time for the whole run ran out before this case"
     };
     CaseOutcome::new(spec, case, None, Verdict::NotRun, String::from(why))
 }
@@ -175,7 +210,10 @@ fn cut_by_deadline(outcome: CaseOutcome, options: &RunOptions) -> CaseOutcome {
     CaseOutcome {
         verdict: Verdict::Error,
         points: 0,
-        message: String::from("not finished: the run reached its --deadline during this case"),
+        // The runner's doing, not a setback of the program's.
+        setback: None,
+        setback_told_by: None,
+        message: String::from("not finished: the time for the whole run ran out during this case"),
         ..outcome
     }
 }

@@ -67,7 +67,40 @@ impl<W: Write> Human<W> {
         self.out.flush()
     }
 
+    /// A setback the spec's cases met (the program does not build, or
+    /// does not start), told once, above the first case it hit: the
+    /// message with the compiler's or interpreter's first lines, and the
+    /// program's stdout if it wrote any.
+    fn setback(&mut self, outcome: &CaseOutcome) -> std::io::Result<()> {
+        let pad = "  ";
+        for (index, line) in terminal_safe(&outcome.message).lines().enumerate() {
+            if index == 0 {
+                writeln!(self.out, "{pad}{}", self.paint(BOLD, line))?;
+            } else {
+                writeln!(self.out, "{pad}  {line}")?;
+            }
+        }
+        if let Some(text) = tail(&outcome.stdout, 10).map(|t| terminal_safe(&t)) {
+            writeln!(self.out, "{pad}stdout (last lines):")?;
+            for line in text.lines() {
+                writeln!(self.out, "{pad}  | {line}")?;
+            }
+        }
+        if !outcome.stderr_in_message() {
+            if let Some(text) = tail(&outcome.stderr, 10).map(|t| terminal_safe(&t)) {
+                writeln!(self.out, "{pad}stderr (last lines):")?;
+                for line in text.lines() {
+                    writeln!(self.out, "{pad}  | {line}")?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn case(&mut self, outcome: &CaseOutcome) -> std::io::Result<()> {
+        if outcome.tells_setback() {
+            self.setback(outcome)?;
+        }
         let label = match outcome.verdict {
             Verdict::Pass => self.paint(GREEN, "PASS "),
             Verdict::Fail => self.paint(RED, "FAIL "),
@@ -83,6 +116,10 @@ impl<W: Write> Human<W> {
         };
         writeln!(self.out, "  {label} {:<32} {counted} {time}", outcome.case)?;
         let pad = "         ";
+        // Told once above: the case's line only refers to it.
+        if let Some(setback) = outcome.setback {
+            return writeln!(self.out, "{pad}{} (see above)", setback.short());
+        }
         match outcome.verdict {
             Verdict::Pass => return Ok(()),
             Verdict::NotRun => return writeln!(self.out, "{pad}{}", outcome.message),

@@ -113,6 +113,7 @@ pub(crate) mod sample {
             message: String::new(),
             failure: None,
             setback: None,
+            setback_told_by: None,
             transcript: Vec::new(),
             stdout: Default::default(),
             stderr: Default::default(),

@@ -62,6 +62,6 @@ fn cases_the_run_did_not_reach() {
     not_run.verdict = Verdict::NotRun;
     not_run.points = 0;
     not_run.duration = Duration::ZERO;
-    not_run.message = String::from("not run: the run reached its --deadline before this case");
+    not_run.message = String::from("not run: the time for the whole run ran out before this case");
     insta::assert_snapshot!(render(&[collected.outcomes[0].clone(), not_run]));
 }

@@ -18,10 +18,16 @@ use maud::{html, Markup};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-/// Width of the time column.
+/// Width of the time column at least; wider when a time label needs it.
 const LEFT: f64 = 100.0;
-/// Distance between two lanes.
+/// The time column at most.
+const MAX_LEFT: f64 = 180.0;
+/// Distance between two lanes at least; wider when a lane's heading
+/// needs it, so that `u (127.0.0.1:8090)` is shown whole.
 const LANE: f64 = 150.0;
+/// Distance between two lanes at most: a heading longer than this fits
+/// is cut, with its whole text in the lane's tooltip.
+const MAX_LANE: f64 = 320.0;
 /// Height of the lane headings.
 const HEADER: f64 = 68.0;
 /// Width of one character of the diagram's 12px monospace text.
@@ -153,6 +159,16 @@ struct Model<'a> {
     events: Vec<Event<'a>>,
     /// The lane of the step that failed.
     failed_on: Option<usize>,
+    /// Width of the time column: the longest time label fits.
+    left: f64,
+    /// Distance between two lanes: the longest lane heading fits.
+    lane: f64,
+}
+
+impl Model<'_> {
+    fn lane_x(&self, lane: usize) -> f64 {
+        self.left + self.lane / 2.0 + lane as f64 * self.lane
+    }
 }
 
 /// A channel's lane: its key and kind. A datagram channel names the peer
@@ -274,11 +290,35 @@ fn model(outcome: &CaseOutcome) -> Model<'_> {
             let (key, kind) = lane_of(&entry.channel);
             read_entry(position + 1, entry, index(&key), program, kind)
         })
-        .collect();
+        .collect::<Vec<_>>();
+    // Lanes as wide as their longest heading needs, within bounds.
+    let heading = lanes
+        .iter()
+        .map(|lane| {
+            let title = text(lane.title()).chars().count();
+            let peer = lane.peer().map_or(0, |peer| text(peer).chars().count() + 2);
+            title.max(peer).max(lane.subtitle().chars().count())
+        })
+        .max()
+        .unwrap_or(0);
+    let lane = (heading as f64 * CHAR + 24.0).clamp(LANE, MAX_LANE);
+    // The time column as wide as its longest label (`#12 525.0 ms`, the
+    // failure's `by 2.060 s`).
+    let times = events
+        .iter()
+        .map(|event: &Event| time_text(event.number, event.entry.at).chars().count())
+        .chain(std::iter::once(
+            format!("by {}", seconds(outcome.duration)).chars().count(),
+        ))
+        .max()
+        .unwrap_or(0);
+    let left = (times as f64 * CHAR + 16.0).clamp(LEFT, MAX_LEFT);
     Model {
         lanes,
         events,
         failed_on,
+        left,
+        lane,
     }
 }
 
@@ -467,10 +507,6 @@ impl Row<'_, '_> {
     }
 }
 
-fn lane_x(lane: usize) -> f64 {
-    LEFT + LANE / 2.0 + lane as f64 * LANE
-}
-
 /// `text` cut to `chars` characters, with an ellipsis when cut.
 fn fit(text: &str, chars: f64) -> String {
     let chars = chars.max(4.0) as usize;
@@ -535,7 +571,7 @@ fn svg(id: &str, outcome: &CaseOutcome, model: &Model) -> Markup {
     if outcome.failure.is_some() {
         rows.push(Row::Failure);
     }
-    let width = (LEFT + model.lanes.len() as f64 * LANE + 8.0).max(640.0);
+    let width = (model.left + model.lanes.len() as f64 * model.lane + 8.0).max(640.0);
     let mut y = HEADER + 8.0;
     let mut placed = Vec::new();
     for row in rows {
@@ -586,8 +622,8 @@ fn svg(id: &str, outcome: &CaseOutcome, model: &Model) -> Markup {
             }
             text.col x="8" y="38" { "# / time" }
             @for (index, lane) in model.lanes.iter().enumerate() {
-                (lane_heading(index, lane))
-                @let x = lane_x(index);
+                (lane_heading(index, lane, model))
+                @let x = model.lane_x(index);
                 line.lifeline x1=(px(x)) y1=(px(HEADER)) x2=(px(x)) y2=(px(height - 8.0)) {}
                 @if let Some((top, bottom)) = used[index] {
                     @if matches!(lane.kind, LaneKind::Connection | LaneKind::Datagram) {
@@ -598,9 +634,9 @@ fn svg(id: &str, outcome: &CaseOutcome, model: &Model) -> Markup {
             @for (y, row) in &placed {
                 @match row {
                     Row::Event(event) => (draw_event(*y, event, model)),
-                    Row::Pause(pause) => (draw_pause(*y, *pause, width)),
+                    Row::Pause(pause) => (draw_pause(*y, *pause, width, model.left)),
                     Row::More(count) => {
-                        text.more x=(px(LEFT)) y=(px(y + 20.0)) {
+                        text.more x=(px(model.left)) y=(px(y + 20.0)) {
                             "… " (count) " more entries: all are in the transcript table below"
                         }
                     }
@@ -611,17 +647,17 @@ fn svg(id: &str, outcome: &CaseOutcome, model: &Model) -> Markup {
     }
 }
 
-fn lane_heading(index: usize, lane: &Lane) -> Markup {
-    let x = lane_x(index);
+fn lane_heading(index: usize, lane: &Lane, model: &Model) -> Markup {
+    let x = model.lane_x(index);
     let title = text(lane.title());
-    let room = (LANE - 24.0) / CHAR;
+    let room = (model.lane - 24.0) / CHAR;
     html! {
         g.lane {
             title {
                 (title) ": " (lane.subtitle())
                 @if let Some(peer) = lane.peer() { ", with the program at " (text(peer)) }
             }
-            rect x=(px(x - LANE / 2.0 + 8.0)) y="8" width=(px(LANE - 16.0)) height="52" rx="6" {}
+            rect x=(px(x - model.lane / 2.0 + 8.0)) y="8" width=(px(model.lane - 16.0)) height="52" rx="6" {}
             text.lane-title x=(px(x)) y="25" { (fit(&title, room)) }
             text.lane-sub x=(px(x)) y="39" { (lane.subtitle()) }
             @if let Some(peer) = lane.peer() {
@@ -632,10 +668,16 @@ fn lane_heading(index: usize, lane: &Lane) -> Markup {
 }
 
 /// A labelled box on a lane at `x`: a note, the program's start or end.
-fn label_box(class: &str, tooltip: &str, event: &Event, x: f64, y: f64, label: &str) -> Markup {
-    let shown = fit(label, (LANE * 1.8) / CHAR);
+fn label_box(
+    model: &Model,
+    (class, tooltip): (&str, &str),
+    event: &Event,
+    (x, y): (f64, f64),
+    label: &str,
+) -> Markup {
+    let shown = fit(label, (model.lane * 1.8) / CHAR);
     let box_width = shown.chars().count() as f64 * CHAR + 14.0;
-    let left = (x - box_width / 2.0).max(LEFT + 2.0);
+    let left = (x - box_width / 2.0).max(model.left + 2.0);
     html! {
         g class=(class) {
             title { (tooltip) }
@@ -648,8 +690,13 @@ fn label_box(class: &str, tooltip: &str, event: &Event, x: f64, y: f64, label: &
 
 fn time_label(y: f64, number: usize, at: Duration) -> Markup {
     html! {
-        text.time x="8" y=(px(y)) { "#" (number) " " (seconds(at)) }
+        text.time x="8" y=(px(y)) { (time_text(number, at)) }
     }
+}
+
+/// A row's label in the time column: `#12 525.0 ms`.
+fn time_text(number: usize, at: Duration) -> String {
+    format!("#{number} {}", seconds(at))
 }
 
 fn draw_event(y: f64, event: &Event, model: &Model) -> Markup {
@@ -668,7 +715,7 @@ fn draw_event(y: f64, event: &Event, model: &Model) -> Markup {
             kind,
             label,
         } => {
-            let (x1, x2) = (lane_x(*from), lane_x(*to));
+            let (x1, x2) = (model.lane_x(*from), model.lane_x(*to));
             let sign = if x2 > x1 { 1.0 } else { -1.0 };
             let line_y = y + 26.0;
             let tip = x2 - sign * 5.0;
@@ -720,7 +767,8 @@ fn draw_event(y: f64, event: &Event, model: &Model) -> Markup {
             } else {
                 "ev note"
             };
-            label_box(class, &tooltip, event, lane_x(*lane), y, label)
+            let x = model.lane_x(*lane);
+            label_box(model, (class, &tooltip), event, (x, y), label)
         }
         What::Exit { label } => {
             let program = model
@@ -729,7 +777,8 @@ fn draw_event(y: f64, event: &Event, model: &Model) -> Markup {
                 .position(|l| l.kind == LaneKind::Program)
                 .unwrap_or(0);
             let label = format!("program {label}");
-            label_box("ev exit", &tooltip, event, lane_x(program), y, &label)
+            let x = model.lane_x(program);
+            label_box(model, ("ev exit", &tooltip), event, (x, y), &label)
         }
         What::Span {
             lane,
@@ -737,14 +786,14 @@ fn draw_event(y: f64, event: &Event, model: &Model) -> Markup {
             label,
             measured,
         } => {
-            let x = lane_x(*lane);
+            let x = model.lane_x(*lane);
             let from = event.entry.at.saturating_sub(*window);
             html! {
                 g.ev.span {
                     title { (tooltip) }
                     text.time x="8" y=(px(y + 16.0)) { "#" (event.number) " " (seconds(from)) }
                     text.time x="8" y=(px(y + 50.0)) { "to " (seconds(event.entry.at)) }
-                    path.bracket d=(format!("M{} {}h-6v44h6", px(LEFT - 6.0), px(y + 8.0))) {}
+                    path.bracket d=(format!("M{} {}h-6v44h6", px(model.left - 6.0), px(y + 8.0))) {}
                     rect x=(px(x - 9.0)) y=(px(y + 6.0)) width="18" height="48" rx="3" {}
                     text.span-label x=(px(x + 16.0)) y=(px(y + 25.0)) { (label) }
                     text.span-measure x=(px(x + 16.0)) y=(px(y + 42.0)) { (measured) }
@@ -754,12 +803,12 @@ fn draw_event(y: f64, event: &Event, model: &Model) -> Markup {
     }
 }
 
-fn draw_pause(y: f64, pause: Duration, width: f64) -> Markup {
+fn draw_pause(y: f64, pause: Duration, width: f64, left: f64) -> Markup {
     html! {
         g.pause {
-            rect x=(px(LEFT)) y=(px(y + 4.0)) width=(px(width - LEFT - 4.0)) height="18" {}
+            rect x=(px(left)) y=(px(y + 4.0)) width=(px(width - left - 4.0)) height="18" {}
             text x="8" y=(px(y + 17.0)) { "⋮ " (duration(pause)) }
-            text x=(px(LEFT + 8.0)) y=(px(y + 17.0)) { "… " (duration(pause)) " without an entry …" }
+            text x=(px(left + 8.0)) y=(px(y + 17.0)) { "… " (duration(pause)) " without an entry …" }
         }
     }
 }
@@ -769,7 +818,7 @@ fn draw_failure(y: f64, outcome: &CaseOutcome, model: &Model, width: f64) -> Mar
         return html! {};
     };
     let lane = model.failed_on.unwrap_or(0);
-    let x = lane_x(lane);
+    let x = model.lane_x(lane);
     let room = (width - 36.0) / CHAR;
     let heading = match failure.step {
         0 => String::from("✗ failed before the first step: the program did not start"),

@@ -99,7 +99,10 @@ pub fn render(collected: &Collected, context: &Context) -> String {
                         " " span.spec-file { "(" (text(&outcome.spec_file)) ")" }
                     }
                 }
-                (case(index + 1, outcome))
+                @if outcome.tells_setback() {
+                    (setback_box(index + 1, outcome))
+                }
+                (case(index + 1, outcome, told_at(&collected.outcomes, outcome)))
             }
             @if collected.outcomes.is_empty() {
                 p { "No case ran: check --case, --skip and --tag." }
@@ -185,7 +188,42 @@ fn run_summary(summary: &Summary, context: &Context) -> Markup {
     }
 }
 
-fn case(number: usize, outcome: &CaseOutcome) -> Markup {
+/// The number of the case whose box tells `outcome`'s setback: itself,
+/// or the earlier case of its spec it refers to.
+fn told_at(outcomes: &[CaseOutcome], outcome: &CaseOutcome) -> Option<usize> {
+    outcome.setback?;
+    let teller = outcome.setback_told_by.as_deref().unwrap_or(&outcome.case);
+    outcomes
+        .iter()
+        .position(|o| o.spec == outcome.spec && o.case == teller && o.tells_setback())
+        .map(|index| index + 1)
+}
+
+/// A setback told once for the cases of a spec: the program does not
+/// build or does not start. Its message with the compiler's or the
+/// interpreter's lines, and what the program wrote.
+fn setback_box(number: usize, outcome: &CaseOutcome) -> Markup {
+    let setback = outcome.setback.map_or("", |s| s.short());
+    html! {
+        section.setback id=(format!("setback-{number}")) aria-label=(setback) {
+            h3 { (icon(outcome.verdict)) " " (capitalized(setback)) }
+            (message(&outcome.message))
+            (output_tail("stdout", &outcome.stdout))
+            @if !outcome.stderr_in_message() {
+                (output_tail("stderr", &outcome.stderr))
+            }
+        }
+    }
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
+}
+
+fn case(number: usize, outcome: &CaseOutcome, setback_at: Option<usize>) -> Markup {
     let id = format!("case-{number}");
     let verdict = outcome.verdict;
     html! {
@@ -203,7 +241,18 @@ fn case(number: usize, outcome: &CaseOutcome) -> Markup {
                     @for tag in &outcome.tags { span.tag { (text(tag)) } " " }
                 }
             }
-            @if !outcome.message.is_empty() {
+            @if let Some(setback) = outcome.setback {
+                // Told once, in the box above the first case it hit.
+                p.setback-ref {
+                    (setback.short()) " ("
+                    @if let Some(at) = setback_at {
+                        a href=(format!("#setback-{at}")) { "see above" }
+                    } @else {
+                        "see above"
+                    }
+                    ")"
+                }
+            } @else if !outcome.message.is_empty() {
                 (message(&outcome.message))
             }
             @if let Some(failure) = &outcome.failure {
@@ -214,11 +263,13 @@ fn case(number: usize, outcome: &CaseOutcome) -> Markup {
                     p.hint { span.label { "Hint: " } (text(hint)) }
                 }
             }
-            @if verdict != Verdict::NotRun {
+            @if verdict != Verdict::NotRun && outcome.setback.is_none() {
                 (diagram::figure(number, outcome))
             }
-            (output_tail("stdout", &outcome.stdout))
-            (output_tail("stderr", &outcome.stderr))
+            @if outcome.setback.is_none() {
+                (output_tail("stdout", &outcome.stdout))
+                (output_tail("stderr", &outcome.stderr))
+            }
         }
     }
 }
