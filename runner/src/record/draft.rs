@@ -435,10 +435,8 @@ fn write_output(yaml: &mut String, about: &About, event: &Event, last_action: &m
                 quote(&template(&kept))
             );
         }
-        What::Stderr(line) => {
-            if !line.trim().is_empty() {
-                let _ = writeln!(yaml, "      # stderr: {}", quote(line));
-            }
+        What::Stderr(line) if !line.trim().is_empty() => {
+            let _ = writeln!(yaml, "      # stderr: {}", quote(line));
         }
         _ => {}
     }
