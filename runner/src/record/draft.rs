@@ -169,7 +169,9 @@ fn write_case(yaml: &mut String, about: &About, number: usize, case: &Case, last
         (true, _) => (format!("connections-{number}"), "connections open together"),
         (false, _) => (format!("exchange-{number}"), "datagrams"),
     };
-    let _ = writeln!(yaml);
+    if number > 1 {
+        let _ = writeln!(yaml);
+    }
     let _ = writeln!(yaml, "  - id: {id}");
     let _ = writeln!(
         yaml,
