@@ -15,6 +15,7 @@ pub mod mutate;
 pub mod net;
 pub mod partition;
 pub mod program;
+pub mod record;
 pub mod report;
 pub mod sandbox;
 pub mod signals;

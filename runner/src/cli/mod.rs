@@ -5,6 +5,7 @@
 mod grade;
 mod mutate;
 mod options;
+mod record;
 mod run;
 mod schema;
 mod shell;
@@ -55,6 +56,8 @@ pub enum Command {
     GradescopeBundle(grade::BundleArgs),
     /// Measure a spec: run it against mutants of its reference program
     Mutate(mutate::MutateArgs),
+    /// Write a draft spec by recording a session with a reference program
+    Record(Box<record::RecordArgs>),
     /// List specs and their cases
     List(specs::ListArgs),
     /// Print the YAML of specs, bundled ones too
@@ -93,6 +96,7 @@ const AFTER_HELP: &str = "Examples:
   runner merge part1/ part2/ --out grades/
   runner gradescope-bundle lab1.yaml -o autograder.zip
   runner mutate tcp-upper-server --format json
+  runner record --role server --target ./server.py --addr 127.1.1.1:8900 --listen 127.0.0.1:9000 -o draft.yaml
   runner list tcp-upper-server
   runner show tcp-chat-server
   runner check specs/ lab1.yaml
@@ -108,6 +112,7 @@ pub fn main() -> ExitCode {
         Some(Command::Merge(args)) => grade::merge(args),
         Some(Command::GradescopeBundle(args)) => grade::bundle(args),
         Some(Command::Mutate(args)) => mutate::mutate(args),
+        Some(Command::Record(args)) => record::record(args),
         Some(Command::List(args)) => specs::list(args),
         Some(Command::Show(args)) => specs::show(&args.specs),
         Some(Command::Check(args)) => specs::check(args),
