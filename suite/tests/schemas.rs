@@ -155,7 +155,10 @@ fn reports_of_a_run_cut_by_its_deadline_validate_and_say_what_did_not_run() {
         assert_eq!(test["score"], 0);
         assert_eq!(test["status"], "failed");
         assert!(
-            test["output"].as_str().unwrap_or("").contains("deadline"),
+            test["output"]
+                .as_str()
+                .unwrap_or("")
+                .contains("the time for the whole run ran out"),
             "says why: {test:#}"
         );
     }

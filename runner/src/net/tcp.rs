@@ -138,17 +138,8 @@ impl Connection {
             if relay.muted() || self.raw_ended {
                 return waited(deadline);
             }
-            match self.read_raw(deadline) {
-                ReadEvent::Data(data) => relay.arrived(Piece::Data(data)),
-                ReadEvent::Closed => {
-                    self.raw_ended = true;
-                    relay.arrived(Piece::Closed);
-                }
-                ReadEvent::Reset => {
-                    self.raw_ended = true;
-                    relay.arrived(Piece::Reset);
-                }
-                other => return other,
+            if let Some(other) = self.read_into(relay, deadline) {
+                return other;
             }
         }
     }
@@ -233,18 +224,23 @@ impl Connection {
         };
         let deadline = Instant::now() + CATCH_UP;
         while !self.raw_ended {
-            match self.read_raw(deadline) {
-                ReadEvent::Data(data) => relay.arrived(Piece::Data(data)),
-                ReadEvent::Closed => {
-                    self.raw_ended = true;
-                    relay.arrived(Piece::Closed);
-                }
-                ReadEvent::Reset => {
-                    self.raw_ended = true;
-                    relay.arrived(Piece::Reset);
-                }
-                _ => break,
+            if self.read_into(&mut relay, deadline).is_some() {
+                break;
             }
         }
+    }
+
+    /// One read of what the program sent, handed to the mutant's relay;
+    /// what is not a piece for it (a timeout, a failure) is given back.
+    fn read_into(&mut self, relay: &mut StreamRelay, deadline: Instant) -> Option<ReadEvent> {
+        let piece = match self.read_raw(deadline) {
+            ReadEvent::Data(data) => Piece::Data(data),
+            ReadEvent::Closed => Piece::Closed,
+            ReadEvent::Reset => Piece::Reset,
+            other => return Some(other),
+        };
+        self.raw_ended |= !matches!(piece, Piece::Data(_));
+        relay.arrived(piece);
+        None
     }
 }
