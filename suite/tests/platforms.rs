@@ -145,3 +145,198 @@ fn the_classroom_and_prairielearn_results_carry_the_runners_points(
         assert_eq!(test["description"], result["about"]);
     }
 }
+
+fn fixture(relative: &str) -> String {
+    std::fs::read_to_string(root().join("fixtures").join(relative)).expect("fixture exists")
+}
+
+/// The folder of the runner binary the tests run, for PATH.
+fn runner_dir() -> std::path::PathBuf {
+    assert_cmd::cargo::cargo_bin("runner")
+        .parent()
+        .expect("a folder")
+        .to_path_buf()
+}
+
+/// `runner classroom-workflow`'s YAML, parsed; its program steps run
+/// with bash as GitHub's runner would (the runner on PATH standing in for
+/// the install step, the reporter checked for what it is given), against
+/// a student's repository; the reporter's input decoded.
+#[rstest::rstest]
+#[case::correct("python/upper_server.py", 8)]
+#[case::buggy("python/upper_server_wrong.py", 3)]
+fn the_classroom_workflow_grades_a_repository_and_feeds_the_reporter(
+    #[case] program: &str,
+    #[case] points: u64,
+) {
+    let output = runner()
+        .args([
+            "classroom-workflow",
+            "tcp-upper-server",
+            "--file",
+            "server.py",
+        ])
+        .args(["--addr", "127.1.1.1:8900"])
+        .output()
+        .expect("runner runs");
+    assert!(output.status.success(), "{output:?}");
+    let workflow: serde_yaml::Value =
+        serde_yaml::from_slice(&output.stdout).expect("the workflow is YAML");
+    assert_eq!(
+        workflow["on"],
+        serde_yaml::from_str::<serde_yaml::Value>("[push, repository_dispatch]").expect("yaml")
+    );
+    assert_eq!(workflow["permissions"]["checks"], "write");
+    let job = &workflow["jobs"]["run-autograding-tests"];
+    assert_eq!(job["runs-on"], "ubuntu-latest");
+    let steps = job["steps"].as_sequence().expect("steps");
+    let reporter = steps.last().expect("a reporter step");
+    assert_eq!(
+        reporter["uses"],
+        "classroom-resources/autograding-grading-reporter@v1"
+    );
+    assert_eq!(reporter["with"]["runners"], "tcp_upper_server");
+    assert_eq!(
+        reporter["env"]["TCP_UPPER_SERVER_RESULTS"],
+        "${{ steps.tcp_upper_server.outputs.result }}"
+    );
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repository = dir.path().join("repository");
+    std::fs::create_dir_all(repository.join(".git")).expect("repository");
+    std::fs::write(repository.join("server.py"), fixture(program)).expect("server.py");
+    std::fs::write(repository.join("README.md"), "lab 1\n").expect("readme");
+    let temp = dir.path().join("runner-temp");
+    std::fs::create_dir_all(&temp).expect("temp");
+    let outputs = dir.path().join("github-output");
+    let path = format!(
+        "{}:{}",
+        runner_dir().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut ran = Vec::new();
+    for step in steps {
+        let id = step["id"].as_str().unwrap_or_default();
+        let Some(script) = step["run"].as_str() else {
+            continue;
+        };
+        // Installing stands in: packages and the runner are here.
+        if id == "toolchains" || id == "install-runner" {
+            continue;
+        }
+        let finished = std::process::Command::new("bash")
+            .args(["-e", "-c", script])
+            .current_dir(&repository)
+            .env("PATH", &path)
+            .env("RUNNER_TEMP", &temp)
+            .env("GITHUB_WORKSPACE", &repository)
+            .env("GITHUB_OUTPUT", &outputs)
+            .output()
+            .expect("bash runs");
+        assert!(finished.status.success(), "step {id}: {finished:?}");
+        ran.push(id.to_string());
+    }
+    assert_eq!(ran, ["tcp_upper_server"]);
+    let written = std::fs::read_to_string(&outputs).expect("the step set its output");
+    let encoded = written
+        .lines()
+        .find_map(|line| line.strip_prefix("result="))
+        .expect("result=");
+    let decoded = std::process::Command::new("base64")
+        .arg("-d")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(encoded.as_bytes())?;
+            child.wait_with_output()
+        })
+        .expect("base64 runs");
+    let result: Value = serde_json::from_slice(&decoded.stdout).expect("the result is JSON");
+    assert_valid("classroom-result.schema.json", &result);
+    assert_eq!(reporter_points(&[&result]), (points, 8), "{result:#}");
+    assert_eq!(result["status"], if points == 8 { "pass" } else { "fail" });
+}
+
+/// `runner prairielearn-question`'s folder: info.json as PrairieLearn
+/// reads it, and the entry point run on a temporary root standing in for
+/// /grade, with the question's tests/ and a student's files.
+#[rstest::rstest]
+#[case::correct(Some("python/upper_server.py"), 1.0)]
+#[case::buggy(Some("python/upper_server_wrong.py"), 3.0 / 8.0)]
+#[case::does_not_start(None, 0.0)]
+fn the_prairielearn_question_grades_a_submission_as_prairielearn_runs_it(
+    #[case] program: Option<&str>,
+    #[case] score: f64,
+) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let question = dir.path().join("question");
+    runner()
+        .args([
+            "prairielearn-question",
+            "tcp-upper-server",
+            "--file",
+            "server.py",
+        ])
+        .args(["--addr", "127.1.1.1:8900", "-o"])
+        .arg(&question)
+        .assert()
+        .code(0);
+    let info = read_json(&question.join("info.json"));
+    assert_eq!(info["gradingMethod"], "External");
+    assert_eq!(info["type"], "v3");
+    let options = &info["externalGradingOptions"];
+    assert_eq!(options["enabled"], true);
+    assert!(options["image"].is_string());
+    assert_eq!(options["entrypoint"], "/grade/tests/run.sh");
+    assert!(options["timeout"].as_u64().is_some_and(|t| t > 0));
+    let uuid = info["uuid"].as_str().expect("uuid");
+    assert_eq!(uuid.len(), 36, "{uuid}");
+    let html = std::fs::read_to_string(question.join("question.html")).expect("question.html");
+    assert!(
+        html.contains("<pl-file-upload file-names=\"server.py\">"),
+        "{html}"
+    );
+    assert!(html.contains("<pl-external-grader-results>"), "{html}");
+
+    // The grading container: tests/ copied to /grade/tests, the student's
+    // files to /grade/student.
+    let grade = dir.path().join("grade");
+    std::fs::create_dir_all(&grade).expect("grade");
+    let copied = std::process::Command::new("cp")
+        .arg("-R")
+        .arg(question.join("tests"))
+        .arg(grade.join("tests"))
+        .status();
+    assert!(copied.is_ok_and(|s| s.success()));
+    std::fs::create_dir_all(grade.join("student")).expect("student");
+    let source = match program {
+        Some(program) => fixture(program),
+        None => String::from("import socket\ndef broken(:\n"),
+    };
+    std::fs::write(grade.join("student/server.py"), source).expect("server.py");
+    let finished = std::process::Command::new(grade.join("tests/run.sh"))
+        .env("PRAIRIELEARN_GRADE_ROOT", &grade)
+        .output()
+        .expect("run.sh runs");
+    assert!(finished.status.success(), "{finished:?}");
+    let results = read_json(&grade.join("results/results.json"));
+    assert_valid("prairielearn-results.schema.json", &results);
+    assert_eq!(results["gradable"], true, "{results:#}");
+    assert!(
+        (results["score"].as_f64().expect("score") - score).abs() < 1e-9,
+        "{results:#}"
+    );
+    let tests = results["tests"].as_array().expect("tests");
+    assert_eq!(tests.len(), 6);
+    if program.is_none() {
+        let message = results["message"].as_str().expect("message");
+        assert!(message.contains("did not start"), "{message}");
+        assert!(message.contains("SyntaxError"), "{message}");
+    }
+}

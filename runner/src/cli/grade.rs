@@ -152,7 +152,7 @@ pub struct BundleArgs {
 
 /// The assignment named on the command line: an assignment file, or one
 /// spec with `--file` (and `--addr`).
-fn load_assignment(
+pub(super) fn load_assignment(
     what: &str,
     file: Option<&String>,
     addr: Option<&String>,

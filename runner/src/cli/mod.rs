@@ -5,6 +5,7 @@
 mod grade;
 mod mutate;
 mod options;
+mod platforms;
 mod run;
 mod schema;
 mod shell;
@@ -53,6 +54,10 @@ pub enum Command {
     Merge(grade::MergeArgs),
     /// Write a Gradescope autograder zip for a spec or an assignment
     GradescopeBundle(grade::BundleArgs),
+    /// Print the GitHub Classroom workflow (.github/workflows/classroom.yml) for a spec or an assignment
+    ClassroomWorkflow(platforms::ClassroomWorkflowArgs),
+    /// Write an externally graded PrairieLearn question for a spec or an assignment
+    PrairielearnQuestion(platforms::PrairielearnQuestionArgs),
     /// Measure a spec: run it against mutants of its reference program
     Mutate(mutate::MutateArgs),
     /// List specs and their cases
@@ -107,6 +112,8 @@ pub fn main() -> ExitCode {
         Some(Command::Grade(args)) => grade::grade(args),
         Some(Command::Merge(args)) => grade::merge(args),
         Some(Command::GradescopeBundle(args)) => grade::bundle(args),
+        Some(Command::ClassroomWorkflow(args)) => platforms::classroom_workflow(args),
+        Some(Command::PrairielearnQuestion(args)) => platforms::prairielearn_question(args),
         Some(Command::Mutate(args)) => mutate::mutate(args),
         Some(Command::List(args)) => specs::list(args),
         Some(Command::Show(args)) => specs::show(&args.specs),

@@ -85,7 +85,7 @@ pub fn write(assignment: &Assignment, path: &Path) -> Result<(), String> {
 /// program is the common case, and the toolchain checks use it), the
 /// toolchain of every file type a program's pattern can match (all of
 /// them for a pattern like `server.*`), then the assignment's own.
-fn packages(assignment: &Assignment) -> Vec<String> {
+pub(crate) fn packages(assignment: &Assignment) -> Vec<String> {
     let mut packages = vec![String::from("python3")];
     let mut add = |package: &str| {
         if !packages.iter().any(|p| p == package) {
@@ -112,10 +112,10 @@ fn packages(assignment: &Assignment) -> Vec<String> {
 }
 
 /// The assignment file inside the bundle, with specs as bundle paths.
-fn assignment_file(assignment: &Assignment) -> String {
+pub(crate) fn assignment_file(assignment: &Assignment) -> String {
     let quote = |text: &str| serde_json::to_string(text).unwrap_or_default();
     let mut text = format!(
-        "# Written by `runner gradescope-bundle`.\nassignment: {}\n",
+        "# Written by `runner` for a grading platform.\nassignment: {}\n",
         quote(&assignment.name)
     );
     if !assignment.packages.is_empty() {
