@@ -97,6 +97,8 @@ const AFTER_HELP: &str = "Examples:
   runner grade lab1.yaml --submissions class/ --out part1/ --partition 1/2
   runner merge part1/ part2/ --out grades/
   runner gradescope-bundle lab1.yaml -o autograder.zip
+  runner classroom-workflow lab1.yaml > .github/workflows/classroom.yml
+  runner prairielearn-question lab1.yaml -o questions/socketLab1
   runner mutate tcp-upper-server --format json
   runner list tcp-upper-server
   runner show tcp-chat-server
