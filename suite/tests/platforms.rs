@@ -340,3 +340,44 @@ fn the_prairielearn_question_grades_a_submission_as_prairielearn_runs_it(
         assert!(message.contains("SyntaxError"), "{message}");
     }
 }
+
+/// `runner man --install`: every page where `man` looks, under a prefix,
+/// and for a user who is not root under their HOME, with a MANPATH hint
+/// when `manpath` does not list it.
+#[test]
+fn man_install_writes_every_page_where_man_finds_it() {
+    let dir = common::world_readable_tempdir();
+    let prefix = dir.path().join("prefix");
+    let assert = runner()
+        .args(["man", "--install", "--prefix"])
+        .arg(&prefix)
+        .assert()
+        .code(0);
+    let said = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    let folder = prefix.join("share/man/man1");
+    assert!(said.contains(&folder.display().to_string()), "{said}");
+    for page in ["runner.1", "runner-grade.1", "runner-classroom-workflow.1"] {
+        let text = std::fs::read_to_string(folder.join(page)).expect(page);
+        assert!(
+            text.starts_with(".ie") || text.contains(".TH"),
+            "{page}: {text}"
+        );
+    }
+    // A user who is not root: under their HOME.
+    let home = dir.path().join("home");
+    std::fs::create_dir(&home).expect("home");
+    let owned = std::process::Command::new("chown")
+        .arg("nobody")
+        .arg(&home)
+        .status();
+    assert!(owned.is_ok_and(|s| s.success()));
+    let finished = common::runner_as_nobody()
+        .args(["man", "--install"])
+        .env("HOME", &home)
+        .output()
+        .expect("runs");
+    assert!(finished.status.success(), "{finished:?}");
+    assert!(home.join(".local/share/man/man1/runner.1").is_file());
+    let said = String::from_utf8_lossy(&finished.stdout);
+    assert!(said.contains("MANPATH"), "{said}");
+}

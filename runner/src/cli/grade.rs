@@ -148,6 +148,11 @@ pub struct BundleArgs {
     /// The zip to write.
     #[arg(short = 'o', long = "output", value_name = "ZIP")]
     pub output: PathBuf,
+
+    /// The runner binary the bundle carries [default: this one]. A
+    /// statically linked runner runs on any image.
+    #[arg(long, value_name = "PATH")]
+    pub runner: Option<PathBuf>,
 }
 
 /// The assignment named on the command line: an assignment file, or one
@@ -305,7 +310,8 @@ pub fn merge(args: &MergeArgs) -> Result<u8, UsageError> {
 
 pub fn bundle(args: &BundleArgs) -> Result<u8, UsageError> {
     let assignment = load_assignment(&args.what, args.file.as_ref(), args.addr.as_ref())?;
-    grade::bundle::write(&assignment, &args.output).map_err(UsageError::Other)?;
+    grade::bundle::write(&assignment, &args.output, args.runner.as_deref())
+        .map_err(UsageError::Other)?;
     println!(
         "{}: Gradescope autograder for {} ({} program{}); upload it as the assignment's autograder",
         args.output.display(),

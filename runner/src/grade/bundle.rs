@@ -47,10 +47,16 @@ fi
 /// Writes the autograder zip for `assignment` to `path`. The runner
 /// itself goes in as `runner`, the specs as `specs/NAME.yaml`, and the
 /// assignment, rewritten to point at them, as `assignment.yaml`.
-pub fn write(assignment: &Assignment, path: &Path) -> Result<(), String> {
-    let runner = std::env::current_exe()
-        .and_then(std::fs::read)
-        .map_err(|e| format!("cannot read the runner's own binary: {e}"))?;
+/// `runner` is the binary to carry, this one when None (a static one runs
+/// on any image).
+pub fn write(assignment: &Assignment, path: &Path, runner: Option<&Path>) -> Result<(), String> {
+    let runner = match runner {
+        Some(runner) => std::fs::read(runner)
+            .map_err(|e| format!("cannot read the runner {}: {e}", runner.display()))?,
+        None => std::env::current_exe()
+            .and_then(std::fs::read)
+            .map_err(|e| format!("cannot read the runner's own binary: {e}"))?,
+    };
     let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut zip = zip::ZipWriter::new(file);
     let executable = SimpleFileOptions::default().unix_permissions(0o755);
