@@ -381,3 +381,97 @@ fn man_install_writes_every_page_where_man_finds_it() {
     let said = String::from_utf8_lossy(&finished.stdout);
     assert!(said.contains("MANPATH"), "{said}");
 }
+
+/// Whether `readelf -l` shows a program interpreter (a dynamic loader).
+fn asks_for_loader(binary: &Path) -> bool {
+    let shown = std::process::Command::new("readelf")
+        .arg("-lW")
+        .arg(binary)
+        .output()
+        .expect("readelf runs (Debian package binutils)");
+    assert!(shown.status.success(), "{shown:?}");
+    String::from_utf8_lossy(&shown.stdout).contains("INTERP")
+}
+
+/// `--runner PATH` puts the given binary in the Gradescope bundle and the
+/// PrairieLearn question, as it is: a statically linked one (here a small
+/// C program linked with `cc -static` standing in for a static runner)
+/// stays without a dynamic loader, and the command says which it is.
+#[test]
+fn a_static_runner_given_is_carried_without_a_dynamic_loader() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let source = dir.path().join("static.c");
+    std::fs::write(&source, "int main(void) { return 0; }\n").expect("source");
+    let binary = dir.path().join("static-runner");
+    let built = std::process::Command::new("cc")
+        .arg("-static")
+        .arg("-o")
+        .arg(&binary)
+        .arg(&source)
+        .status()
+        .expect("cc runs");
+    assert!(built.success());
+    assert!(!asks_for_loader(&binary));
+    let zip = dir.path().join("autograder.zip");
+    let assert = runner()
+        .args([
+            "gradescope-bundle",
+            "tcp-upper-server",
+            "--file",
+            "server.py",
+        ])
+        .arg("--runner")
+        .arg(&binary)
+        .arg("-o")
+        .arg(&zip)
+        .assert()
+        .code(0);
+    let said = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    assert!(said.contains("statically linked"), "{said}");
+    let unpacked = dir.path().join("unpacked");
+    let status = std::process::Command::new("python3")
+        .args(["-m", "zipfile", "-e"])
+        .arg(&zip)
+        .arg(&unpacked)
+        .status()
+        .expect("python3 runs");
+    assert!(status.success());
+    assert!(!asks_for_loader(&unpacked.join("runner")));
+    assert_eq!(
+        std::fs::read(unpacked.join("runner")).expect("runner"),
+        std::fs::read(&binary).expect("binary")
+    );
+
+    let question = dir.path().join("question");
+    let assert = runner()
+        .args([
+            "prairielearn-question",
+            "tcp-upper-server",
+            "--file",
+            "server.py",
+        ])
+        .arg("--runner")
+        .arg(&binary)
+        .arg("-o")
+        .arg(&question)
+        .assert()
+        .code(0);
+    let said = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    assert!(said.contains("statically linked"), "{said}");
+    assert!(!asks_for_loader(&question.join("tests/runner")));
+    // Without --runner, this (dynamically linked) runner, said so.
+    let other = dir.path().join("question-default");
+    let assert = runner()
+        .args([
+            "prairielearn-question",
+            "tcp-upper-server",
+            "--file",
+            "server.py",
+            "-o",
+        ])
+        .arg(&other)
+        .assert()
+        .code(0);
+    let said = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    assert!(said.contains("dynamically linked"), "{said}");
+}

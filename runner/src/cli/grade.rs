@@ -312,6 +312,11 @@ pub fn bundle(args: &BundleArgs) -> Result<u8, UsageError> {
     let assignment = load_assignment(&args.what, args.file.as_ref(), args.addr.as_ref())?;
     grade::bundle::write(&assignment, &args.output, args.runner.as_deref())
         .map_err(UsageError::Other)?;
+    let runner = match &args.runner {
+        Some(path) => path.clone(),
+        None => std::env::current_exe().unwrap_or_default(),
+    };
+    println!("note: {}", grade::bundle::linkage_note(&runner));
     println!(
         "{}: Gradescope autograder for {} ({} program{}); upload it as the assignment's autograder",
         args.output.display(),

@@ -98,6 +98,7 @@ pub fn prairielearn_question(args: &PrairielearnQuestionArgs) -> Result<u8, Usag
         timeout: args.timeout,
     };
     prairielearn_question::write(&assignment, &args.output, &options).map_err(UsageError::Other)?;
+    println!("note: {}", crate::grade::bundle::linkage_note(&runner));
     println!(
         "{}: PrairieLearn question for {} (external grading, image {}); put it in the course's questions/",
         args.output.display(),

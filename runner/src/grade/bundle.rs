@@ -209,3 +209,47 @@ mod tests {
         }
     }
 }
+
+/// Whether the ELF executable `bytes` asks for a dynamic loader (has a
+/// `PT_INTERP` program header): such a runner needs a C library like the
+/// one it was built against on the grading image. None if it is not a
+/// 64-bit little-endian ELF file.
+pub fn needs_loader(bytes: &[u8]) -> Option<bool> {
+    const PT_INTERP: u32 = 3;
+    if bytes.get(..6)? != b"\x7fELF\x02\x01" {
+        return None;
+    }
+    let u16_at = |at: usize| Some(u16::from_le_bytes(bytes.get(at..at + 2)?.try_into().ok()?));
+    let u64_at = |at: usize| Some(u64::from_le_bytes(bytes.get(at..at + 8)?.try_into().ok()?));
+    let table = usize::try_from(u64_at(0x20)?).ok()?;
+    let size = usize::from(u16_at(0x36)?);
+    let count = usize::from(u16_at(0x38)?);
+    for index in 0..count {
+        let at = table.checked_add(index.checked_mul(size)?)?;
+        let kind = u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?);
+        if kind == PT_INTERP {
+            return Some(true);
+        }
+    }
+    Some(false)
+}
+
+/// What to tell the teacher about the runner a bundle carries.
+pub fn linkage_note(runner: &Path) -> String {
+    match std::fs::read(runner).ok().as_deref().and_then(needs_loader) {
+        Some(false) => String::from("the runner is statically linked: it runs on any Linux x86-64 image"),
+        Some(true) => String::from("the runner is dynamically linked: the image's C library must be as new as this machine's; give a static one with --runner (see the README)"),
+        None => String::from("the runner is not a Linux x86-64 executable"),
+    }
+}
+
+#[cfg(test)]
+mod linkage_tests {
+    #[test]
+    fn this_test_binary_asks_for_a_loader_and_text_is_no_elf() {
+        let me = std::fs::read(std::env::current_exe().expect("exe")).expect("read");
+        // Test binaries are built without crt-static.
+        assert_eq!(super::needs_loader(&me), Some(true));
+        assert_eq!(super::needs_loader(b"#!/bin/sh\n"), None);
+    }
+}
