@@ -148,11 +148,16 @@ pub struct BundleArgs {
     /// The zip to write.
     #[arg(short = 'o', long = "output", value_name = "ZIP")]
     pub output: PathBuf,
+
+    /// The runner binary the bundle carries [default: this one]. A
+    /// statically linked runner runs on any image.
+    #[arg(long, value_name = "PATH")]
+    pub runner: Option<PathBuf>,
 }
 
 /// The assignment named on the command line: an assignment file, or one
 /// spec with `--file` (and `--addr`).
-fn load_assignment(
+pub(super) fn load_assignment(
     what: &str,
     file: Option<&String>,
     addr: Option<&String>,
@@ -305,7 +310,13 @@ pub fn merge(args: &MergeArgs) -> Result<u8, UsageError> {
 
 pub fn bundle(args: &BundleArgs) -> Result<u8, UsageError> {
     let assignment = load_assignment(&args.what, args.file.as_ref(), args.addr.as_ref())?;
-    grade::bundle::write(&assignment, &args.output).map_err(UsageError::Other)?;
+    grade::bundle::write(&assignment, &args.output, args.runner.as_deref())
+        .map_err(UsageError::Other)?;
+    let runner = match &args.runner {
+        Some(path) => path.clone(),
+        None => std::env::current_exe().unwrap_or_default(),
+    };
+    println!("note: {}", grade::bundle::linkage_note(&runner));
     println!(
         "{}: Gradescope autograder for {} ({} program{}); upload it as the assignment's autograder",
         args.output.display(),

@@ -5,6 +5,7 @@
 mod grade;
 mod mutate;
 mod options;
+mod platforms;
 mod record;
 mod run;
 mod schema;
@@ -54,6 +55,10 @@ pub enum Command {
     Merge(grade::MergeArgs),
     /// Write a Gradescope autograder zip for a spec or an assignment
     GradescopeBundle(grade::BundleArgs),
+    /// Print the GitHub Classroom workflow (.github/workflows/classroom.yml) for a spec or an assignment
+    ClassroomWorkflow(platforms::ClassroomWorkflowArgs),
+    /// Write an externally graded PrairieLearn question for a spec or an assignment
+    PrairielearnQuestion(platforms::PrairielearnQuestionArgs),
     /// Measure a spec: run it against mutants of its reference program
     Mutate(mutate::MutateArgs),
     /// Write a draft spec by recording a session with a reference program
@@ -95,6 +100,8 @@ const AFTER_HELP: &str = "Examples:
   runner grade lab1.yaml --submissions class/ --out part1/ --partition 1/2
   runner merge part1/ part2/ --out grades/
   runner gradescope-bundle lab1.yaml -o autograder.zip
+  runner classroom-workflow lab1.yaml > .github/workflows/classroom.yml
+  runner prairielearn-question lab1.yaml -o questions/socketLab1
   runner mutate tcp-upper-server --format json
   runner record --role server --target ./server.py --addr 127.1.1.1:8900 --listen 127.0.0.1:9000 -o draft.yaml
   runner list tcp-upper-server
@@ -111,6 +118,8 @@ pub fn main() -> ExitCode {
         Some(Command::Grade(args)) => grade::grade(args),
         Some(Command::Merge(args)) => grade::merge(args),
         Some(Command::GradescopeBundle(args)) => grade::bundle(args),
+        Some(Command::ClassroomWorkflow(args)) => platforms::classroom_workflow(args),
+        Some(Command::PrairielearnQuestion(args)) => platforms::prairielearn_question(args),
         Some(Command::Mutate(args)) => mutate::mutate(args),
         Some(Command::Record(args)) => record::record(args),
         Some(Command::List(args)) => specs::list(args),

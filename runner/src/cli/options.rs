@@ -73,14 +73,23 @@ impl LimitArgs {
 /// Says on stderr how targets are confined on this machine, when it is
 /// less than a full sandbox.
 pub fn announce_isolation() {
+    for note in isolation_notes() {
+        eprintln!("{note}");
+    }
+}
+
+/// What `announce_isolation` says, one line each.
+pub fn isolation_notes() -> Vec<String> {
+    let mut notes = Vec::new();
     if let crate::sandbox::Isolation::ProcessGroup { reason } = crate::sandbox::isolation() {
-        eprintln!(
+        notes.push(format!(
             "warning: targets are not sandboxed ({reason}): each runs in a process group of its own, and shares the network, files and processes of this machine"
-        );
+        ));
     }
     if let Some(note) = crate::sandbox::limits_notice() {
-        eprintln!("note: {note}");
+        notes.push(format!("note: {note}"));
     }
+    notes
 }
 
 fn parse_env(text: &str) -> Result<(String, String), String> {

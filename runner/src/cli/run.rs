@@ -2,7 +2,7 @@
 //! report on stdout and in report files.
 
 use super::options::{
-    announce_isolation, create_report_file, load_specs, loopback_addr, parse_duration,
+    create_report_file, isolation_notes, load_specs, loopback_addr, parse_duration,
     parse_partition, selection, LimitArgs, SelectArgs, UsageError,
 };
 use super::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_NO_CASES, EXIT_PASSED};
@@ -67,6 +67,16 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE", help_heading = "Reports")]
     pub report_gradescope: Vec<PathBuf>,
 
+    /// Also write GitHub Classroom's autograding result (what
+    /// autograding-grading-reporter reads) to FILE (repeatable).
+    #[arg(long, value_name = "FILE", help_heading = "Reports")]
+    pub report_classroom: Vec<PathBuf>,
+
+    /// Also write PrairieLearn's external grading results.json to FILE
+    /// (repeatable).
+    #[arg(long, value_name = "FILE", help_heading = "Reports")]
+    pub report_prairielearn: Vec<PathBuf>,
+
     /// Also write a self-contained HTML report to FILE: every case's
     /// evidence and sequence diagram (repeatable).
     #[arg(long, value_name = "FILE", help_heading = "Reports")]
@@ -102,6 +112,10 @@ pub enum Format {
     Tap,
     /// Gradescope autograder results.json.
     Gradescope,
+    /// GitHub Classroom autograding result (autograding-grading-reporter).
+    Classroom,
+    /// PrairieLearn external grading results.json.
+    Prairielearn,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -112,6 +126,41 @@ pub enum Color {
 }
 
 pub fn run(args: &RunArgs) -> Result<u8, UsageError> {
+    // GitHub Classroom's command grader takes anything on stderr for a
+    // failure: with its result asked for, the run's notes are said only
+    // when it did not pass.
+    let classroom = args.format == Format::Classroom || !args.report_classroom.is_empty();
+    let mut notes = Notes {
+        held: classroom.then(Vec::new),
+    };
+    let code = run_noting(args, &mut notes)?;
+    if code != EXIT_PASSED {
+        notes.release();
+    }
+    Ok(code)
+}
+
+/// Warnings and notes for stderr: said at once, or held until the end.
+struct Notes {
+    held: Option<Vec<String>>,
+}
+
+impl Notes {
+    fn say(&mut self, line: String) {
+        match &mut self.held {
+            Some(held) => held.push(line),
+            None => eprintln!("{line}"),
+        }
+    }
+
+    fn release(&mut self) {
+        for line in self.held.take().unwrap_or_default() {
+            eprintln!("{line}");
+        }
+    }
+}
+
+fn run_noting(args: &RunArgs, notes: &mut Notes) -> Result<u8, UsageError> {
     let specs = load_specs(&args.specs)?;
     let target = match &args.target {
         Some(text) => {
@@ -122,7 +171,7 @@ pub fn run(args: &RunArgs) -> Result<u8, UsageError> {
             }
             let command = TargetCommand::parse(text)?;
             if let Some(warning) = command.static_binary_warning() {
-                eprintln!("warning: {warning}");
+                notes.say(format!("warning: {warning}"));
             }
             Some(command)
         }
@@ -160,10 +209,10 @@ pub fn run(args: &RunArgs) -> Result<u8, UsageError> {
         };
         let selected: usize = whole.select(&specs).iter().map(|(_, c)| c.len()).sum();
         match selection.partition {
-            Some(part) if selected > 0 => eprintln!(
+            Some(part) if selected > 0 => notes.say(format!(
                 "note: --partition {part} leaves this part none of the {selected} selected case{}: nothing to run",
                 if selected == 1 { "" } else { "s" }
-            ),
+            )),
             _ => {
                 return Err(UsageError::Other(String::from(
                     "no case matches --case/--skip/--tag; `runner list` shows the cases",
@@ -171,7 +220,9 @@ pub fn run(args: &RunArgs) -> Result<u8, UsageError> {
             }
         }
     }
-    announce_isolation();
+    for note in isolation_notes() {
+        notes.say(note);
+    }
     let isolation = crate::sandbox::isolation();
     if let (Some(addr), false) = (addr, isolation.namespaces()) {
         // In a sandbox the address is the target's own; on the host, a
@@ -214,6 +265,8 @@ pub fn run(args: &RunArgs) -> Result<u8, UsageError> {
         (Format::Junit, &args.report_junit),
         (Format::Tap, &args.report_tap),
         (Format::Gradescope, &args.report_gradescope),
+        (Format::Classroom, &args.report_classroom),
+        (Format::Prairielearn, &args.report_prairielearn),
     ] {
         for path in paths {
             report_files.push((format, path, create_report_file(path)?));
@@ -243,7 +296,7 @@ pub fn run(args: &RunArgs) -> Result<u8, UsageError> {
     crate::program::kill_leftovers();
     drop(human);
     for (format, path, mut file) in report_files {
-        let text = render(format, &collected).unwrap_or_default();
+        let text = render(format, &collected, args).unwrap_or_default();
         file.write_all(text.as_bytes()).map_err(|e| {
             UsageError::Other(format!(
                 "cannot write the report to {}: {e}",
@@ -268,7 +321,7 @@ pub fn run(args: &RunArgs) -> Result<u8, UsageError> {
             })?;
         }
     }
-    if let Some(text) = render(args.format, &collected) {
+    if let Some(text) = render(args.format, &collected, args) {
         let written = match &mut output_file {
             Some(file) => file.write_all(text.as_bytes()),
             // A reader that went away (`| head`) is not the run's problem.
@@ -380,13 +433,19 @@ fn use_color(
 
 /// The report in a machine format; None for the human one, which is
 /// written as the run goes.
-fn render(format: Format, collected: &Collected) -> Option<String> {
+fn render(format: Format, collected: &Collected, args: &RunArgs) -> Option<String> {
+    let classroom = || report::classroom::Context {
+        target: args.target.clone(),
+        addr: args.addr.clone(),
+    };
     match format {
         Format::Human => None,
         Format::Json => Some(report::json::render(collected)),
         Format::Junit => Some(report::junit::render(collected)),
         Format::Tap => Some(report::tap::render(collected)),
         Format::Gradescope => Some(report::gradescope::render(collected)),
+        Format::Classroom => Some(report::classroom::render(collected, &classroom())),
+        Format::Prairielearn => Some(report::prairielearn::render(collected)),
     }
 }
 

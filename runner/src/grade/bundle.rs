@@ -47,10 +47,16 @@ fi
 /// Writes the autograder zip for `assignment` to `path`. The runner
 /// itself goes in as `runner`, the specs as `specs/NAME.yaml`, and the
 /// assignment, rewritten to point at them, as `assignment.yaml`.
-pub fn write(assignment: &Assignment, path: &Path) -> Result<(), String> {
-    let runner = std::env::current_exe()
-        .and_then(std::fs::read)
-        .map_err(|e| format!("cannot read the runner's own binary: {e}"))?;
+/// `runner` is the binary to carry, this one when None (a static one runs
+/// on any image).
+pub fn write(assignment: &Assignment, path: &Path, runner: Option<&Path>) -> Result<(), String> {
+    let runner = match runner {
+        Some(runner) => std::fs::read(runner)
+            .map_err(|e| format!("cannot read the runner {}: {e}", runner.display()))?,
+        None => std::env::current_exe()
+            .and_then(std::fs::read)
+            .map_err(|e| format!("cannot read the runner's own binary: {e}"))?,
+    };
     let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut zip = zip::ZipWriter::new(file);
     let executable = SimpleFileOptions::default().unix_permissions(0o755);
@@ -85,7 +91,7 @@ pub fn write(assignment: &Assignment, path: &Path) -> Result<(), String> {
 /// program is the common case, and the toolchain checks use it), the
 /// toolchain of every file type a program's pattern can match (all of
 /// them for a pattern like `server.*`), then the assignment's own.
-fn packages(assignment: &Assignment) -> Vec<String> {
+pub(crate) fn packages(assignment: &Assignment) -> Vec<String> {
     let mut packages = vec![String::from("python3")];
     let mut add = |package: &str| {
         if !packages.iter().any(|p| p == package) {
@@ -112,10 +118,10 @@ fn packages(assignment: &Assignment) -> Vec<String> {
 }
 
 /// The assignment file inside the bundle, with specs as bundle paths.
-fn assignment_file(assignment: &Assignment) -> String {
+pub(crate) fn assignment_file(assignment: &Assignment) -> String {
     let quote = |text: &str| serde_json::to_string(text).unwrap_or_default();
     let mut text = format!(
-        "# Written by `runner gradescope-bundle`.\nassignment: {}\n",
+        "# Written by `runner` for a grading platform.\nassignment: {}\n",
         quote(&assignment.name)
     );
     if !assignment.packages.is_empty() {
@@ -201,5 +207,49 @@ mod tests {
         ] {
             assert!(any.contains(&package.to_string()), "{package} in {any:?}");
         }
+    }
+}
+
+/// Whether the ELF executable `bytes` asks for a dynamic loader (has a
+/// `PT_INTERP` program header): such a runner needs a C library like the
+/// one it was built against on the grading image. None if it is not a
+/// 64-bit little-endian ELF file.
+pub fn needs_loader(bytes: &[u8]) -> Option<bool> {
+    const PT_INTERP: u32 = 3;
+    if bytes.get(..6)? != b"\x7fELF\x02\x01" {
+        return None;
+    }
+    let u16_at = |at: usize| Some(u16::from_le_bytes(bytes.get(at..at + 2)?.try_into().ok()?));
+    let u64_at = |at: usize| Some(u64::from_le_bytes(bytes.get(at..at + 8)?.try_into().ok()?));
+    let table = usize::try_from(u64_at(0x20)?).ok()?;
+    let size = usize::from(u16_at(0x36)?);
+    let count = usize::from(u16_at(0x38)?);
+    for index in 0..count {
+        let at = table.checked_add(index.checked_mul(size)?)?;
+        let kind = u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?);
+        if kind == PT_INTERP {
+            return Some(true);
+        }
+    }
+    Some(false)
+}
+
+/// What to tell the teacher about the runner a bundle carries.
+pub fn linkage_note(runner: &Path) -> String {
+    match std::fs::read(runner).ok().as_deref().and_then(needs_loader) {
+        Some(false) => String::from("the runner is statically linked: it runs on any Linux x86-64 image"),
+        Some(true) => String::from("the runner is dynamically linked: the image's C library must be as new as this machine's; give a static one with --runner (see the README)"),
+        None => String::from("the runner is not a Linux x86-64 executable"),
+    }
+}
+
+#[cfg(test)]
+mod linkage_tests {
+    #[test]
+    fn this_test_binary_asks_for_a_loader_and_text_is_no_elf() {
+        let me = std::fs::read(std::env::current_exe().expect("exe")).expect("read");
+        // Test binaries are built without crt-static.
+        assert_eq!(super::needs_loader(&me), Some(true));
+        assert_eq!(super::needs_loader(b"#!/bin/sh\n"), None);
     }
 }

@@ -6,9 +6,11 @@
 
 pub mod bundle;
 pub mod class;
+pub mod classroom_workflow;
 pub mod intake;
 pub mod lms;
 pub mod merge;
+pub mod prairielearn_question;
 mod progress;
 pub mod record;
 pub mod stats;
@@ -25,7 +27,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-pub use student::{GRADESCOPE_REPORT, HTML_REPORT, HUMAN_REPORT, JSON_REPORT};
+pub use student::{
+    CLASSROOM_REPORT, GRADESCOPE_REPORT, HTML_REPORT, HUMAN_REPORT, JSON_REPORT,
+    PRAIRIELEARN_REPORT,
+};
 
 /// Name of the class table inside `OUTDIR/`.
 pub const GRADES_FILE: &str = "grades.csv";

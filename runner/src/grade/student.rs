@@ -16,6 +16,8 @@ pub const HUMAN_REPORT: &str = "report.txt";
 pub const JSON_REPORT: &str = "report.json";
 pub const GRADESCOPE_REPORT: &str = "results.json";
 pub const HTML_REPORT: &str = "report.html";
+pub const CLASSROOM_REPORT: &str = "classroom.json";
+pub const PRAIRIELEARN_REPORT: &str = "prairielearn.json";
 
 /// Whether a student's record was made now or kept from an earlier run.
 pub enum Graded {
@@ -129,6 +131,14 @@ pub fn grade(grading: &Grading, student: &Student) -> std::io::Result<Graded> {
     record::write_atomically(
         &out.join(GRADESCOPE_REPORT),
         &report::gradescope::render(&collected),
+    )?;
+    record::write_atomically(
+        &out.join(CLASSROOM_REPORT),
+        &report::classroom::render(&collected, &Default::default()),
+    )?;
+    record::write_atomically(
+        &out.join(PRAIRIELEARN_REPORT),
+        &report::prairielearn::render(&collected),
     )?;
     let mut record = to_record(grading, &student.name, fingerprint, &collected, notes);
     // In grade.json too, for `runner merge`.

@@ -1,10 +1,12 @@
 //! Reporters: each turns the engine's events into one output format.
 
+pub mod classroom;
 pub mod gradescope;
 pub mod html;
 pub mod human;
 pub mod json;
 pub mod junit;
+pub mod prairielearn;
 #[cfg(test)]
 mod snapshots;
 pub mod tap;
