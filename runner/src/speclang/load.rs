@@ -26,6 +26,26 @@ pub enum SpecError {
     /// which, and why.
     #[error("{0}")]
     Named(String),
+    /// Every error the checker found in one file, in file order, one per
+    /// line (as a compiler reports them), each at its file:line:col.
+    #[error("{}", several(.0))]
+    Several(Vec<SpecError>),
+}
+
+fn several(errors: &[SpecError]) -> String {
+    let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    lines.join("\nerror: ")
+}
+
+impl SpecError {
+    /// One error as it is, several as `Several`; None for none.
+    pub(crate) fn gathered(mut errors: Vec<SpecError>) -> Option<SpecError> {
+        match errors.len() {
+            0 => None,
+            1 => errors.pop(),
+            _ => Some(SpecError::Several(errors)),
+        }
+    }
 }
 
 /// Reads and checks the spec file at `path`.
@@ -52,7 +72,10 @@ const MAX_FLOW_DEPTH: usize = 64;
 
 /// Checks `text`, the content of the spec called `file` in messages.
 pub fn parse(file: &str, text: &str) -> Result<Spec, SpecError> {
-    let (raw, locator): (RawSpec, Locator) = deserialize(file, text)?;
+    let (raw, locator): (RawSpec, Locator) = match deserialize(file, text) {
+        Ok(parsed) => parsed,
+        Err(first) => return Err(with_each_cases_errors(file, text, first)),
+    };
     Checker {
         file,
         text,
@@ -73,6 +96,62 @@ pub(crate) fn deserialize<T: serde::de::DeserializeOwned>(
     let raw = serde_path_to_error::deserialize(deserializer)
         .map_err(|error| serde_error(file, text, &locator, error))?;
     Ok((raw, locator))
+}
+
+/// Once a spec file failed to load, each case is read on its own: an
+/// unknown key or a misspelt step in one case hides none in another. The
+/// errors come in file order, the first one the loader met among them.
+fn with_each_cases_errors(file: &str, text: &str, first: SpecError) -> SpecError {
+    let SpecError::Invalid { .. } = first else {
+        return first;
+    };
+    let Ok(value) = serde_yaml::from_str::<serde_yaml::Value>(text) else {
+        return first;
+    };
+    let Some(cases) = value.get("cases").and_then(serde_yaml::Value::as_sequence) else {
+        return first;
+    };
+    let locator = Locator::new(text);
+    let mut errors = vec![first];
+    for (index, case) in cases.iter().enumerate() {
+        let read: Result<super::raw::RawCase, _> = serde_path_to_error::deserialize(case.clone());
+        if let Err(error) = read {
+            let prefix = child_index("cases", index);
+            let error = serde_error_under(file, text, &locator, &prefix, error);
+            // The first error, met again, may be placed a column apart.
+            if !errors.iter().any(|e| same_mistake(e, &error)) {
+                errors.push(error);
+            }
+        }
+    }
+    errors.sort_by_key(place);
+    SpecError::gathered(errors).expect("the first error at least")
+}
+
+fn same_mistake(a: &SpecError, b: &SpecError) -> bool {
+    match (a, b) {
+        (
+            SpecError::Invalid {
+                line: line_a,
+                message: message_a,
+                ..
+            },
+            SpecError::Invalid {
+                line: line_b,
+                message: message_b,
+                ..
+            },
+        ) => line_a == line_b && message_a == message_b,
+        _ => false,
+    }
+}
+
+/// Where an error is, to order them.
+fn place(error: &SpecError) -> (usize, usize) {
+    match error {
+        SpecError::Invalid { line, column, .. } => (*line, *column),
+        _ => (0, 0),
+    }
 }
 
 /// Refuses inputs no spec can be, before a YAML parser spends long on them.
@@ -145,7 +224,19 @@ fn serde_error(
     locator: &Locator,
     error: serde_path_to_error::Error<serde_yaml::Error>,
 ) -> SpecError {
-    let path = yaml_path(error.path());
+    serde_error_under(file, text, locator, "", error)
+}
+
+/// A deserializing error of the node at `prefix` (a case read on its
+/// own), placed in the whole file.
+fn serde_error_under(
+    file: &str,
+    text: &str,
+    locator: &Locator,
+    prefix: &str,
+    error: serde_path_to_error::Error<serde_yaml::Error>,
+) -> SpecError {
+    let path = yaml_path(prefix, error.path());
     let inner = error.into_inner();
     let mut message = strip_location(&inner.to_string())
         .replace(
@@ -286,10 +377,10 @@ fn serde_error(
     }
 }
 
-/// serde_path_to_error's path in the locator's notation.
-fn yaml_path(path: &serde_path_to_error::Path) -> String {
+/// serde_path_to_error's path in the locator's notation, under `prefix`.
+fn yaml_path(prefix: &str, path: &serde_path_to_error::Path) -> String {
     use serde_path_to_error::Segment;
-    let mut out = String::new();
+    let mut out = prefix.to_string();
     for segment in path.iter() {
         out = match segment {
             Segment::Seq { index } => child_index(&out, *index),

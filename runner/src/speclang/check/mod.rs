@@ -89,29 +89,54 @@ impl Checker<'_> {
         Ok(hints)
     }
 
+    /// The checked spec, or every error found: a teacher fixing eight
+    /// mistakes sees eight lines at once. A case is checked to its first
+    /// error (its later steps may depend on what that step meant), and
+    /// every case is checked.
     pub(super) fn spec(&self, raw: RawSpec) -> Result<Spec, SpecError> {
+        let mut errors = Vec::new();
         if raw.spec.trim().is_empty() {
-            return Err(self.error("spec", "the spec name is empty"));
+            errors.push(self.error("spec", "the spec name is empty"));
         }
-        let target = self.target(&raw.target)?;
+        // Every case is checked against the target: without one, there
+        // is nothing more to say.
+        let target = match self.target(&raw.target) {
+            Ok(target) => target,
+            Err(error) => {
+                errors.push(error);
+                return Err(SpecError::gathered(errors).expect("an error"));
+            }
+        };
         let timeout = match &raw.defaults.timeout {
-            Some(text) => self.positive_duration("defaults.timeout", text)?,
+            Some(text) => self
+                .positive_duration("defaults.timeout", text)
+                .unwrap_or_else(|error| {
+                    errors.push(error);
+                    DEFAULT_TIMEOUT
+                }),
             None => DEFAULT_TIMEOUT,
         };
         if raw.cases.is_empty() {
-            return Err(self.error("cases", "the spec has no cases: add at least one"));
+            errors.push(self.error("cases", "the spec has no cases: add at least one"));
         }
         let mut ids = HashSet::new();
         let mut cases = Vec::with_capacity(raw.cases.len());
         for (index, case) in raw.cases.into_iter().enumerate() {
             let path = child_index("cases", index);
             if !ids.insert(case.id.clone()) {
-                return Err(self.error(
+                errors.push(self.error(
                     &format!("{path}.id"),
                     format!("duplicate case id `{}`: case ids must be unique", case.id),
                 ));
+                continue;
             }
-            cases.push(self.case(&path, case, &target, timeout)?);
+            match self.case(&path, case, &target, timeout) {
+                Ok(case) => cases.push(case),
+                Err(error) => errors.push(error),
+            }
+        }
+        if let Some(error) = SpecError::gathered(errors) {
+            return Err(error);
         }
         let spec = Spec {
             name: raw.spec,
