@@ -1284,6 +1284,14 @@ fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
 fn run_parse(file: &str, text: &str) -> Outcome {
     match guarded(|| parse(file, text)) {
         Ok(Ok(spec)) => Outcome::Ok(format!("{spec:?}")),
+        // Every error of a file, one line each: each is held to the format.
+        Ok(Err(runner::speclang::SpecError::Several(errors))) => Outcome::Err(
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ),
         Ok(Err(error)) => Outcome::Err(error.to_string()),
         Err(panic) => Outcome::Panic(panic),
     }
@@ -1451,7 +1459,9 @@ fn failure(property: Property, file: &str, text: &str) -> Option<String> {
             let site = message.rfind(" [at ").map_or("", |i| &message[i + 1..]);
             Some(format!("panic {site}"))
         }
-        (Property::ErrorFormat, Outcome::Err(message)) => format_problem(file, message)
+        (Property::ErrorFormat, Outcome::Err(message)) => message
+            .split('\n')
+            .find_map(|one| format_problem(file, one))
             .map(|problem| format!("{problem} ({})", gist(file, message))),
         (Property::Deterministic, Outcome::Ok(_) | Outcome::Err(_)) => {
             // Up to 8 more parses: a difference may not show every time.
@@ -1500,7 +1510,10 @@ fn check_case(corpus: &[Seed], seed: u64, case: usize, worker: usize, tally: &mu
                     .past_end_example
                     .get_or_insert_with(|| (input.text.clone(), message.clone()));
             }
-            if let Some(problem) = format_problem(&input.file, message) {
+            if let Some(problem) = message
+                .split('\n')
+                .find_map(|one| format_problem(&input.file, one))
+            {
                 tally.format_problems += 1;
                 let kind = format!("{problem} ({})", gist(&input.file, message));
                 tally.keep(Property::ErrorFormat, finding(kind));

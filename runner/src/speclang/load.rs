@@ -112,37 +112,42 @@ fn with_each_cases_errors(file: &str, text: &str, first: SpecError) -> SpecError
         return first;
     };
     let locator = Locator::new(text);
-    let mut errors = vec![first];
+    // The first error stands when it is outside the cases (before the
+    // first one), or when reading the cases alone finds nothing; inside
+    // them, each case's own reading says it, placed by its path.
+    let cases_start = locator
+        .value("cases")
+        .map_or(usize::MAX, |position| position.line);
+    let first_outside = place(&first).0 < cases_start;
+    let mut errors = Vec::new();
     for (index, case) in cases.iter().enumerate() {
         let read: Result<super::raw::RawCase, _> = serde_path_to_error::deserialize(case.clone());
         if let Err(error) = read {
             let prefix = child_index("cases", index);
             let error = serde_error_under(file, text, &locator, &prefix, error);
-            // The first error, met again, may be placed a column apart.
-            if !errors.iter().any(|e| same_mistake(e, &error)) {
-                errors.push(error);
-            }
+            errors.push(error);
         }
+    }
+    // A case read alone places an error by its path; the whole file's
+    // reading placed the same mistake more exactly: it takes its place.
+    let same = errors
+        .iter()
+        .enumerate()
+        .filter(|(_, error)| message(error) == message(&first))
+        .min_by_key(|(_, error)| place(error).0.abs_diff(place(&first).0))
+        .map(|(index, _)| index);
+    match same {
+        Some(index) if !first_outside => errors[index] = first,
+        _ => errors.push(first),
     }
     errors.sort_by_key(place);
     SpecError::gathered(errors).expect("the first error at least")
 }
 
-fn same_mistake(a: &SpecError, b: &SpecError) -> bool {
-    match (a, b) {
-        (
-            SpecError::Invalid {
-                line: line_a,
-                message: message_a,
-                ..
-            },
-            SpecError::Invalid {
-                line: line_b,
-                message: message_b,
-                ..
-            },
-        ) => line_a == line_b && message_a == message_b,
-        _ => false,
+fn message(error: &SpecError) -> Option<&str> {
+    match error {
+        SpecError::Invalid { message, .. } => Some(message),
+        _ => None,
     }
 }
 
