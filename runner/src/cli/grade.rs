@@ -133,17 +133,8 @@ fn write_lms_csv(
 
 #[derive(Debug, clap::Args)]
 pub struct BundleArgs {
-    /// A spec (file or bundled name), or an assignment file.
-    #[arg(value_name = "SPEC|ASSIGNMENT", value_hint = clap::ValueHint::FilePath)]
-    pub what: String,
-
-    /// With a spec: the program's file name in the submission.
-    #[arg(long, value_name = "NAME")]
-    pub file: Option<String>,
-
-    /// With a spec: the address the program hard-codes.
-    #[arg(long, value_name = "HOST:PORT")]
-    pub addr: Option<String>,
+    #[command(flatten)]
+    pub graded: GradedArgs,
 
     /// The zip to write.
     #[arg(short = 'o', long = "output", value_name = "ZIP")]
@@ -155,9 +146,33 @@ pub struct BundleArgs {
     pub runner: Option<PathBuf>,
 }
 
+/// What a platform's grader grades, as `gradescope-bundle`,
+/// `classroom-workflow` and `prairielearn-question` name it: an
+/// assignment file, or one spec with the program's file and address.
+#[derive(Debug, clap::Args)]
+pub struct GradedArgs {
+    /// A spec (file or bundled name), or an assignment file.
+    #[arg(value_name = "SPEC|ASSIGNMENT", value_hint = clap::ValueHint::FilePath)]
+    pub what: String,
+
+    /// With a spec: the program's file name in the submission.
+    #[arg(long, value_name = "NAME")]
+    pub file: Option<String>,
+
+    /// With a spec: the address the program hard-codes.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub addr: Option<String>,
+}
+
+impl GradedArgs {
+    pub(super) fn assignment(&self) -> Result<Assignment, UsageError> {
+        load_assignment(&self.what, self.file.as_ref(), self.addr.as_ref())
+    }
+}
+
 /// The assignment named on the command line: an assignment file, or one
 /// spec with `--file` (and `--addr`).
-pub(super) fn load_assignment(
+fn load_assignment(
     what: &str,
     file: Option<&String>,
     addr: Option<&String>,
@@ -309,7 +324,7 @@ pub fn merge(args: &MergeArgs) -> Result<u8, UsageError> {
 }
 
 pub fn bundle(args: &BundleArgs) -> Result<u8, UsageError> {
-    let assignment = load_assignment(&args.what, args.file.as_ref(), args.addr.as_ref())?;
+    let assignment = args.graded.assignment()?;
     grade::bundle::write(&assignment, &args.output, args.runner.as_deref())
         .map_err(UsageError::Other)?;
     let runner = match &args.runner {

@@ -2,7 +2,7 @@
 //! GitHub Classroom assignment and a PrairieLearn question need to grade
 //! with the runner.
 
-use super::grade::load_assignment;
+use super::grade::GradedArgs;
 use super::options::UsageError;
 use super::EXIT_PASSED;
 use crate::grade::classroom_workflow::{self, Install};
@@ -15,17 +15,8 @@ use std::path::PathBuf;
   runner classroom-workflow tcp-upper-server --file server.py --addr 127.1.1.1:8900 \\
       --runner-url https://example.edu/runner-x86_64-linux > .github/workflows/classroom.yml")]
 pub struct ClassroomWorkflowArgs {
-    /// A spec (file or bundled name), or an assignment file.
-    #[arg(value_name = "SPEC|ASSIGNMENT", value_hint = clap::ValueHint::FilePath)]
-    pub what: String,
-
-    /// With a spec: the program's file name in the student's repository.
-    #[arg(long, value_name = "NAME")]
-    pub file: Option<String>,
-
-    /// With a spec: the address the program hard-codes.
-    #[arg(long, value_name = "HOST:PORT")]
-    pub addr: Option<String>,
+    #[command(flatten)]
+    pub graded: GradedArgs,
 
     /// Install the runner with `cargo install --git URL runner` [default:
     /// a placeholder to replace with the runner's repository].
@@ -39,7 +30,7 @@ pub struct ClassroomWorkflowArgs {
 }
 
 pub fn classroom_workflow(args: &ClassroomWorkflowArgs) -> Result<u8, UsageError> {
-    let assignment = load_assignment(&args.what, args.file.as_ref(), args.addr.as_ref())?;
+    let assignment = args.graded.assignment()?;
     let install = match (&args.runner_url, &args.runner_git) {
         (Some(url), _) => Install::Binary(url.clone()),
         (None, Some(url)) => Install::Git(url.clone()),
@@ -55,17 +46,8 @@ pub fn classroom_workflow(args: &ClassroomWorkflowArgs) -> Result<u8, UsageError
   runner prairielearn-question tcp-upper-server --file server.py --addr 127.1.1.1:8900 \\
       --runner target/x86_64-unknown-linux-gnu/release/runner -o questions/upperServer")]
 pub struct PrairielearnQuestionArgs {
-    /// A spec (file or bundled name), or an assignment file.
-    #[arg(value_name = "SPEC|ASSIGNMENT", value_hint = clap::ValueHint::FilePath)]
-    pub what: String,
-
-    /// With a spec: the program's file name in the submission.
-    #[arg(long, value_name = "NAME")]
-    pub file: Option<String>,
-
-    /// With a spec: the address the program hard-codes.
-    #[arg(long, value_name = "HOST:PORT")]
-    pub addr: Option<String>,
+    #[command(flatten)]
+    pub graded: GradedArgs,
 
     /// The question folder to write (new or empty).
     #[arg(short = 'o', long = "output", value_name = "DIR")]
@@ -86,7 +68,7 @@ pub struct PrairielearnQuestionArgs {
 }
 
 pub fn prairielearn_question(args: &PrairielearnQuestionArgs) -> Result<u8, UsageError> {
-    let assignment = load_assignment(&args.what, args.file.as_ref(), args.addr.as_ref())?;
+    let assignment = args.graded.assignment()?;
     let runner = match &args.runner {
         Some(path) => path.clone(),
         None => std::env::current_exe()
