@@ -227,12 +227,13 @@ mod tests {
         assert_eq!(as_uid(id, Signal::SIGCONT), Some(true));
         drop(lease);
         let status = left_behind.wait().expect("wait");
+        // Killed before the lease was let go. (Once it is, another test
+        // running alongside may take the same id and start processes as
+        // it: nothing more about the id can be asserted here.)
         assert_eq!(
             std::os::unix::process::ExitStatusExt::signal(&status),
             Some(9)
         );
-        assert!(!any_live_process_of(id));
-        assert_eq!(as_uid(id, Signal::SIGCONT), Some(false));
     }
 
     #[test]
