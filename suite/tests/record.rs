@@ -138,15 +138,29 @@ fn assert_good_draft(file: &Path) {
     );
 }
 
+/// Connects to the recorder, which listens before it says it serves.
 fn connect(addr: SocketAddr) -> TcpStream {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        match TcpStream::connect(addr) {
-            Ok(stream) => return stream,
-            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => panic!("cannot connect to the recorder at {addr}: {e}"),
+    TcpStream::connect(addr)
+        .unwrap_or_else(|e| panic!("cannot connect to the recorder at {addr}: {e}"))
+}
+
+/// The teacher's server, standing in on the host for the looping
+/// reference: listening before the recorder starts (nothing to wait
+/// for), it upper-cases what each client sends until the client closes.
+fn upper_server() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+    let addr = listener.local_addr().expect("its address");
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut buffer = [0u8; 1024];
+            while let Ok(n @ 1..) = stream.read(&mut buffer) {
+                if stream.write_all(&buffer[..n].to_ascii_uppercase()).is_err() {
+                    break;
+                }
+            }
         }
-    }
+    });
+    addr
 }
 
 /// Reads until `want` has arrived (or the end), with a deadline.
@@ -284,22 +298,7 @@ fn a_session_with_the_udp_server_becomes_a_passing_draft() {
 fn a_session_of_the_client_with_its_server_becomes_a_client_draft() {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("client.yaml");
-    // The teacher's server, on the host: the looping reference, so that
-    // the probe for its port does not use up a one-shot accept.
-    let port = free_port();
-    let mut upstream = Command::new(runner_binary())
-        .args([
-            "__reference",
-            "upper-server-loop",
-            "127.0.0.1",
-            &port.to_string(),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the upstream server starts");
-    let upstream_addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    drop(connect(upstream_addr));
+    let upstream_addr = upper_server();
     let recorder = Recorder::start(&[
         "--role",
         "client",
@@ -312,8 +311,6 @@ fn a_session_of_the_client_with_its_server_becomes_a_client_draft() {
     ]);
     // The client exits after its exchange, which ends the recording.
     let (code, said) = recorder.finish();
-    let _ = upstream.kill();
-    let _ = upstream.wait();
     assert_eq!(code, 0, "{said}");
     let yaml = std::fs::read_to_string(&file).expect("written");
     assert!(yaml.contains("role: client"), "{yaml}");

@@ -285,8 +285,15 @@ fn a_java_build_runs_no_annotation_processor_of_the_submission() {
 /// The runner's cgroup folders named for the runner `pid`, in every
 /// hierarchy.
 fn cgroups_of_runner(pid: u32) -> Vec<PathBuf> {
+    cgroup_tree(pid).0
+}
+
+/// The cgroup folders named for the runner `pid`, and the folders looked
+/// in for them (where the runner makes them).
+fn cgroup_tree(pid: u32) -> (Vec<PathBuf>, Vec<PathBuf>) {
     let prefix = format!("socket-runner-{pid}-");
     let mut found = Vec::new();
+    let mut scanned = Vec::new();
     let mut folders = vec![PathBuf::from("/sys/fs/cgroup")];
     // Two levels of hierarchy folders are enough to reach the runner's own
     // cgroup's children on the machines this runs on (hybrid and v2),
@@ -296,6 +303,7 @@ fn cgroups_of_runner(pid: u32) -> Vec<PathBuf> {
         let Ok(entries) = std::fs::read_dir(&folder) else {
             continue;
         };
+        scanned.push(folder.clone());
         for entry in entries.flatten() {
             let path = entry.path();
             if !entry.file_type().is_ok_and(|t| t.is_dir()) {
@@ -309,7 +317,43 @@ fn cgroups_of_runner(pid: u32) -> Vec<PathBuf> {
             }
         }
     }
-    found
+    (found, scanned)
+}
+
+/// Waits until `ready()` holds, woken by a folder made in any of
+/// `folders` (inotify) or by the end of the process `pid` (its pidfd),
+/// until `deadline` at most.
+fn wait_for_folders(pid: u32, folders: &[PathBuf], ready: impl Fn() -> bool, deadline: Instant) {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+    use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+    let inotify = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC).expect("inotify");
+    for folder in folders {
+        // A folder gone since it was listed has nothing to make in it.
+        let _ = inotify.add_watch(folder, AddWatchFlags::IN_CREATE);
+    }
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
+    let raw = unsafe { nix::libc::syscall(nix::libc::SYS_pidfd_open, pid, 0) };
+    assert!(raw >= 0, "the runner {pid} is gone");
+    // SAFETY: a descriptor pidfd_open just returned, owned by nothing else.
+    let pidfd = unsafe { OwnedFd::from_raw_fd(raw as i32) };
+    // Checked after the watches are set: nothing made before is missed.
+    while !ready() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        let timeout = PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX);
+        let mut fds = [
+            PollFd::new(inotify.as_fd(), PollFlags::POLLIN),
+            PollFd::new(pidfd.as_fd(), PollFlags::POLLIN),
+        ];
+        let _ = poll(&mut fds, timeout);
+        if fds[1].any().unwrap_or(false) {
+            return; // the runner ended
+        }
+        let _ = inotify.read_events();
+    }
 }
 
 #[test]
@@ -346,13 +390,14 @@ fn a_killed_runners_cgroups_and_folders_are_removed_by_the_next_runner() {
     };
     // Until the runner has a build folder and a cgroup (its first cgroup
     // may be only a probe of what cgroups it can make, made before both).
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while (cgroups_of_runner(killed.id()).is_empty() || build_folders().is_empty())
-        && Instant::now() < deadline
-        && killed.try_wait().expect("try_wait").is_none()
-    {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut watched = cgroup_tree(killed.id()).1;
+    watched.push(std::env::temp_dir());
+    wait_for_folders(
+        killed.id(),
+        &watched,
+        || !cgroups_of_runner(killed.id()).is_empty() && !build_folders().is_empty(),
+        Instant::now() + Duration::from_secs(60),
+    );
     let mut left = cgroups_of_runner(killed.id());
     if left.is_empty() || build_folders().is_empty() {
         let _ = killed.kill();
