@@ -8,7 +8,7 @@ use crate::program::{
 };
 use crate::sandbox::Network;
 use crate::speclang::{Role, Spec, Transport};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::time::{Duration, Instant};
 
 /// Where the target is to serve (or connect to).
@@ -131,9 +131,10 @@ impl Running {
                 )));
             }
             AddressPlan::Fixed(addr) => Some(addr),
-            AddressPlan::Fresh => {
-                Some(free_port(spec.target.transport, &network).map_err(StartError::Harness)?)
-            }
+            AddressPlan::Fresh => Some(
+                crate::program::free_port(spec.target.transport, &network)
+                    .map_err(StartError::Harness)?,
+            ),
             AddressPlan::Discover => None,
         };
         let mut process = Process::spawn(&command.argv_for(expected), confinement, &network)
@@ -234,19 +235,4 @@ fn spawn_failed(error: std::io::Error) -> StartError {
         stdout: OutputSnapshot::default(),
         stderr: OutputSnapshot::default(),
     }))
-}
-
-/// A loopback port that nothing is bound to right now, in `network`.
-fn free_port(transport: Transport, network: &Network) -> Result<SocketAddr, String> {
-    let any = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-    // The probe socket must not be copied into a target another thread is
-    // starting at this moment: that copy would hold the port until the
-    // other target's exec, and this target's bind would fail.
-    let found = crate::program::without_spawns(|| {
-        network.run(|| match transport {
-            Transport::Tcp => TcpListener::bind(any).and_then(|l| l.local_addr()),
-            Transport::Udp => UdpSocket::bind(any).and_then(|s| s.local_addr()),
-        })
-    });
-    found.map_err(|e| format!("the runner found no free loopback port: {e}"))
 }

@@ -157,6 +157,28 @@ pub fn wait_until_serving(
 /// one is given to open the expected one too, before the case fails.
 const ELSEWHERE_GRACE: Duration = Duration::from_millis(500);
 
+/// A loopback port that nothing is bound to right now, in `network`.
+pub fn free_port(
+    transport: crate::speclang::Transport,
+    network: &crate::sandbox::Network,
+) -> Result<SocketAddr, String> {
+    let any = SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0));
+    // The probe socket must not be copied into a target another thread is
+    // starting at this moment: that copy would hold the port until the
+    // other target's exec, and this target's bind would fail.
+    let found = without_spawns(|| {
+        network.run(|| match transport {
+            crate::speclang::Transport::Tcp => {
+                std::net::TcpListener::bind(any).and_then(|l| l.local_addr())
+            }
+            crate::speclang::Transport::Udp => {
+                std::net::UdpSocket::bind(any).and_then(|s| s.local_addr())
+            }
+        })
+    });
+    found.map_err(|e| format!("the runner found no free loopback port: {e}"))
+}
+
 /// A wildcard bind (`''`, `0.0.0.0`, `::`) is reached through loopback.
 fn reachable(bound: SocketAddr) -> SocketAddr {
     match bound.ip() {

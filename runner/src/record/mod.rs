@@ -144,7 +144,9 @@ fn start_server(
     };
     let expected = match options.addr {
         Some(addr) => Some(addr),
-        None if options.command.has_placeholders() => Some(free_port(options.transport, network)?),
+        None if options.command.has_placeholders() => {
+            Some(crate::program::free_port(options.transport, network)?)
+        }
         None => None,
     };
     let mut process = Process::spawn(
@@ -178,16 +180,9 @@ fn start_server(
             return Err(message);
         }
     };
-    // Where the relay connects: the program's port on loopback, also when
-    // it listens on every address.
-    let target = if addr.ip().is_unspecified() {
-        match addr {
-            SocketAddr::V4(_) => SocketAddr::from((Ipv4Addr::LOCALHOST, addr.port())),
-            SocketAddr::V6(_) => SocketAddr::from((Ipv6Addr::LOCALHOST, addr.port())),
-        }
-    } else {
-        addr
-    };
+    // Where the relay connects: `wait_until_serving` gives an address the
+    // runner reaches (loopback for a program listening on every address).
+    let target = addr;
     let inside = network.clone();
     let started = match front {
         Front::Tcp(listener) => relay::tcp(shared, listener, Side::Runner, move || {
@@ -271,17 +266,6 @@ fn loopback_any(like: SocketAddr) -> SocketAddr {
         SocketAddr::V4(_) => SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
         SocketAddr::V6(_) => SocketAddr::from((Ipv6Addr::LOCALHOST, 0)),
     }
-}
-
-/// A loopback port nothing is bound to right now, in `network`.
-fn free_port(transport: Transport, network: &Network) -> Result<SocketAddr, String> {
-    let any = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-    network
-        .run(|| match transport {
-            Transport::Tcp => TcpListener::bind(any).and_then(|l| l.local_addr()),
-            Transport::Udp => UdpSocket::bind(any).and_then(|s| s.local_addr()),
-        })
-        .map_err(|e| format!("the runner found no free loopback port: {e}"))
 }
 
 /// New lines of the program's stdout and stderr, into the log.
