@@ -13,17 +13,20 @@ use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 /// The unprivileged identity targets run as, and their folders.
 #[derive(Debug)]
 pub struct Identity {
     pub uid: u32,
     pub gid: u32,
-    /// Owned by the target's user: its HOME, where it may write.
-    home: tempfile::TempDir,
-    /// Owned by root, readable by all: copies of private files.
-    staging: tempfile::TempDir,
+    /// Owned by the target's user: its HOME, where it may write. Made
+    /// when first needed: a sandboxed target has a private HOME instead,
+    /// and a new folder costs a scan of the file system's inode bitmap.
+    home: OnceLock<tempfile::TempDir>,
+    /// Owned by root, readable by all: copies of private files. Made when
+    /// the first file is staged.
+    staging: OnceLock<tempfile::TempDir>,
     /// Source file -> its staged copy, so each file is staged once a run.
     staged: Mutex<HashMap<PathBuf, PathBuf>>,
 }
@@ -52,25 +55,37 @@ impl Identity {
         if entry.uid.is_root() {
             return Err(IdentityError::Root(user.to_string()));
         }
-        let folder = |kind: &str| super::scratch::folder(kind).map_err(IdentityError::Folders);
-        let home = folder("home")?;
-        nix::unistd::chown(home.path(), Some(entry.uid), Some(entry.gid))
-            .map_err(|e| IdentityError::Folders(e.into()))?;
-        let staging = folder("staged")?;
-        fs::set_permissions(staging.path(), fs::Permissions::from_mode(0o755))
-            .map_err(IdentityError::Folders)?;
+        // The temporary folder must be usable before anything runs: a
+        // run that could not stage a file would fail case by case.
+        let temp = std::env::temp_dir();
+        nix::unistd::access(
+            &temp,
+            nix::unistd::AccessFlags::W_OK | nix::unistd::AccessFlags::X_OK,
+        )
+        .map_err(|e| IdentityError::Folders(e.into()))?;
         Ok(Some(Identity {
             uid: entry.uid.as_raw(),
             gid: entry.gid.as_raw(),
-            home,
-            staging,
+            home: OnceLock::new(),
+            staging: OnceLock::new(),
             staged: Mutex::new(HashMap::new()),
         }))
     }
 
     /// The target's HOME, the one folder it may write to.
-    pub fn home(&self) -> &Path {
-        self.home.path()
+    pub fn home(&self) -> std::io::Result<&Path> {
+        let (uid, gid) = (self.uid, self.gid);
+        let home = made_once(&self.home, "home", |dir| {
+            nix::unistd::chown(dir, Some(uid.into()), Some(gid.into())).map_err(Into::into)
+        })?;
+        Ok(home)
+    }
+
+    /// The staging area, readable by all and writable by root only.
+    fn staging(&self) -> std::io::Result<&Path> {
+        made_once(&self.staging, "staged", |dir| {
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o755))
+        })
     }
 
     /// Rewrites `argv` so that every file it names is readable by the
@@ -103,7 +118,7 @@ impl Identity {
         }
         let folder = source.parent().unwrap_or(Path::new("/"));
         let index = staged.len();
-        let target_folder = self.staging.path().join(format!("{index}"));
+        let target_folder = self.staging()?.join(format!("{index}"));
         fs::create_dir(&target_folder)?;
         fs::set_permissions(&target_folder, fs::Permissions::from_mode(0o755))?;
         let mut budget: u64 = SIBLING_BUDGET;
@@ -132,6 +147,23 @@ impl Identity {
         staged.insert(source.to_path_buf(), copy.clone());
         Ok(copy)
     }
+}
+
+/// The folder in `cell`, made (a scratch folder of `kind`, then `prepare`d)
+/// on the first call. Two threads racing to make it each make one; the
+/// loser's is removed at once.
+fn made_once<'a>(
+    cell: &'a OnceLock<tempfile::TempDir>,
+    kind: &str,
+    prepare: impl FnOnce(&Path) -> std::io::Result<()>,
+) -> std::io::Result<&'a Path> {
+    if let Some(dir) = cell.get() {
+        return Ok(dir.path());
+    }
+    let dir = super::scratch::folder(kind)?;
+    prepare(dir.path())?;
+    let _ = cell.set(dir);
+    Ok(cell.get().expect("set just now").path())
 }
 
 /// How many bytes of a submission's sibling files are staged with it.

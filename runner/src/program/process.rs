@@ -504,7 +504,7 @@ fn spawn_direct(
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
     let mut command = Command::new(program);
     let home = match confinement.identity {
-        Some(identity) => identity.home().to_path_buf(),
+        Some(identity) => identity.home()?.to_path_buf(),
         None => std::env::temp_dir(),
     };
     command
