@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Times grading a whole class of tcp-chat-server submissions.
-# Usage: bench/grade-class.sh [--quick] [--jobs N] [--sizes "10 100 300"] [--compare N]
+# Usage: bench/grade-class.sh [--quick] [--jobs "N..."] [--busy] [--sizes "10 100 300"] [--compare N]
 #   --quick        sizes 10 and 30, and the sequential comparison on 10 students only
-#   --jobs N       passed to `runner grade --jobs` (default: the runner's, 8 per CPU)
+#   --jobs "N..."  each passed to `runner grade --jobs` in turn, `default` for the
+#                  runner's own (8 per CPU); e.g. --jobs "1 default" (default: default)
+#   --busy         keep every CPU busy with other work (a loop per CPU) while grading
 #   --sizes "..."  class sizes of the scaling series (default: 10 100 300)
 #   --compare N    class size of the sequential-vs-grade comparison (default: 100,
 #                  10 with --quick; 0 skips it)
@@ -12,21 +14,26 @@
 # the empty-read check. Prints:
 #   1. the old per-student sequential loop vs one `runner grade` on the same
 #      class: wall times and their ratio;
-#   2. `runner grade` wall time and seconds per student for each class size.
-# After every run it checks the grades (rows, full-point students) and exits 1
-# if they are wrong.
+#   2. `runner grade` wall time, seconds per student and the whole machine's
+#      busy CPU seconds (/proc/stat, the kernel's workers included) for each
+#      class size and job count.
+# After every run it checks the grades and exits 1 if they are wrong: every
+# correct copy has full points, and every buggy copy the same points case by
+# case in every run (whatever --jobs, busy or not).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,8s/^# \{0,1\}//p' "$0" >&2; exit "${1:-2}"; }
+usage() { sed -n '2,9s/^# \{0,1\}//p' "$0" >&2; exit "${1:-2}"; }
 
 quick=0
-jobs=
+jobs=default
+busy=0
 sizes=
 compare=
 while (( $# )); do
     case $1 in
         --quick) quick=1; shift ;;
+        --busy) busy=1; shift ;;
         --jobs) (( $# >= 2 )) || usage; jobs=$2; shift 2 ;;
         --jobs=*) jobs=${1#*=}; shift ;;
         --sizes) (( $# >= 2 )) || usage; sizes=$2; shift 2 ;;
@@ -50,9 +57,10 @@ done
 for n in $sizes; do
     (( n > 0 )) || { echo "grade-class.sh: class sizes must be positive" >&2; exit 2; }
 done
-if [[ -n $jobs ]]; then
-    [[ $jobs =~ ^[1-9][0-9]*$ ]] || { echo "grade-class.sh: --jobs wants a positive number: $jobs" >&2; exit 2; }
-fi
+for j in $jobs; do
+    [[ $j == default || $j =~ ^[1-9][0-9]*$ ]] ||
+        { echo "grade-class.sh: --jobs wants positive numbers or default: $j" >&2; exit 2; }
+done
 
 cargo build --release -q -p runner
 runner=$PWD/target/release/runner
@@ -60,7 +68,15 @@ fixture=fixtures/python/chat_server.py
 addr=127.1.1.1:8900
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/grade-class.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+burners=()
+stop_burners() { (( ${#burners[@]} == 0 )) || kill "${burners[@]}" 2>/dev/null || true; }
+trap 'stop_burners; rm -rf "$tmp"' EXIT
+if (( busy )); then
+    for (( i = 0; i < $(nproc); i++ )); do
+        python3 -c 'while True: pass' &
+        burners+=($!)
+    done
+fi
 
 # The buggy variant: the correct server without its `if not data: ... break`
 # block, so it never notices that a client disconnected.
@@ -102,12 +118,16 @@ now() { date +%s%N; }
 secs() { awk -v ns="$1" 'BEGIN { printf "%.2f", ns / 1e9 }'; }
 div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
-# check_grades OUT N CORRECT: grades.csv has N rows and CORRECT full-point students.
+# check_grades OUT N: grades.csv has N rows; every correct copy has full
+# points, and every buggy copy (every 5th student) the same points case by
+# case, fewer than full, and the same as in every other run of this script
+# (--jobs 1, the default, --busy): the verdicts do not depend on how many
+# run at once or on a busy machine.
 check_grades() {
-    local out=$1 n=$2 want=$3
-    python3 - "$out/grades.csv" "$n" "$want" <<'EOF'
-import csv, sys
-path, n, want = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    local out=$1 n=$2
+    python3 - "$out/grades.csv" "$n" "$tmp/buggy-row" <<'EOF'
+import csv, os, sys
+path, n, keep = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 try:
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
@@ -115,36 +135,54 @@ except OSError as e:
     sys.exit(f"grade-class.sh: ERROR: cannot read {path}: {e}")
 if len(rows) != n:
     sys.exit(f"grade-class.sh: ERROR: {path} has {len(rows)} students, expected {n}")
+cases = [c for c in rows[0] if "/" in c]
 try:
     top = max(float(r["max_points"]) for r in rows)
-    full = sum(1 for r in rows if float(r["points"]) == top)
-except (KeyError, ValueError) as e:
-    sys.exit(f"grade-class.sh: ERROR: {path} has no usable points/max_points: {e}")
-if top <= 0 or full != want:
-    sys.exit(f"grade-class.sh: ERROR: {path}: {full} of {n} students have full points "
-             f"({top:g}), expected {want} (the correct copies)")
+    for r in rows:
+        buggy = int(r["student"].rsplit("-", 1)[1]) % 5 == 0
+        points = float(r["points"])
+        if not buggy and points != top:
+            sys.exit(f"grade-class.sh: ERROR: {r['student']} (a correct copy) got {points:g} of {top:g}")
+        if buggy:
+            row = ",".join(r[c] for c in cases)
+            if points >= top:
+                sys.exit(f"grade-class.sh: ERROR: {r['student']} (a buggy copy) got full points")
+            if not os.path.exists(keep):
+                open(keep, "w").write(row)
+            elif open(keep).read() != row:
+                sys.exit(f"grade-class.sh: ERROR: {r['student']} (a buggy copy) got {row}, "
+                         f"another buggy copy {open(keep).read()} (cases: {','.join(cases)})")
+except (KeyError, ValueError, IndexError) as e:
+    sys.exit(f"grade-class.sh: ERROR: {path} has no usable student/points/max_points: {e}")
 EOF
 }
 
-# run_grade N CLASS OUT: times one `runner grade`, sets $elapsed (ns).
+# busy_cpu: the machine's busy CPU time so far, in clock ticks.
+busy_cpu() { awk '/^cpu /{ print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+
+# run_grade N CLASS OUT [JOBS]: times one `runner grade`, sets $elapsed (ns)
+# and $cpu (the machine's busy seconds over the run).
 run_grade() {
-    local n=$1 class=$2 out=$3 start end rc=0
+    local n=$1 class=$2 out=$3 j=${4:-default} start end rc=0 cpu_start
     local args=(grade tcp-chat-server --submissions "$class" --file chat_server.py
                 --addr "$addr" --out "$out")
-    [[ -n $jobs ]] && args+=(--jobs "$jobs")
+    [[ $j != default ]] && args+=(--jobs "$j")
+    cpu_start=$(busy_cpu)
     start=$(now)
     "$runner" "${args[@]}" > "$out.log" 2>&1 || rc=$?
     end=$(now)
     elapsed=$(( end - start ))
+    cpu=$(awk -v a="$cpu_start" -v b="$(busy_cpu)" -v hz="$(getconf CLK_TCK)" \
+        'BEGIN { printf "%.1f", (b - a) / hz }')
     if (( rc != 0 )); then
         echo "grade-class.sh: ERROR: runner grade on $n students exited $rc; its output:" >&2
         tail -n 40 "$out.log" >&2
         exit 1
     fi
-    check_grades "$out" "$n" "$correct" || exit 1
+    check_grades "$out" "$n" || exit 1
 }
 
-echo "runner: $runner  cpus: $(nproc)  jobs: ${jobs:-default (8 per CPU)}"
+echo "runner: $runner  cpus: $(nproc)  jobs: $jobs  busy: $(( busy ? 1 : 0 ))"
 echo "class: 80% $fixture, 20% (every 5th) without the empty-read check"
 
 if (( compare > 0 )); then
@@ -183,11 +221,13 @@ fi
 
 echo
 echo "== runner grade scaling =="
-printf '%8s  %10s  %12s  %s\n' students "wall s" "s/student" "full points"
+printf '%8s  %7s  %10s  %12s  %13s  %s\n' students jobs "wall s" "s/student" "machine cpu s" "full points"
 for n in $sizes; do
     class=$tmp/scale-$n/class
     make_class "$n" "$class"
-    run_grade "$n" "$class" "$tmp/scale-$n/out"
-    printf '%8d  %10s  %12s  %d/%d\n' "$n" "$(secs "$elapsed")" \
-        "$(div "$(secs "$elapsed")" "$n")" "$correct" "$n"
+    for j in $jobs; do
+        run_grade "$n" "$class" "$tmp/scale-$n/out-$j" "$j"
+        printf '%8d  %7s  %10s  %12s  %13s  %d/%d\n' "$n" "$j" "$(secs "$elapsed")" \
+            "$(div "$(secs "$elapsed")" "$n")" "$cpu" "$correct" "$n"
+    done
 done

@@ -257,3 +257,68 @@ fn the_run_deadline_also_bounds_a_target_that_never_starts_listening() {
     );
     assert_eq!(code, 1);
 }
+
+/// A spec of `cases` cases against the bundled looping server, each of
+/// which waits `quiet_ms` after its reply.
+fn waiting_spec(dir: &std::path::Path, cases: usize, quiet_ms: u64) -> std::path::PathBuf {
+    let mut text = String::from(
+        "spec: waiting\ntitle: cases that wait\ntarget:\n  role: server\n  transport: tcp\n  \
+         reference: upper-server-loop\n  restart: per-case\ncases:\n",
+    );
+    for n in 0..cases {
+        text.push_str(&format!(
+            "  - id: case-{n}\n    about: replies, then stays quiet\n    steps:\n      \
+             - connect: a\n      - send: {{ on: a, text: \"hi {n}\" }}\n      \
+             - recv: {{ on: a, text: \"HI {n}\" }}\n      - quiet: {{ on: a, for: {quiet_ms}ms }}\n"
+        ));
+    }
+    let path = dir.join("waiting.yaml");
+    std::fs::write(&path, text).expect("write the spec");
+    path
+}
+
+/// The run's own duration, and the sum of its cases' durations, in ms.
+fn run_and_case_durations(report: &serde_json::Value) -> (f64, f64) {
+    let run = report["summary"]["duration_ms"]
+        .as_f64()
+        .expect("a run duration");
+    let cases = report["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| r["duration_ms"].as_f64().expect("a case duration"))
+        .sum();
+    (run, cases)
+}
+
+#[test]
+fn a_specs_cases_run_side_by_side_each_in_its_sandbox_and_are_reported_in_order() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let spec = waiting_spec(dir.path(), 6, 300);
+    let (code, report) = run_json(&[&spec.display().to_string()]);
+    assert_eq!(code, 0, "{report:#}");
+    let order: Vec<&str> = report["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| r["case"].as_str().expect("a case id"))
+        .collect();
+    assert_eq!(
+        order,
+        ["case-0", "case-1", "case-2", "case-3", "case-4", "case-5"]
+    );
+    // Each case waits 300 ms: one after another the run would last at
+    // least as long as its cases together.
+    let (run, cases) = run_and_case_durations(&report);
+    assert!(run < cases / 2.0, "run {run} ms, cases {cases} ms together");
+}
+
+#[test]
+fn under_a_run_deadline_cases_run_one_after_another() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let spec = waiting_spec(dir.path(), 3, 200);
+    let (code, report) = run_json(&[&spec.display().to_string(), "--deadline", "5m"]);
+    assert_eq!(code, 0, "{report:#}");
+    let (run, cases) = run_and_case_durations(&report);
+    assert!(run >= cases, "run {run} ms, cases {cases} ms together");
+}

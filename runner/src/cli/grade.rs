@@ -52,7 +52,9 @@ pub struct GradeArgs {
     #[command(flatten)]
     pub lms_csv: LmsCsvArgs,
 
-    /// Students graded at once [default: 8 per CPU].
+    /// Cases run at once, across the class: students are graded side by
+    /// side, and so are a student's cases, each in a sandbox of its own
+    /// [default: 8 per CPU; 1 grades one case after another].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..1025))]
     pub jobs: Option<u64>,
 
@@ -285,6 +287,8 @@ pub fn grade(args: &GradeArgs) -> Result<u8, UsageError> {
         );
         jobs = 1;
     }
+    grading.cases_at_once =
+        (jobs > 1).then(|| std::sync::Arc::new(crate::engine::slots::Slots::new(jobs)));
     grading.identity = crate::program::Identity::for_this_run(&args.limits.user)
         .map_err(|e| UsageError::Other(e.to_string()))?
         .map(std::sync::Arc::new);

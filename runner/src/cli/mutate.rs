@@ -105,6 +105,8 @@ pub fn mutate(args: &MutateArgs) -> Result<u8, UsageError> {
         env: args.limits.env.clone(),
         deadline: None,
         mutation,
+        // Mutants already run side by side.
+        cases_at_once: None,
     };
     crate::signals::stop_on_signals();
     crate::program::become_subreaper();

@@ -9,6 +9,7 @@ mod running;
 mod session;
 pub mod show;
 mod silence;
+pub mod slots;
 mod steps_process;
 mod steps_tcp;
 mod steps_udp;
@@ -41,6 +42,10 @@ pub struct RunOptions {
     pub deadline: Option<Instant>,
     /// `runner mutate`: the program is seen through this mutant.
     pub mutation: Option<std::sync::Arc<crate::mutate::Mutation>>,
+    /// Where a spec's cases may run side by side (each in a sandbox of
+    /// its own), the places they share with every other run holding the
+    /// same slots; None: one case after another.
+    pub cases_at_once: Option<std::sync::Arc<slots::Slots>>,
 }
 
 /// Wall time for one case when neither the spec nor the command line

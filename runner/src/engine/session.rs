@@ -3,9 +3,11 @@
 
 use super::case::{noun, run_case};
 use super::running::{AddressPlan, Running, StartError, TargetStartError};
+use super::slots::Slots;
 use super::{CaseOutcome, RunOptions, Setback, Verdict};
 use crate::program::{Confinement, StartFailure, TargetCommand};
 use crate::speclang::{Case, Restart, Spec};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// What runs a spec: the program and where it is to be reached.
@@ -89,27 +91,101 @@ pub fn run_spec(
         folder: command.folder(),
         ..confinement
     };
-    let mut running: Option<Running> = None;
-    // Set once a start finds the program listening at another address:
-    // said once, by that case; the others are not run against it.
-    let mut elsewhere: Option<String> = None;
-    // A program that does not start the same way case after case is
-    // told so once.
-    let mut told = Told::default();
-    for case in cases {
-        if options.out_of_time() {
-            finished(not_run(spec, case));
-            continue;
+    let each = Each {
+        spec,
+        command,
+        plan,
+        confinement: &confinement,
+        options,
+        case_time,
+    };
+    let mut delivery = Delivery::default();
+    let side_by_side = options.cases_at_once.as_deref().filter(|_| {
+        // Only where no two cases can meet: each target in a network of
+        // its own, started afresh for its case. Under a deadline for the
+        // whole run, one after another: the cases it leaves no time for
+        // are then reported not run, rather than all started and cut.
+        spec.target.restart == Restart::PerCase
+            && cases.len() > 1
+            && options.deadline.is_none()
+            && crate::sandbox::isolation().namespaces()
+    });
+    match side_by_side {
+        Some(slots) => run_side_by_side(&each, cases, slots, &mut |case, ran| {
+            finished(delivery.deliver(spec, case, ran));
+        }),
+        None => {
+            let mut running: Option<Running> = None;
+            for case in cases {
+                if delivery.elsewhere.is_some() && !options.out_of_time() {
+                    // Not started: the spec's target serves elsewhere.
+                    finished(delivery.deliver(spec, case, Ran::skipped(spec, case)));
+                    continue;
+                }
+                let ran = each.run(case, &mut running);
+                finished(delivery.deliver(spec, case, ran));
+            }
         }
-        if let Some(why) = &elsewhere {
-            finished(CaseOutcome::new(
-                spec,
-                case,
-                None,
-                Verdict::NotRun,
-                why.clone(),
-            ));
-            continue;
+    }
+}
+
+/// What every case of one spec's run shares.
+struct Each<'a> {
+    spec: &'a Spec,
+    command: &'a TargetCommand,
+    plan: AddressPlan,
+    confinement: &'a Confinement<'a>,
+    options: &'a RunOptions,
+    case_time: Duration,
+}
+
+/// One case's outcome, before the spec's earlier cases are taken into
+/// account (see `Delivery`).
+struct Ran {
+    outcome: CaseOutcome,
+    /// The case's target could not start: its setback is told once.
+    start_failed: bool,
+    /// The start found the program listening at another address: why the
+    /// spec's later cases are not run.
+    elsewhere: Option<String>,
+}
+
+impl Ran {
+    fn plain(outcome: CaseOutcome) -> Ran {
+        Ran {
+            outcome,
+            start_failed: false,
+            elsewhere: None,
+        }
+    }
+
+    /// A case not started because an earlier one found the program
+    /// serving elsewhere (`Delivery` gives it its reason).
+    fn skipped(spec: &Spec, case: &Case) -> Ran {
+        Ran::plain(CaseOutcome::new(
+            spec,
+            case,
+            None,
+            Verdict::NotRun,
+            String::new(),
+        ))
+    }
+}
+
+impl Each<'_> {
+    /// Runs `case`, in `running` when the spec keeps its target from case
+    /// to case, else in a target of its own.
+    fn run(&self, case: &Case, running: &mut Option<Running>) -> Ran {
+        let Each {
+            spec,
+            command,
+            plan,
+            confinement,
+            options,
+            case_time,
+        } = *self;
+        if options.out_of_time() {
+            return Ran::plain(not_run(spec, case));
         }
         let started = Instant::now();
         let mut case_deadline = crate::stop::deadline_after(case_time);
@@ -123,38 +199,116 @@ pub fn run_spec(
         if !reuse {
             // Stop the old target before starting a new one: a program
             // with a hard-coded address needs its port back.
-            running = None;
-            match Running::start(spec, command, plan, &confinement, case_deadline) {
+            *running = None;
+            match Running::start(spec, command, plan, confinement, case_deadline) {
                 Ok(mut started) => {
                     started.mutation = options.mutation.clone();
-                    running = Some(started);
+                    *running = Some(started);
                 }
                 Err(error) => {
-                    if let Some((expected, seen)) = error.serving_elsewhere() {
+                    let elsewhere = error.serving_elsewhere().map(|(expected, seen)| {
                         let seen: Vec<String> = seen.iter().map(ToString::to_string).collect();
-                        elsewhere = Some(format!(
+                        format!(
                             "not run: the {} listens on {}, not on {expected} (see case {})",
                             noun(spec.target.role),
                             seen.join(", "),
                             case.id
-                        ));
-                    }
+                        )
+                    });
                     let outcome = start_failed(spec, case, error, started.elapsed());
-                    finished(cut_by_deadline(told.once(outcome), options));
-                    continue;
+                    return Ran {
+                        outcome: cut_by_deadline(outcome, options),
+                        start_failed: true,
+                        elsewhere,
+                    };
                 }
             }
         }
         let Some(target) = running.as_mut() else {
-            continue;
+            unreachable!("a target was started or kept above");
         };
         let mut outcome = run_case(spec, case, target, case_deadline);
         // A case's time includes starting its target.
         outcome.duration = started.elapsed();
         if spec.target.restart == Restart::PerCase {
-            running = None;
+            *running = None;
         }
-        finished(cut_by_deadline(outcome, options));
+        Ran::plain(cut_by_deadline(outcome, options))
+    }
+}
+
+/// Runs every case in a target of its own, as many at once as `slots`
+/// has free places, and hands over the results in the cases' order.
+fn run_side_by_side(
+    each: &Each,
+    cases: &[&Case],
+    slots: &Slots,
+    deliver: &mut dyn FnMut(&Case, Ran),
+) {
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        let (sender, results) = std::sync::mpsc::channel::<(usize, Ran)>();
+        for _ in 0..cases.len().min(slots.capacity()) {
+            let (sender, next) = (sender.clone(), &next);
+            scope.spawn(move || loop {
+                let index = next.fetch_add(1, Ordering::SeqCst);
+                let Some(case) = cases.get(index) else {
+                    break;
+                };
+                let ran = {
+                    let _slot = slots.take();
+                    each.run(case, &mut None)
+                };
+                if sender.send((index, ran)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(sender);
+        let mut arrived: Vec<Option<Ran>> = cases.iter().map(|_| None).collect();
+        let mut due = 0;
+        for (index, ran) in results {
+            arrived[index] = Some(ran);
+            while let Some(ran) = arrived.get_mut(due).and_then(Option::take) {
+                deliver(cases[due], ran);
+                due += 1;
+            }
+        }
+    });
+}
+
+/// Turns each case's result into its outcome, in the cases' order: a
+/// setback is told in full once, and once a start found the program
+/// serving elsewhere, the later cases are not run (side by side they may
+/// have run: their results are set aside for the same reason).
+#[derive(Default)]
+struct Delivery {
+    told: Told,
+    elsewhere: Option<String>,
+}
+
+impl Delivery {
+    fn deliver(&mut self, spec: &Spec, case: &Case, ran: Ran) -> CaseOutcome {
+        let Ran {
+            outcome,
+            start_failed,
+            elsewhere,
+        } = ran;
+        if let Some(why) = &self.elsewhere {
+            // A case the run's end kept from starting keeps that reason.
+            let cut_short = outcome.verdict == Verdict::NotRun && !outcome.message.is_empty();
+            return if cut_short {
+                outcome
+            } else {
+                CaseOutcome::new(spec, case, None, Verdict::NotRun, why.clone())
+            };
+        }
+        self.elsewhere = elsewhere;
+        if start_failed {
+            self.told.once(outcome)
+        } else {
+            outcome
+        }
     }
 }
 

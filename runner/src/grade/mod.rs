@@ -56,6 +56,9 @@ pub struct Grading {
     pub identity: Option<Arc<Identity>>,
     pub env: Vec<(String, String)>,
     pub out: PathBuf,
+    /// The places every student's cases share when they run side by side
+    /// (see `RunOptions::cases_at_once`); None: one case after another.
+    pub cases_at_once: Option<Arc<crate::engine::slots::Slots>>,
     /// Keep a student's earlier result when nothing changed since.
     pub resume: bool,
     /// What, besides the submission, a result depends on (for `--resume`).
@@ -104,6 +107,7 @@ impl Grading {
             identity: None,
             env,
             out,
+            cases_at_once: None,
             resume: false,
             basis,
         }

@@ -338,6 +338,7 @@ fn run_options(grading: &Grading, program: &Program, command: TargetCommand) -> 
         env: grading.env.clone(),
         deadline: None,
         mutation: None,
+        cases_at_once: grading.cases_at_once.clone(),
     }
 }
 
