@@ -374,6 +374,209 @@ fn a_target_cannot_start_the_bundled_reference_in_its_place(#[case] as_root: boo
     assert_eq!(run.code, 1);
 }
 
+// 5a. A bundled reference runs in the process its sandbox forked for the
+// program, which is the runner already, without an exec: it must be left
+// as the exec left it.
+
+/// A spec whose one case holds the bundled upper-server, connected, for
+/// two seconds before its exchange.
+const HELD_REFERENCE: &str = "\
+spec: held-reference
+title: the bundled reference, held
+about: a reference that waits on its client long enough to be looked at
+target:
+  role: server
+  transport: tcp
+  reference: upper-server
+cases:
+  - id: held
+    about: replies after two seconds of waiting
+    steps:
+      - connect: a
+      - quiet: { on: a, for: 2s }
+      - send: { on: a, text: \"hello\" }
+      - recv: { on: a, text: \"HELLO\" }
+";
+
+/// The processes below `pid`.
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    let mut parents = vec![pid];
+    while let Some(parent) = parents.pop() {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{parent}/task")) else {
+            continue;
+        };
+        for task in tasks.flatten() {
+            let children =
+                std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+            for child in children.split_whitespace().filter_map(|c| c.parse().ok()) {
+                found.push(child);
+                parents.push(child);
+            }
+        }
+    }
+    found
+}
+
+/// What the kernel shows of a sandbox's program: its /proc status, name,
+/// the owner of its /proc files (root's unless it is dumpable), and where
+/// each of its descriptors points.
+struct ProgramProcess {
+    status: String,
+    comm: String,
+    owner: u32,
+    fds: Vec<(u32, String)>,
+}
+
+impl ProgramProcess {
+    /// The process below `runner` that is a sandbox's program (pid 2
+    /// inside: the init's first child), once it has a socket open.
+    fn below(runner: u32) -> Option<ProgramProcess> {
+        use std::os::unix::fs::MetadataExt;
+        descendants(runner).into_iter().find_map(|pid| {
+            let proc_ = PathBuf::from(format!("/proc/{pid}"));
+            let status = std::fs::read_to_string(proc_.join("status")).ok()?;
+            let inside = status.lines().find_map(|l| l.strip_prefix("NSpid:"))?;
+            if inside.split_whitespace().nth(1) != Some("2") {
+                return None;
+            }
+            let mut fds = Vec::new();
+            for entry in std::fs::read_dir(proc_.join("fd")).ok()?.flatten() {
+                let fd = entry.file_name().to_str()?.parse().ok()?;
+                let to = std::fs::read_link(entry.path()).ok()?;
+                fds.push((fd, to.display().to_string()));
+            }
+            fds.sort();
+            fds.iter()
+                .any(|(fd, to)| *fd > 2 && to.starts_with("socket:"))
+                .then(|| ProgramProcess {
+                    comm: std::fs::read_to_string(proc_.join("comm"))
+                        .unwrap_or_default()
+                        .trim_end()
+                        .to_string(),
+                    owner: std::fs::metadata(proc_.join("status")).map_or(u32::MAX, |m| m.uid()),
+                    status,
+                    fds,
+                })
+        })
+    }
+
+    /// The first value of `field` in the status.
+    fn field(&self, field: &str) -> &str {
+        self.status
+            .lines()
+            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|value| value.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no {field} in {}", self.status))
+    }
+
+    fn mask(&self, field: &str) -> u64 {
+        u64::from_str_radix(self.field(field), 16).expect("a hexadecimal mask")
+    }
+}
+
+/// A runner started in the background, killed if a failed test leaves it
+/// running.
+struct Started(Option<std::process::Child>);
+
+impl Started {
+    fn child(&mut self) -> &mut std::process::Child {
+        self.0.as_mut().expect("not waited for yet")
+    }
+
+    /// Waits for its end and what it printed.
+    fn output(mut self) -> std::process::Output {
+        let child = self.0.take().expect("not waited for yet");
+        child.wait_with_output().expect("runner ends")
+    }
+}
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+#[rstest]
+#[case::as_root(true)]
+#[case::as_nobody(false)]
+fn a_bundled_reference_runs_as_its_exec_would_have_left_it(#[case] as_root: bool) {
+    let folder = world_readable_tempdir();
+    let spec = folder.path().join("held-reference.yaml");
+    std::fs::write(&spec, HELD_REFERENCE).expect("write");
+    chmod(&spec, 0o644);
+    let runner = assert_cmd::cargo::cargo_bin("runner");
+    let mut command = if as_root {
+        std::process::Command::new(&runner)
+    } else {
+        let mut command = std::process::Command::new("setpriv");
+        command
+            .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+            .arg(&runner);
+        command
+    };
+    command
+        .arg(&spec)
+        .args(["--format", "json"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut run = Started(Some(command.spawn().expect("runner starts")));
+    // Seen while the case holds the reference (the runner waits up to 10 s
+    // for a sandbox to start its program, and the case lasts two seconds).
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let seen = loop {
+        if let Some(seen) = ProgramProcess::below(run.child().id()) {
+            break seen;
+        }
+        if std::time::Instant::now() > deadline || run.child().try_wait().ok().flatten().is_some() {
+            panic!("no reference with a socket open was seen below the runner");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    // Its own name, as an exec names a process.
+    assert_eq!(seen.comm, "runner");
+    // Nothing but stdio and its own sockets: the error channel closed
+    // before the reference started, and nothing of the init's is left.
+    let others: Vec<_> = seen
+        .fds
+        .iter()
+        .filter(|(fd, to)| *fd > 2 && !to.starts_with("socket:"))
+        .collect();
+    assert!(others.is_empty(), "descriptors left open: {:?}", seen.fds);
+    // SIGPIPE ignored, as a Rust program starts (a write to a client gone
+    // fails with EPIPE), no signal blocked.
+    let sigpipe = 1 << (nix::libc::SIGPIPE - 1);
+    assert_ne!(seen.mask("SigIgn") & sigpipe, 0, "{}", seen.status);
+    assert_eq!(seen.mask("SigBlk"), 0, "{}", seen.status);
+    // No capability (as root, the uid changed; as nobody, the helper's are
+    // given up as the exec gave them up), confined as a student's program.
+    assert_eq!(seen.mask("CapEff"), 0, "{}", seen.status);
+    assert_eq!(seen.mask("CapPrm"), 0, "{}", seen.status);
+    assert_eq!(seen.field("NoNewPrivs"), "1", "{}", seen.status);
+    assert_eq!(seen.field("Seccomp"), "2", "{}", seen.status);
+    // Dumpable, as after the exec of a program its uid can read: its /proc
+    // files are its own uid's.
+    assert_eq!(seen.owner.to_string(), seen.field("Uid"), "{}", seen.status);
+
+    let output = run.output();
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "no report ({e}): {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    assert_eq!(
+        verdicts(&report)["held"].0,
+        "pass",
+        "{report:#}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 // 5b. A course kept under /opt or /usr/local is the teacher's alone.
 
 /// A course as a teacher may keep it under `root` (`/opt`, `/usr/local`):

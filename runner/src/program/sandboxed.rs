@@ -155,8 +155,9 @@ impl Sandboxed {
         ))
     }
 
-    /// Waits until the program is exec'd (the error channel closes with
-    /// nothing said), or returns why the sandbox could not start it.
+    /// Waits until the program is exec'd, or a bundled reference started
+    /// in its place (the error channel closes with nothing said), or
+    /// returns why the sandbox could not start it.
     pub fn wait_started(&mut self) -> io::Result<()> {
         let Some(mut errors) = self.errors.take() else {
             return Ok(());

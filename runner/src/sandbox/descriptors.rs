@@ -13,19 +13,41 @@ const CLOSE_RANGE_CLOEXEC: nix::libc::c_uint = 1 << 2;
 /// follows drops them all while the error channel still works until then.
 /// Only system calls, no allocation: safe between fork and exec.
 pub fn close_others_on_exec() {
+    for_others(CLOSE_RANGE_CLOEXEC, |fd| {
+        // SAFETY: F_SETFD on a descriptor that may not exist fails with
+        // EBADF and changes nothing.
+        unsafe { nix::libc::fcntl(fd, nix::libc::F_SETFD, nix::libc::FD_CLOEXEC) };
+    });
+}
+
+/// Closes every descriptor but stdio, as the exec after
+/// `close_others_on_exec` would, for a program that runs without one
+/// (a bundled reference, see `init`). Whatever owned them must never use
+/// (or close) them again.
+pub fn close_others() {
+    for_others(0, |fd| {
+        // SAFETY: closing a descriptor that may not exist fails with
+        // EBADF and changes nothing; the caller owns no other use of it.
+        unsafe { nix::libc::close(fd) };
+    });
+}
+
+/// `close_range` from the first descriptor after stdio to the last, with
+/// `flags`; on an older kernel, `each` on every descriptor up to the
+/// process's limit.
+fn for_others(flags: nix::libc::c_uint, each: impl Fn(i32)) {
     // SAFETY: close_range takes plain integers and touches no memory.
-    let marked = unsafe {
+    let done = unsafe {
         nix::libc::syscall(
             nix::libc::SYS_close_range,
             FIRST_OTHER,
             nix::libc::c_uint::MAX,
-            CLOSE_RANGE_CLOEXEC,
+            flags,
         )
     };
-    if marked == 0 {
+    if done == 0 {
         return;
     }
-    // An older kernel: each descriptor up to the process's limit.
     let mut limit = nix::libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -38,9 +60,7 @@ pub fn close_others_on_exec() {
         1024
     };
     for fd in FIRST_OTHER as i32..last {
-        // SAFETY: F_SETFD on a descriptor that may not exist fails with
-        // EBADF and changes nothing.
-        unsafe { nix::libc::fcntl(fd, nix::libc::F_SETFD, nix::libc::FD_CLOEXEC) };
+        each(fd);
     }
 }
 

@@ -12,7 +12,9 @@
 //!   program does, which makes the kernel kill whatever is left in the
 //!   namespace;
 //! - the program drops to its ids, limits and no_new_privs, gets a fresh
-//!   keyring and the seccomp filter, and execs.
+//!   keyring and the seccomp filter, and execs; a bundled reference,
+//!   which is the runner's own binary as the helper is, is run right
+//!   there instead, as the exec would have left it (`run_reference`).
 //!
 //! Setup errors go to the error channel, which the runner reads: they are
 //! the runner's, not the program's, and are reported as such.
@@ -267,9 +269,17 @@ fn start_program(plan: &Plan, filter: &Filter) -> String {
     // target's terminal reaches the program.
     super::close_others_on_exec();
     // The helper is a Rust program, which ignores SIGPIPE: the target
-    // must start with every signal at its default and none blocked.
-    // SAFETY: setting the default disposition installs no handler.
-    let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
+    // must start with every signal at its default and none blocked. A
+    // bundled reference is the runner, a Rust program too, whose runtime
+    // would ignore it again at once: it keeps it ignored, so that a write
+    // to a closed pipe fails with EPIPE instead of killing it.
+    let pipe = if plan.reference {
+        SigHandler::SigIgn
+    } else {
+        SigHandler::SigDfl
+    };
+    // SAFETY: the default or ignored disposition installs no handler.
+    let _ = unsafe { signal(Signal::SIGPIPE, pipe) };
     let _ = SigSet::all().thread_unblock();
     // While the capability to do so is still there (a new uid loses it).
     super::capabilities::drop_all();
@@ -295,13 +305,26 @@ fn start_program(plan: &Plan, filter: &Filter) -> String {
         return format!("cannot set no_new_privs: {e}");
     }
     // Last: from here on the helper's own code needs none of the refused
-    // calls, only the exec (and the error channel's write).
+    // calls, only the exec (and the error channel's write); a bundled
+    // reference runs under it as it would after the exec.
     if let Err(e) = filter.install() {
         return format!("cannot install the seccomp filter: {e}");
     }
     let Some((program, args)) = plan.argv.split_first() else {
         return String::from("the command is empty");
     };
+    if plan.reference {
+        if let Err(error) = std::env::set_current_dir(&plan.cwd) {
+            return format!("{program}: {error}");
+        }
+        // Without a change of uid (a runner that is not root) the process
+        // still holds the helper's capabilities, which the exec, of a
+        // program that is not setuid, would drop.
+        if let Err(e) = super::capabilities::give_up_held() {
+            return format!("cannot give up the capabilities: {e}");
+        }
+        run_reference(program, args.get(1..).unwrap_or_default());
+    }
     // Exec with the caller's environment (the helper's, which is the
     // target's); the program is looked up on its PATH.
     let error = std::process::Command::new(program)
@@ -309,6 +332,37 @@ fn start_program(plan: &Plan, filter: &Filter) -> String {
         .current_dir(&plan.cwd)
         .exec();
     format!("{program}: {error}")
+}
+
+/// Runs the bundled reference of `args` (`NAME HOST PORT`) in the
+/// program's process, set up as for an exec, and exits as `runner
+/// __reference` would: the runner's binary, `program`, is the one this
+/// process runs already, and its exec cost more CPU than a short case
+/// does besides. Only for `Plan::reference`, which the runner sets for its
+/// own binary alone: a student's program never gets here.
+fn run_reference(program: &str, args: &[String]) -> ! {
+    // What the exec sets: the process's name, the last part of the path
+    // it was given (at most 15 bytes), and dumpable again (the helper and
+    // the change of uid cleared it) for a program its uid may read.
+    let name = std::path::Path::new(program)
+        .file_name()
+        .map(|name| name.as_encoded_bytes())
+        .unwrap_or(b"runner");
+    let name = &name[..name.len().min(15)];
+    if let Ok(name) = std::ffi::CString::new(name) {
+        let _ = prctl::set_name(&name);
+    }
+    if nix::unistd::access(program, nix::unistd::AccessFlags::R_OK).is_ok() {
+        let _ = prctl::set_dumpable(true);
+    }
+    // What the exec drops: every descriptor but stdio, the error channel
+    // among them, whose close tells the runner that the program started.
+    // Nothing here uses one again: this process never returns.
+    super::descriptors::close_others();
+    // A panic ends it as it ends the runner, its message already printed.
+    let code = std::panic::catch_unwind(|| crate::run_reference(args)).unwrap_or(101);
+    // Flushes stdout, as the runner's return from main does.
+    std::process::exit(i32::from(code))
 }
 
 /// The helper and the init keep no end of the target's pipes: the runner

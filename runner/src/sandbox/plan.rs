@@ -32,7 +32,8 @@ pub struct Plan {
     pub rlimits: Rlimits,
     /// The program is a bundled reference (the runner itself): its
     /// sandbox is named so (`REFERENCE_HOSTNAME`), and only there does
-    /// `runner __reference` run.
+    /// `runner __reference` run. The program's process, already the
+    /// runner, runs it without an exec (see `init`).
     pub reference: bool,
 }
 
