@@ -528,14 +528,17 @@ fn a_bundled_reference_runs_as_its_exec_would_have_left_it(#[case] as_root: bool
     // Seen while the case holds the reference (the runner waits up to 10 s
     // for a sandbox to start its program, and the case lasts two seconds).
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    // No event says a process opened a socket: between looks, the test
+    // waits on the runner's own end (its pidfd), for 10 ms at most.
+    let runner_pid = run.child().id() as i32;
     let seen = loop {
-        if let Some(seen) = ProgramProcess::below(run.child().id()) {
+        if let Some(seen) = ProgramProcess::below(runner_pid as u32) {
             break seen;
         }
-        if std::time::Instant::now() > deadline || run.child().try_wait().ok().flatten().is_some() {
+        let next_look = std::time::Instant::now() + Duration::from_millis(10);
+        if next_look > deadline || wait_for_exit(runner_pid, next_look) {
             panic!("no reference with a socket open was seen below the runner");
         }
-        std::thread::sleep(Duration::from_millis(10));
     };
     // Its own name, as an exec names a process.
     assert_eq!(seen.comm, "runner");
