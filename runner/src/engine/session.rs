@@ -117,13 +117,12 @@ pub fn run_spec(
         None => {
             let mut running: Option<Running> = None;
             for case in cases {
-                if delivery.elsewhere.is_some() && !options.out_of_time() {
+                let outcome = match delivery.serving_elsewhere(spec, case) {
                     // Not started: the spec's target serves elsewhere.
-                    finished(delivery.deliver(spec, case, Ran::skipped(spec, case)));
-                    continue;
-                }
-                let ran = each.run(case, &mut running);
-                finished(delivery.deliver(spec, case, ran));
+                    Some(not_run) if !options.out_of_time() => not_run,
+                    _ => delivery.deliver(spec, case, each.run(case, &mut running)),
+                };
+                finished(outcome);
             }
         }
     }
@@ -157,18 +156,6 @@ impl Ran {
             start_failed: false,
             elsewhere: None,
         }
-    }
-
-    /// A case not started because an earlier one found the program
-    /// serving elsewhere (`Delivery` gives it its reason).
-    fn skipped(spec: &Spec, case: &Case) -> Ran {
-        Ran::plain(CaseOutcome::new(
-            spec,
-            case,
-            None,
-            Verdict::NotRun,
-            String::new(),
-        ))
     }
 }
 
@@ -288,19 +275,31 @@ struct Delivery {
 }
 
 impl Delivery {
+    /// Once a start found the program serving elsewhere: `case`, not run
+    /// for that reason.
+    fn serving_elsewhere(&self, spec: &Spec, case: &Case) -> Option<CaseOutcome> {
+        let why = self.elsewhere.as_ref()?;
+        Some(CaseOutcome::new(
+            spec,
+            case,
+            None,
+            Verdict::NotRun,
+            why.clone(),
+        ))
+    }
+
     fn deliver(&mut self, spec: &Spec, case: &Case, ran: Ran) -> CaseOutcome {
         let Ran {
             outcome,
             start_failed,
             elsewhere,
         } = ran;
-        if let Some(why) = &self.elsewhere {
+        if let Some(not_run) = self.serving_elsewhere(spec, case) {
             // A case the run's end kept from starting keeps that reason.
-            let cut_short = outcome.verdict == Verdict::NotRun && !outcome.message.is_empty();
-            return if cut_short {
+            return if outcome.verdict == Verdict::NotRun {
                 outcome
             } else {
-                CaseOutcome::new(spec, case, None, Verdict::NotRun, why.clone())
+                not_run
             };
         }
         self.elsewhere = elsewhere;

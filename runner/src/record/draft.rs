@@ -286,19 +286,19 @@ fn write_case(yaml: &mut String, about: &About, number: usize, case: &Case, last
                             );
                         }
                         let runner_sends = *side == Side::Runner;
+                        // A reply to what the other side last sent on
+                        // this connection: the runner's as a client's
+                        // server, the program's as a server.
+                        if runner_sends == (about.role == Role::Client) {
+                            let asked = sent
+                                .iter()
+                                .rev()
+                                .find(|(c, _)| *c == conn)
+                                .map(|(_, b)| b.as_slice());
+                            echo_comment(yaml, &bytes, asked, runner_sends);
+                        }
                         if runner_sends {
                             last_action = end;
-                            if about.role == Role::Client {
-                                echo_comment(
-                                    yaml,
-                                    &bytes,
-                                    sent.iter()
-                                        .rev()
-                                        .find(|(c, _)| *c == conn)
-                                        .map(|(_, b)| b.as_slice()),
-                                    true,
-                                );
-                            }
                             if tcp {
                                 let _ = writeln!(
                                     yaml,
@@ -313,17 +313,6 @@ fn write_case(yaml: &mut String, about: &About, number: usize, case: &Case, last
                                 );
                             }
                         } else {
-                            if about.role == Role::Server {
-                                echo_comment(
-                                    yaml,
-                                    &bytes,
-                                    sent.iter()
-                                        .rev()
-                                        .find(|(c, _)| *c == conn)
-                                        .map(|(_, b)| b.as_slice()),
-                                    false,
-                                );
-                            }
                             let extra = wait(event.at, last_action, "timeout");
                             if tcp {
                                 let _ = writeln!(

@@ -191,6 +191,16 @@ pub fn plain_evidence(outcome: &CaseOutcome) -> String {
 mod tests {
     use super::*;
 
+    /// What the grading reporter adds up: every test's score.
+    fn scores_sum(report: &serde_json::Value) -> u64 {
+        report["tests"]
+            .as_array()
+            .expect("tests")
+            .iter()
+            .map(|t| t["score"].as_u64().expect("score"))
+            .sum()
+    }
+
     #[test]
     fn scores_add_up_to_the_runners_points() {
         let collected = crate::report::sample::collected();
@@ -199,13 +209,7 @@ mod tests {
         assert_eq!(report["version"], 1);
         assert_eq!(report["status"], "fail");
         assert_eq!(report["max_score"], collected.summary.max_points);
-        let sum: u64 = report["tests"]
-            .as_array()
-            .expect("tests")
-            .iter()
-            .map(|t| t["score"].as_u64().expect("score"))
-            .sum();
-        assert_eq!(sum, u64::from(collected.summary.points));
+        assert_eq!(scores_sum(&report), u64::from(collected.summary.points));
         let failed = &report["tests"][1];
         assert_eq!(failed["status"], "fail");
         assert_eq!(failed["line_no"], 35);
@@ -240,12 +244,6 @@ mod tests {
             serde_json::from_str(&render(&collected, &Context::default())).expect("JSON");
         assert_eq!(report["status"], "pass");
         assert_eq!(report["tests"][2]["score"], 0);
-        let sum: u64 = report["tests"]
-            .as_array()
-            .expect("tests")
-            .iter()
-            .map(|t| t["score"].as_u64().expect("score"))
-            .sum();
-        assert_eq!(sum, u64::from(collected.summary.points));
+        assert_eq!(scores_sum(&report), u64::from(collected.summary.points));
     }
 }
