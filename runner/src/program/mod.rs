@@ -4,6 +4,7 @@ mod build;
 mod command;
 mod identity;
 mod keyboard;
+mod leader;
 mod limits;
 mod output;
 mod process;
@@ -149,9 +150,21 @@ pub fn wait_until_serving(
                 waited: started.elapsed(),
             });
         }
-        std::thread::sleep(POLL);
+        std::thread::sleep(pause_before_next_look(started.elapsed()));
     }
 }
+
+/// How long to wait before looking again for a target's socket, after
+/// `waited` already: every 2 ms at first (a bundled reference listens
+/// within one), then an eighth of the wait so far, up to 10 ms. A slow
+/// start (a JVM, or a Python start on a machine busy with a class) is
+/// seen at most an eighth of its time late, with far fewer looks.
+fn pause_before_next_look(waited: Duration) -> Duration {
+    (waited / 8).clamp(POLL, READINESS_POLL_MAX)
+}
+
+/// The longest pause between two looks for a target's socket.
+const READINESS_POLL_MAX: Duration = Duration::from_millis(10);
 
 /// How long a program that serves on another address than the expected
 /// one is given to open the expected one too, before the case fails.
@@ -218,5 +231,13 @@ mod tests {
         ] {
             assert!(!serves(bound.parse().expect("valid"), wanted), "{bound}");
         }
+    }
+
+    #[test]
+    fn looks_for_a_socket_grow_apart_with_the_wait_up_to_a_bound() {
+        let ms = Duration::from_millis;
+        assert_eq!(pause_before_next_look(ms(0)), POLL);
+        assert_eq!(pause_before_next_look(ms(40)), ms(5));
+        assert_eq!(pause_before_next_look(ms(5000)), READINESS_POLL_MAX);
     }
 }

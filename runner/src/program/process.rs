@@ -4,6 +4,7 @@
 
 use super::identity::Identity;
 use super::keyboard::Keyboard;
+use super::leader::Leader;
 use super::limits::Limits;
 use super::output::Output;
 use super::procfs::{self, SocketKind};
@@ -85,7 +86,7 @@ pub fn target_environment(
 pub struct Process {
     /// Stops the sandbox at the limits it holds (first to go on drop).
     watchdog: Option<Watchdog>,
-    child: Child,
+    child: Leader,
     /// How the target is held: a sandbox of its own, or a process group.
     hold: Hold,
     /// Where the target's sockets are.
@@ -158,7 +159,7 @@ impl Process {
                 let (mut child, hold) = spawn_direct(&argv, confinement, Stdio::from(stdin))?;
                 let stdout = OwnedFd::from(child.stdout.take().expect("stdout is piped"));
                 let stderr = OwnedFd::from(child.stderr.take().expect("stderr is piped"));
-                (child, [stdout, stderr], hold)
+                (Leader::Spawned(child), [stdout, stderr], hold)
             }
         };
         leaders.push(child.id() as i32);
@@ -444,9 +445,14 @@ impl Process {
     /// A sandbox's processes all descend from its helper (an orphan is
     /// adopted by the sandbox's init, and none can leave its PID
     /// namespace): the kernel's lists of children name them, with no walk
-    /// over every process of the machine.
+    /// over every process of the machine. Where the sandbox has cgroups,
+    /// its helper joined them before it started anything, and no process
+    /// inside can leave them: their lists alone name every process.
     fn members(&self) -> Vec<i32> {
         let (mut members, marked) = match &self.hold {
+            Hold::Sandboxed(sandboxed) if sandboxed.cgroups.holds_every_process() => {
+                (Vec::new(), Vec::new())
+            }
             Hold::Sandboxed(_) => {
                 let mut tree = procfs::descendants(self.group);
                 tree.retain(|pid| !procfs::is_gone(*pid));
@@ -599,12 +605,30 @@ fn spawn_direct(
 /// `Child`, so only processes not started by the runner are waited for.
 fn reap_orphans() {
     use nix::sys::wait::{waitpid, WaitPidFlag};
+    // Most of the time no child of the runner has died unreaped: one
+    // system call says so, where the sweep below reads a file per thread.
+    if !any_child_died() {
+        return;
+    }
     // Held throughout: no target starts (and goes unregistered) meanwhile.
     let leaders = LEADERS.lock().unwrap_or_else(|e| e.into_inner());
     for pid in procfs::own_children() {
         if procfs::is_zombie(pid) && !leaders.contains(&pid) {
             let _ = waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG));
         }
+    }
+}
+
+/// Whether any child of the runner (of any of its threads) is a zombie,
+/// without reaping it (`WNOWAIT`).
+fn any_child_died() -> bool {
+    use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
+    let flags =
+        WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT | WaitPidFlag::__WALL;
+    match waitid(Id::All, flags) {
+        Ok(WaitStatus::StillAlive) | Err(nix::errno::Errno::ECHILD) => false,
+        // A zombie, or an answer not understood: sweep.
+        _ => true,
     }
 }
 

@@ -1,8 +1,10 @@
 //! Starting a target in a sandbox of its own (see `crate::sandbox`): the
 //! runner decides what the sandbox holds (ids, cgroups, visible folders,
-//! limits) and starts its helper, `runner __sandbox PLAN`, with the
-//! target's environment and stdio.
+//! limits, environment) and has its helper forked by the sandbox starter
+//! (or spawns it, `runner __sandbox`, where there is none), then hands it
+//! the plan and the target's stdio.
 
+use super::leader::Leader;
 use super::process::{target_environment, Confinement};
 use super::procfs;
 use super::toolchain;
@@ -17,7 +19,7 @@ use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Longest a sandbox may take to build itself and exec the program.
@@ -50,7 +52,7 @@ impl Sandboxed {
         confinement: &Confinement,
         network: &NetNamespace,
         stdin: OwnedFd,
-    ) -> io::Result<(Child, [OwnedFd; 2], Sandboxed)> {
+    ) -> io::Result<(Leader, [OwnedFd; 2], Sandboxed)> {
         let limits = confinement.limits;
         let as_root = nix::unistd::geteuid().is_root();
         let lease = as_root.then(IdLease::take).transpose()?;
@@ -63,6 +65,7 @@ impl Sandboxed {
             .map_or_else(|| nix::unistd::getuid().as_raw(), |l| l.id);
         let plan = Plan {
             argv: argv.to_vec(),
+            env: target_environment(Path::new(HOME), confinement.env),
             cwd: confinement
                 .folder
                 .map(Path::to_path_buf)
@@ -91,34 +94,13 @@ impl Sandboxed {
         let (errors, errors_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
         let (stdout, stdout_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
         let (stderr, stderr_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
-        let mut command = Command::new("/proc/self/exe");
-        // The helper starts with nothing but its end of the socket, on
-        // which it is handed everything else; it makes its own session
-        // and asks to die with the runner. With nothing to do between
-        // fork and exec, the child is started without a copy of the
-        // runner's memory (posix_spawn), which in a runner grading a class
-        // with a hundred threads costs more than the exec.
-        command
-            .arg(crate::sandbox::SUBCOMMAND)
-            .env_clear()
-            .envs(target_environment(Path::new(HOME), confinement.env))
-            .stdin(Stdio::from(helper_end))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        if !as_root {
-            // SAFETY: the closure only makes system calls.
-            unsafe {
-                command.pre_exec(|| {
-                    // In the runner's user namespace the helper is not
-                    // uid 0 there, so exec would drop the capabilities it
-                    // needs to build the sandbox: they go along as ambient
-                    // capabilities, which the program itself never gets.
-                    crate::sandbox::keep_capabilities_across_exec();
-                    Ok(())
-                });
+        let child = match crate::sandbox::fork_helper(&helper_end) {
+            Some(forked) => {
+                drop(helper_end);
+                Leader::forked(forked?)
             }
-        }
-        let child = command.spawn()?;
+            None => Leader::Spawned(spawn_helper(helper_end, as_root)?),
+        };
         let handed = [
             stdin.as_raw_fd(),
             stdout_write.as_raw_fd(),
@@ -238,6 +220,37 @@ impl Sandboxed {
             .map(|(folder, _)| *folder)
             .collect()
     }
+}
+
+/// Spawns a sandbox's helper, `runner __sandbox`, where the sandbox
+/// starter is not there to fork one. It starts with nothing but its end
+/// of the socket, `helper_end`, on which it is handed everything else; it
+/// makes its own session and asks to die with the runner. With nothing to
+/// do between fork and exec, the child is started without a copy of the
+/// runner's memory (posix_spawn), which in a runner grading a class with a
+/// hundred threads costs more than the exec.
+fn spawn_helper(helper_end: OwnedFd, as_root: bool) -> io::Result<std::process::Child> {
+    let mut command = Command::new("/proc/self/exe");
+    command
+        .arg(crate::sandbox::SUBCOMMAND)
+        .env_clear()
+        .stdin(Stdio::from(helper_end))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if !as_root {
+        // SAFETY: the closure only makes system calls.
+        unsafe {
+            command.pre_exec(|| {
+                // In the runner's user namespace the helper is not uid 0
+                // there, so exec would drop the capabilities it needs to
+                // build the sandbox: they go along as ambient
+                // capabilities, which the program itself never gets.
+                crate::sandbox::keep_capabilities_across_exec();
+                Ok(())
+            });
+        }
+    }
+    command.spawn()
 }
 
 /// The folders of the files `argv` names, shown read-only in the

@@ -32,6 +32,45 @@ pub struct Cgroups {
     cpu_usage: Option<(PathBuf, Version)>,
     /// A limit the watchdog stopped the sandbox for (see `Watchdog`).
     stopped_for: std::sync::Mutex<Option<Breach>>,
+    /// The files read again and again while the sandbox runs.
+    held: HeldFiles,
+}
+
+/// Files read again and again while a sandbox runs (its counters, its
+/// lists of processes): opened once and read from their start each time,
+/// one system call where opening, sizing, reading and closing took five.
+/// The kernel writes a cgroup file's text afresh on every read from 0.
+#[derive(Debug, Default)]
+struct HeldFiles(std::sync::Mutex<Vec<(PathBuf, fs::File)>>);
+
+impl HeldFiles {
+    fn read(&self, path: &Path) -> Option<String> {
+        let mut files = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let index = match files.iter().position(|(held, _)| held == path) {
+            Some(index) => index,
+            None => {
+                files.push((path.to_path_buf(), fs::File::open(path).ok()?));
+                files.len() - 1
+            }
+        };
+        read_from_start(&files[index].1)
+    }
+}
+
+/// The whole text of a kernel-made file, read from its start. A read
+/// shorter than asked is the end: the kernel fills what it is given.
+fn read_from_start(file: &fs::File) -> Option<String> {
+    use std::os::unix::fs::FileExt;
+    let mut text = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let got = file.read_at(&mut chunk, text.len() as u64).ok()?;
+        text.extend_from_slice(&chunk[..got]);
+        if got < chunk.len() {
+            break;
+        }
+    }
+    String::from_utf8(text).ok()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,8 +110,8 @@ impl Cgroups {
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         );
-        let mounts = Mounts::read();
-        remove_stale_once(&mounts);
+        let mounts = Mounts::of_runner();
+        remove_stale_once(mounts);
         let mut cgroups = Cgroups::default();
         if let Some(dir) = mounts.v2.as_ref().and_then(|base| make(base, &name)) {
             enable_controllers(&dir);
@@ -195,11 +234,12 @@ impl Cgroups {
         let (dir, version) = self.cpu_usage.as_ref()?;
         match version {
             Version::V2 => Some(Duration::from_micros(counter(
-                &dir.join("cpu.stat"),
+                &self.held.read(&dir.join("cpu.stat")).unwrap_or_default(),
                 "usage_usec",
             ))),
-            Version::V1 => fs::read_to_string(dir.join("cpuacct.usage"))
-                .ok()
+            Version::V1 => self
+                .held
+                .read(&dir.join("cpuacct.usage"))
                 .and_then(|t| t.trim().parse().ok())
                 .map(Duration::from_nanos),
         }
@@ -211,9 +251,8 @@ impl Cgroups {
     /// watchdog adds them up and stops the sandbox past it.
     pub fn memory_in_use(&self) -> Option<u64> {
         let (dir, version) = self.memory.as_ref()?;
-        let read = |file: &str| -> Option<u64> {
-            fs::read_to_string(dir.join(file)).ok()?.trim().parse().ok()
-        };
+        let read =
+            |file: &str| -> Option<u64> { self.held.read(&dir.join(file))?.trim().parse().ok() };
         match version {
             Version::V2 => read("memory.current"),
             Version::V1 => Some(
@@ -277,11 +316,18 @@ impl Cgroups {
         dirs
     }
 
+    /// Whether the sandbox has a cgroup at all: its helper joins every
+    /// one before anything starts, so that every process of the sandbox
+    /// is in each.
+    pub fn holds_every_process(&self) -> bool {
+        !self.dirs().is_empty()
+    }
+
     /// Every process in the sandbox's cgroups.
     pub fn members(&self) -> Vec<i32> {
         let mut members = Vec::new();
         for file in self.procs_files() {
-            if let Ok(text) = fs::read_to_string(file) {
+            if let Some(text) = self.held.read(&file) {
                 members.extend(text.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
             }
         }
@@ -321,12 +367,14 @@ impl Cgroups {
                 Version::V2 => ("memory.events", "oom_kill"),
                 Version::V1 => ("memory.oom_control", "oom_kill"),
             };
-            if counter(&dir.join(file), key) > 0 && !found.contains(&Breach::Memory) {
+            let text = fs::read_to_string(dir.join(file)).unwrap_or_default();
+            if counter(&text, key) > 0 && !found.contains(&Breach::Memory) {
                 found.push(Breach::Memory);
             }
         }
         if let Some((dir, _)) = &self.pids {
-            if counter(&dir.join("pids.events"), "max") > 0 && !found.contains(&Breach::Processes) {
+            let text = fs::read_to_string(dir.join("pids.events")).unwrap_or_default();
+            if counter(&text, "max") > 0 && !found.contains(&Breach::Processes) {
                 found.push(Breach::Processes);
             }
         }
@@ -437,15 +485,12 @@ fn is_live_runner(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
 }
 
-/// `key N` in a flat-keyed cgroup file.
-fn counter(file: &Path, key: &str) -> u64 {
-    fs::read_to_string(file)
-        .ok()
-        .and_then(|text| {
-            text.lines().find_map(|line| {
-                let (name, value) = line.split_once(' ')?;
-                (name == key).then(|| value.trim().parse().ok()).flatten()
-            })
+/// `key N` in the text of a flat-keyed cgroup file.
+fn counter(text: &str, key: &str) -> u64 {
+    text.lines()
+        .find_map(|line| {
+            let (name, value) = line.split_once(' ')?;
+            (name == key).then(|| value.trim().parse().ok()).flatten()
         })
         .unwrap_or(0)
 }
@@ -478,6 +523,12 @@ struct Mounts {
 }
 
 impl Mounts {
+    /// The runner's, read once: its cgroups and mounts stay the same.
+    fn of_runner() -> &'static Mounts {
+        static MOUNTS: std::sync::OnceLock<Mounts> = std::sync::OnceLock::new();
+        MOUNTS.get_or_init(Mounts::read)
+    }
+
     fn read() -> Mounts {
         let own = fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
         let own_path = |wanted: &dyn Fn(&str) -> bool| {
@@ -535,11 +586,21 @@ mod tests {
 
     #[test]
     fn counters_are_read_by_key() {
+        let text = "low 0\nhigh 0\nmax 3\noom 1\noom_kill 2\n";
+        assert_eq!(counter(text, "oom_kill"), 2);
+        assert_eq!(counter(text, "max"), 3);
+        assert_eq!(counter(text, "missing"), 0);
+    }
+
+    #[test]
+    fn a_held_file_is_read_whole_and_afresh() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let file = dir.path().join("memory.events");
-        fs::write(&file, "low 0\nhigh 0\nmax 3\noom 1\noom_kill 2\n").expect("write");
-        assert_eq!(counter(&file, "oom_kill"), 2);
-        assert_eq!(counter(&file, "max"), 3);
-        assert_eq!(counter(&file, "missing"), 0);
+        let file = dir.path().join("cgroup.procs");
+        let long: String = (0..3000).map(|pid| format!("{pid}\n")).collect();
+        fs::write(&file, &long).expect("write");
+        let held = HeldFiles::default();
+        assert_eq!(held.read(&file).as_deref(), Some(long.as_str()));
+        fs::write(&file, "7\n").expect("write");
+        assert_eq!(held.read(&file).as_deref(), Some("7\n"));
     }
 }

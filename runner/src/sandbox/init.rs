@@ -1,7 +1,8 @@
-//! The sandbox's helper: `runner __sandbox`, started by the runner with
-//! the target's environment and, as its stdin, a socket on which the
-//! runner hands it the target's stdio, the network namespace's handle,
-//! the write end of an error channel and the plan.
+//! The sandbox's helper: forked by the sandbox starter (`zygote`), or
+//! spawned by the runner as `runner __sandbox`, with, as its stdin, a
+//! socket on which the runner hands it the target's stdio, the network
+//! namespace's handle, the write end of an error channel and the plan
+//! (which holds the target's environment).
 //!
 //! Three processes, as in bubblewrap:
 //! - the helper joins the cgroups, makes the mount, PID, IPC and UTS
@@ -44,10 +45,19 @@ pub const ERROR_FD: i32 = 4;
 /// channel.
 const HANDED: usize = 5;
 /// Exit code of a sandbox that could not start its program.
-const SETUP_FAILED: i32 = 127;
+pub(super) const SETUP_FAILED: i32 = 127;
 
-/// Entry point of `runner __sandbox`.
+/// Entry point of `runner __sandbox`: a helper spawned by the runner
+/// where the sandbox starter (`zygote`) is not there.
 pub fn main() -> ! {
+    // Compiled here, in a single-threaded process before any fork.
+    serve(Filter::compile())
+}
+
+/// The helper's work, in a process that is a fresh exec of the runner
+/// (`main`) or a fork of the sandbox starter, with its socket as stdin
+/// and `filter` compiled by either.
+pub(super) fn serve(filter: Result<Filter, String>) -> ! {
     // Dies with the runner; a runner already gone closed the socket, so
     // the plan is not read in full below.
     let _ = prctl::set_pdeathsig(Signal::SIGKILL);
@@ -63,8 +73,8 @@ pub fn main() -> ! {
         Ok(plan) => plan,
         _ => fail(errors, "the sandbox was given no valid plan"),
     };
-    // Compiled here, in a single-threaded process before any fork.
-    let filter = match Filter::compile() {
+    take_environment(&plan.env);
+    let filter = match filter {
         Ok(filter) => filter,
         Err(message) => fail(errors, &message),
     };
@@ -121,6 +131,17 @@ fn take_handover() -> Option<Vec<u8>> {
         let _ = nix::unistd::close(fd);
     }
     Some(plan)
+}
+
+/// Makes `env` the process's whole environment, which the init and the
+/// program inherit: the target's, whatever the helper started with.
+fn take_environment(env: &[(String, String)]) {
+    for (name, _) in std::env::vars_os() {
+        std::env::remove_var(name);
+    }
+    for (name, value) in env {
+        std::env::set_var(name, value);
+    }
 }
 
 fn fail(mut errors: File, message: &str) -> ! {

@@ -34,6 +34,7 @@ mod seccomp;
 mod session;
 mod vfork;
 mod watchdog;
+mod zygote;
 
 pub use capabilities::keep_across_exec as keep_capabilities_across_exec;
 pub use cgroup::{Breach, Cgroups};
@@ -47,6 +48,7 @@ pub use plan::{Plan, Rlimits};
 pub use seccomp::Filter as SyscallFilter;
 pub use session::leave_terminal;
 pub use watchdog::{Budget, Watchdog};
+pub use zygote::fork_helper;
 
 use std::sync::OnceLock;
 
@@ -93,9 +95,10 @@ pub fn may_run_reference() -> bool {
 
 static ISOLATION: OnceLock<Isolation> = OnceLock::new();
 
-/// Decides how targets are confined. Must run first thing in `main`,
-/// while the runner still has a single thread: a process can only enter
-/// a new user namespace then.
+/// Decides how targets are confined, and forks the sandbox starter
+/// (`zygote`) where sandboxes can be made. Must run first thing in
+/// `main`, while the runner still has a single thread: a process can only
+/// enter a new user namespace then, and only then fork freely.
 pub fn set_up_at_start() {
     let root = nix::unistd::geteuid().is_root();
     let entered = if root { Ok(()) } else { enter_user_namespace() };
@@ -104,7 +107,10 @@ pub fn set_up_at_start() {
             .map(NetNamespace::keep_spare)
             .map_err(|e| format!("cannot make a network namespace: {e}"))
     }) {
-        Ok(()) => Isolation::Namespaces { as_root: root },
+        Ok(()) => {
+            zygote::start();
+            Isolation::Namespaces { as_root: root }
+        }
         Err(reason) => Isolation::ProcessGroup { reason },
     };
     let _ = ISOLATION.set(isolation);

@@ -1,7 +1,6 @@
-//! What the runner tells the sandbox's helper: the program, the folders
-//! it may see, its ids and limits. Passed as JSON on the helper's command
-//! line (which no target can see: the helper lives outside the target's
-//! PID namespace). The target's environment is the helper's own.
+//! What the runner tells the sandbox's helper: the program, its
+//! environment, the folders it may see, its ids and limits. Handed over
+//! as JSON on the helper's socket.
 
 use super::Cgroups;
 use crate::program::Limits;
@@ -14,6 +13,8 @@ pub struct Plan {
     /// The program and its arguments; a program name without `/` is
     /// looked up on the target's PATH, inside the sandbox.
     pub argv: Vec<String>,
+    /// The program's whole environment.
+    pub env: Vec<(String, String)>,
     /// Where the program starts (inside the sandbox).
     pub cwd: PathBuf,
     /// The uid and gid to run as; None keeps the runner's (without root,

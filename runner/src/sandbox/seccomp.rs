@@ -99,6 +99,7 @@ const X32_SYSCALL_BIT: i64 = 0x4000_0000;
 const X32_OWN: &[i64] = &[514, 539, 540];
 
 /// The compiled filter, ready to be installed.
+#[derive(Clone)]
 pub struct Filter {
     /// Everything refused with EPERM.
     refused: BpfProgram,
