@@ -36,10 +36,11 @@ pub struct Cgroups {
     held: HeldFiles,
 }
 
-/// Files read again and again while a sandbox runs (its counters, its
-/// lists of processes): opened once and read from their start each time,
-/// one system call where opening, sizing, reading and closing took five.
-/// The kernel writes a cgroup file's text afresh on every read from 0.
+/// Counters read again and again while a sandbox runs (its CPU time and
+/// memory): opened once and read from their start each time, one system
+/// call where opening, sizing, reading and closing took five. The kernel
+/// writes such a file's text afresh on every read from 0 (unlike a v1
+/// `cgroup.procs`, whose list is kept for the open file).
 #[derive(Debug, Default)]
 struct HeldFiles(std::sync::Mutex<Vec<(PathBuf, fs::File)>>);
 
@@ -326,8 +327,10 @@ impl Cgroups {
     /// Every process in the sandbox's cgroups.
     pub fn members(&self) -> Vec<i32> {
         let mut members = Vec::new();
+        // Opened afresh each time: v1 keeps the list it made for an open
+        // file, and a held one would show processes long gone.
         for file in self.procs_files() {
-            if let Some(text) = self.held.read(&file) {
+            if let Ok(text) = fs::read_to_string(file) {
                 members.extend(text.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
             }
         }
@@ -595,7 +598,7 @@ mod tests {
     #[test]
     fn a_held_file_is_read_whole_and_afresh() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let file = dir.path().join("cgroup.procs");
+        let file = dir.path().join("memory.stat");
         let long: String = (0..3000).map(|pid| format!("{pid}\n")).collect();
         fs::write(&file, &long).expect("write");
         let held = HeldFiles::default();

@@ -61,6 +61,7 @@ pub(super) fn serve(filter: Result<Filter, String>) -> ! {
     // Dies with the runner; a runner already gone closed the socket, so
     // the plan is not read in full below.
     let _ = prctl::set_pdeathsig(Signal::SIGKILL);
+    let _ = prctl::set_name(c"sandbox-helper");
     // A session (and process group) of its own, without the runner's
     // terminal: nothing inside can reach it.
     let _ = super::session::leave_terminal();
@@ -222,6 +223,7 @@ fn limit_ipc_memory(bytes: u64) -> Result<(), String> {
 /// Pid 1 of the sandbox.
 fn init(plan: &Plan, filter: &Filter, errors: &File, mut status: File) -> ! {
     let _ = prctl::set_pdeathsig(Signal::SIGKILL);
+    let _ = prctl::set_name(c"sandbox-init");
     // Out of the helper's process group (and session): `kill(0, ...)` by
     // any process inside then reaches only the sandbox's own processes,
     // never the helper, which lives outside the PID namespace and, without
