@@ -116,8 +116,24 @@ pub fn wait_until_serving(
     // When the program serves somewhere else, since when: a wrong address
     // (its own or --addr) shows at once, and need not cost the whole wait.
     let mut elsewhere_since: Option<Instant> = None;
+    let mut seen = Vec::new();
+    let mut looks = 0u32;
     loop {
-        let seen = process.sockets(kind);
+        // Where the kernel can say at once whether the expected address
+        // is served, every socket is listed only now and then, to tell a
+        // program that serves elsewhere: the listing walks the kernel's
+        // whole table of listening sockets, the lookup one bucket.
+        let served = match (kind, expected) {
+            (SocketKind::TcpListening, Some(wanted)) => process.listener_for(wanted),
+            _ => None,
+        };
+        if served == Some(true) {
+            return Ok(expected.expect("a lookup is of the expected address"));
+        }
+        if served.is_none() || looks.is_multiple_of(LIST_EVERY) {
+            seen = process.sockets(kind);
+        }
+        looks = looks.wrapping_add(1);
         let found = match expected {
             Some(wanted) => seen.iter().any(|b| serves(*b, wanted)).then_some(wanted),
             None => seen.first().map(|addr| reachable(*addr)),
@@ -153,6 +169,10 @@ pub fn wait_until_serving(
         std::thread::sleep(pause_before_next_look(started.elapsed()));
     }
 }
+
+/// One look in this many lists every socket, where the expected address
+/// is looked up (at most 50 ms apart at the longest pause).
+const LIST_EVERY: u32 = 5;
 
 /// How long to wait before looking again for a target's socket, after
 /// `waited` already: every 2 ms at first (a bundled reference listens

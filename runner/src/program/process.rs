@@ -288,16 +288,30 @@ impl Process {
         procfs::runnable_times(&self.members())
     }
 
+    /// Whether a connection to `addr` would reach a listening socket of
+    /// the target, asked of the kernel in one lookup; None where it cannot
+    /// be asked so (outside a private network).
+    pub fn listener_for(&self, addr: std::net::SocketAddr) -> Option<bool> {
+        self.sock_diag()?.listener_for(addr).ok()
+    }
+
+    /// The target's network's sock_diag socket, made on first use; None
+    /// outside a private network (where not every socket is the target's).
+    fn sock_diag(&self) -> Option<&super::sockdiag::SockDiag> {
+        self.listening
+            .get_or_init(|| match &self.network {
+                Network::Private(_) => self.network.run(super::sockdiag::SockDiag::open).ok(),
+                Network::Host => None,
+            })
+            .as_ref()
+    }
+
     /// Local addresses of the target's sockets of `kind`. In a private
     /// network every socket is the target's (the runner opens none there
     /// before the target serves): one sock_diag query answers. Otherwise
     /// read from the tables of its network, and owned by its processes.
     pub fn sockets(&self, kind: SocketKind) -> Vec<std::net::SocketAddr> {
-        let diag = self.listening.get_or_init(|| match &self.network {
-            Network::Private(_) => self.network.run(super::sockdiag::SockDiag::open).ok(),
-            Network::Host => None,
-        });
-        if let Some(found) = diag.as_ref().and_then(|diag| diag.sockets(kind).ok()) {
+        if let Some(found) = self.sock_diag().and_then(|diag| diag.sockets(kind).ok()) {
             return found;
         }
         let owners = self.members();
@@ -419,7 +433,12 @@ impl Process {
             }
             self.signal(&members, Signal::SIGKILL);
             self.exit_status();
-            reap_orphans();
+            match init {
+                // A sandbox's only possible orphan: its init, once its
+                // helper is gone.
+                Some(init) => reap_adopted(init),
+                None => reap_orphans(),
+            }
             members = self.members();
             if !members.is_empty() {
                 std::thread::sleep(POLL);
@@ -463,7 +482,13 @@ impl Process {
                 procfs::processes_with_env(marker),
             ),
         };
-        for pid in marked.into_iter().chain(self.hold.cgroups().members()) {
+        // A sandbox's helper joins every cgroup or fails; the fallback's
+        // target joins what it can.
+        let in_cgroups = match &self.hold {
+            Hold::Sandboxed(sandboxed) => sandboxed.cgroups.processes(),
+            Hold::Direct { cgroups, .. } => cgroups.members(),
+        };
+        for pid in marked.into_iter().chain(in_cgroups) {
             if !members.contains(&pid) && !procfs::is_zombie(pid) {
                 members.push(pid);
             }
@@ -619,6 +644,16 @@ fn reap_orphans() {
     }
 }
 
+/// Reaps `pid` if it is a child of the runner that died, and no target's
+/// main process (whose owner reaps it).
+fn reap_adopted(pid: i32) {
+    use nix::sys::wait::{waitpid, WaitPidFlag};
+    let leaders = LEADERS.lock().unwrap_or_else(|e| e.into_inner());
+    if !leaders.contains(&pid) && procfs::is_zombie(pid) {
+        let _ = waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG));
+    }
+}
+
 /// Whether any child of the runner (of any of its threads) is a zombie,
 /// without reaping it (`WNOWAIT`).
 fn any_child_died() -> bool {
@@ -682,8 +717,10 @@ pub fn become_subreaper() {
 
 /// How often adopted orphans that died are reaped.
 const REAP_EVERY: Duration = Duration::from_millis(10);
-/// How often, while every target so far ran in a sandbox.
-const REAP_SANDBOXED_EVERY: Duration = Duration::from_millis(100);
+/// How often, while every target so far ran in a sandbox: its orphans
+/// are its init's, and a sandbox's stop reaps its init should it become
+/// the runner's, so this only catches what nothing else would.
+const REAP_SANDBOXED_EVERY: Duration = Duration::from_secs(1);
 
 /// Kills every process any target of this runner left behind: the last
 /// line of defence, run when the run ends and no target is starting. That

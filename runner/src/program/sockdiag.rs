@@ -104,6 +104,36 @@ impl SockDiag {
         Ok(found)
     }
 
+    /// Whether a connection to `addr` would reach a listening TCP socket
+    /// of the namespace: the kernel's own lookup for an arriving
+    /// connection (a listener on `addr` itself, on its wildcard, or an
+    /// IPv6 one that takes IPv4 too), made once, where `sockets` walks
+    /// the whole listening table, every bucket of every namespace.
+    pub fn listener_for(&self, addr: SocketAddr) -> io::Result<bool> {
+        let sequence = self
+            .sequence
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let request = lookup(addr, sequence);
+        // SAFETY: send() reads `request.len()` bytes of `request`.
+        let sent = unsafe {
+            libc::send(
+                self.socket.as_raw_fd(),
+                request.as_ptr().cast(),
+                request.len(),
+                0,
+            )
+        };
+        if sent < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let mut found = Vec::new();
+        match self.read_answers(sequence, &mut found) {
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(false),
+            Err(e) => Err(e),
+            Ok(()) => Ok(!found.is_empty()),
+        }
+    }
+
     fn read_answers(&self, sequence: u32, found: &mut Vec<SocketAddr>) -> io::Result<()> {
         let mut buffer = vec![0u8; 32 * 1024];
         loop {
@@ -124,7 +154,7 @@ impl SockDiag {
                 return Err(error);
             }
             match parse(&buffer[..read as usize], sequence, found)? {
-                Parsed::Done => return Ok(()),
+                Parsed::Done | Parsed::One => return Ok(()),
                 Parsed::More => {}
             }
         }
@@ -154,11 +184,44 @@ fn request(family: u8, kind: SocketKind, sequence: u32) -> Vec<u8> {
     message
 }
 
+/// A request for the one listening TCP socket a connection to `addr`
+/// would reach (no dump: the kernel looks it up as for an arriving
+/// connection from `addr`'s own address, port 0).
+fn lookup(addr: SocketAddr, sequence: u32) -> Vec<u8> {
+    let family = match addr {
+        SocketAddr::V4(_) => libc::AF_INET,
+        SocketAddr::V6(_) => libc::AF_INET6,
+    };
+    let mut message = request(family as u8, SocketKind::TcpListening, sequence);
+    let flags = libc::NLM_F_REQUEST as u16;
+    message[6..8].copy_from_slice(&flags.to_ne_bytes());
+    // struct inet_diag_sockid after the request's first 8 bytes: source
+    // port, destination port, source and destination address (16 bytes
+    // each), interface, cookie; the socket's own end is the source.
+    let id = NLMSG_HEADER + 8;
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) => {
+            let mut bytes = [0u8; 16];
+            bytes[..4].copy_from_slice(&ip.octets());
+            bytes
+        }
+        IpAddr::V6(ip) => ip.octets(),
+    };
+    message[id..id + 2].copy_from_slice(&addr.port().to_be_bytes());
+    message[id + 4..id + 20].copy_from_slice(&ip);
+    message[id + 20..id + 36].copy_from_slice(&ip);
+    // INET_DIAG_NOCOOKIE: any socket, not one seen before.
+    message[id + 40..id + 48].fill(0xff);
+    message
+}
+
 #[derive(Debug, PartialEq, Eq)]
 enum Parsed {
     /// The dump goes on in the next datagram.
     More,
     Done,
+    /// The one answer to a lookup (no end of dump follows).
+    One,
 }
 
 /// Reads one datagram of answers to the request `sequence` into `found`.
@@ -190,6 +253,10 @@ fn parse(datagram: &[u8], sequence: u32, found: &mut Vec<SocketAddr>) -> io::Res
             _ if kind == SOCK_DIAG_BY_FAMILY => {
                 if let Some(addr) = message.get(NLMSG_HEADER..).and_then(local_address) {
                     found.push(addr);
+                }
+                let flags = u16::from_ne_bytes([message[6], message[7]]);
+                if flags & libc::NLM_F_MULTI as u16 == 0 {
+                    return Ok(Parsed::One);
                 }
             }
             _ => {}
@@ -281,6 +348,42 @@ mod tests {
             Parsed::Done
         );
         assert!(parse(&datagram[..30], 3, &mut found).is_err());
+    }
+
+    #[test]
+    fn a_lookup_finds_the_listener_a_connection_would_reach_and_nothing_else() {
+        let diag = SockDiag::open().expect("a sock_diag socket");
+        let exact = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let at = exact.local_addr().expect("addr");
+        assert!(diag.listener_for(at).expect("asked"));
+        let wildcard = std::net::TcpListener::bind("0.0.0.0:0").expect("bind");
+        let port = wildcard.local_addr().expect("addr").port();
+        assert!(diag
+            .listener_for(SocketAddr::from(([127, 3, 4, 5], port)))
+            .expect("asked"));
+        // An IPv6 wildcard takes IPv4 connections too (Linux's default).
+        let dual = std::net::TcpListener::bind("[::]:0").expect("bind ::");
+        let port = dual.local_addr().expect("addr").port();
+        assert!(diag
+            .listener_for(SocketAddr::from(([127, 0, 0, 1], port)))
+            .expect("asked"));
+        // So does one bound to a v4-mapped address, as a JVM binds.
+        let mapped = std::net::TcpListener::bind("[::ffff:127.0.0.1]:0").expect("bind mapped");
+        let port = mapped.local_addr().expect("addr").port();
+        assert!(diag
+            .listener_for(SocketAddr::from(([127, 0, 0, 1], port)))
+            .expect("asked"));
+        let v6 = std::net::TcpListener::bind("[::1]:0").expect("bind ::1");
+        assert!(diag
+            .listener_for(v6.local_addr().expect("addr"))
+            .expect("asked"));
+        // A client's end of a connection, and a closed listener, are not
+        // listeners.
+        let client = std::net::TcpStream::connect(at).expect("connect");
+        let client_end = client.local_addr().expect("addr");
+        assert!(!diag.listener_for(client_end).expect("asked"));
+        drop(exact);
+        assert!(!diag.listener_for(at).expect("asked"));
     }
 
     #[test]

@@ -324,7 +324,21 @@ impl Cgroups {
         !self.dirs().is_empty()
     }
 
-    /// Every process in the sandbox's cgroups.
+    /// Every live process of the sandbox, from the list of one of its
+    /// cgroups: every process is in each (see `holds_every_process`).
+    pub fn processes(&self) -> Vec<i32> {
+        let Some(file) = self.procs_files().into_iter().next() else {
+            return Vec::new();
+        };
+        fs::read_to_string(file)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().parse::<i32>().ok())
+            .collect()
+    }
+
+    /// Every process in any of the sandbox's cgroups: what must be gone
+    /// before each can be removed.
     pub fn members(&self) -> Vec<i32> {
         let mut members = Vec::new();
         // Opened afresh each time: v1 keeps the list it made for an open
