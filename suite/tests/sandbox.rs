@@ -580,6 +580,110 @@ fn a_bundled_reference_runs_as_its_exec_would_have_left_it(#[case] as_root: bool
     );
 }
 
+/// Two cases of the bundled reference, the first held for two seconds.
+const HELD_THEN_GREETED: &str = "\
+spec: held-then-greeted
+title: the bundled reference, held, then greeted
+about: a case long enough to act during it, then another
+target:
+  role: server
+  transport: tcp
+  reference: upper-server
+cases:
+  - id: held
+    about: replies after two seconds of waiting
+    steps:
+      - connect: a
+      - quiet: { on: a, for: 2s }
+      - send: { on: a, text: \"hello\" }
+      - recv: { on: a, text: \"HELLO\" }
+  - id: greeted
+    about: replies at once
+    steps:
+      - connect: a
+      - send: { on: a, text: \"again\" }
+      - recv: { on: a, text: \"AGAIN\" }
+";
+
+/// The runner's child that forks each sandbox's helper, by its name.
+fn sandbox_starter_of(runner: u32) -> Option<u32> {
+    let children = std::fs::read_to_string(format!("/proc/{runner}/task/{runner}/children"))
+        .unwrap_or_default();
+    children
+        .split_whitespace()
+        .filter_map(|c| c.parse::<u32>().ok())
+        .find(|child| {
+            std::fs::read_to_string(format!("/proc/{child}/comm"))
+                .is_ok_and(|comm| comm.trim_end() == "sandbox-starter")
+        })
+}
+
+/// Sandboxes still start once the starter that forks their helpers is
+/// gone: the runner spawns each helper itself instead.
+#[rstest]
+#[case::as_root(true)]
+#[case::as_nobody(false)]
+fn sandboxes_start_without_their_starter_once_it_is_gone(#[case] as_root: bool) {
+    let folder = world_readable_tempdir();
+    let spec = folder.path().join("held-then-greeted.yaml");
+    std::fs::write(&spec, HELD_THEN_GREETED).expect("write");
+    chmod(&spec, 0o644);
+    let runner = assert_cmd::cargo::cargo_bin("runner");
+    let mut command = if as_root {
+        std::process::Command::new(&runner)
+    } else {
+        let mut command = std::process::Command::new("setpriv");
+        command
+            .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+            .arg(&runner);
+        command
+    };
+    // A deadline runs the cases one after the other: the second starts
+    // after the first, held, is over.
+    command
+        .arg(&spec)
+        .args(["--format", "json", "--deadline", "60s"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut run = Started(Some(command.spawn().expect("runner starts")));
+    let runner_pid = run.child().id();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    // While the first case holds its reference, the starter is killed.
+    loop {
+        if ProgramProcess::below(runner_pid).is_some() {
+            break;
+        }
+        let next_look = std::time::Instant::now() + Duration::from_millis(10);
+        if next_look > deadline || wait_for_exit(runner_pid as i32, next_look) {
+            panic!("no reference with a socket open was seen below the runner");
+        }
+    }
+    let starter = sandbox_starter_of(runner_pid).expect("the runner has a sandbox starter");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(starter as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .expect("the starter is killed");
+
+    let output = run.output();
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "no report ({e}): {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    let verdicts = verdicts(&report);
+    for case in ["held", "greeted"] {
+        assert_eq!(
+            verdicts[case].0,
+            "pass",
+            "{case}: {report:#}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
 // 5b. A course kept under /opt or /usr/local is the teacher's alone.
 
 /// A course as a teacher may keep it under `root` (`/opt`, `/usr/local`):

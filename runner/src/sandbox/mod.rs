@@ -48,7 +48,7 @@ pub use plan::{Plan, Rlimits};
 pub use seccomp::Filter as SyscallFilter;
 pub use session::leave_terminal;
 pub use watchdog::{Budget, Watchdog};
-pub use zygote::fork_helper;
+pub use zygote::{fork_helper, main as starter_main, SUBCOMMAND as STARTER_SUBCOMMAND};
 
 use std::sync::OnceLock;
 
@@ -95,10 +95,11 @@ pub fn may_run_reference() -> bool {
 
 static ISOLATION: OnceLock<Isolation> = OnceLock::new();
 
-/// Decides how targets are confined, and forks the sandbox starter
+/// Decides how targets are confined, and starts the sandbox starter
 /// (`zygote`) where sandboxes can be made. Must run first thing in
-/// `main`, while the runner still has a single thread: a process can only
-/// enter a new user namespace then, and only then fork freely.
+/// `main`, while the runner still has a single thread (a process can only
+/// enter a new user namespace then), and on the main thread, which the
+/// starter dies with.
 pub fn set_up_at_start() {
     let root = nix::unistd::geteuid().is_root();
     let entered = if root { Ok(()) } else { enter_user_namespace() };
@@ -108,7 +109,7 @@ pub fn set_up_at_start() {
             .map_err(|e| format!("cannot make a network namespace: {e}"))
     }) {
         Ok(()) => {
-            zygote::start();
+            zygote::start(root);
             Isolation::Namespaces { as_root: root }
         }
         Err(reason) => Isolation::ProcessGroup { reason },

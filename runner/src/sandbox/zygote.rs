@@ -1,23 +1,23 @@
-//! The sandbox starter: a copy of the runner forked at start, while the
-//! runner still has one thread, that forks each sandbox's helper on
-//! request. The helper then needs no exec of the runner's binary (its
-//! loading, relocation and page faults were the largest share of a
-//! sandbox's own cost), and the seccomp filter is compiled once, here,
-//! instead of once per helper.
+//! The sandbox starter: a process the runner starts once, at start, that
+//! forks each sandbox's helper on request. The helper then needs no exec
+//! of the runner's binary of its own (its loading, relocation and page
+//! faults were the largest share of a sandbox's own cost), and the
+//! seccomp filter is compiled once, here, instead of once per helper.
+//!
+//! The starter is itself an exec of the runner (`runner
+//! __sandbox-starter`), spawned from the runner's main thread, which it
+//! dies with, with an empty environment and nothing open but its socket:
+//! it holds nothing of the teacher's (command line, environment, memory)
+//! for a helper or a sandbox's init to inherit, and, made inside the
+//! runner's user namespace where the runner has one, its helpers are the
+//! runner's to look into as exec'd ones were.
 //!
 //! A helper is forked with `CLONE_PARENT`: its parent is the runner, as
 //! when the runner spawned it, so the runner waits for it, is signalled
 //! when it ends and reaps it; the starter never has a child of its own.
 //!
-//! The starter holds nothing of the teacher's: before it serves, it
-//! leaves the runner's session and terminal, closes every descriptor but
-//! its socket, clears its environment and overwrites the command line in
-//! its memory, which every helper and every sandbox's init inherit (a
-//! program in a sandbox reads its init's `/proc/1/cmdline`; without this
-//! it would show the teacher's `runner grade ...` line).
-//!
-//! Where the starter cannot be made, or has died, the runner spawns the
-//! helper as `runner __sandbox` instead (`program::sandboxed`).
+//! Where the starter could not be started, or has died, the runner spawns
+//! the helper as `runner __sandbox` instead (`program::sandboxed`).
 
 use super::seccomp::Filter;
 use nix::sys::socket::{
@@ -28,15 +28,17 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::Mutex;
 
+/// The hidden first argument that starts the sandbox starter.
+pub const SUBCOMMAND: &str = "__sandbox-starter";
+
 /// The runner's end of the starter's socket; None where there is no
 /// starter, or once it is found gone.
 static STARTER: Mutex<Option<OwnedFd>> = Mutex::new(None);
 
-/// What a helper's `/proc/PID/cmdline` reads, as when it was exec'd.
-const COMMAND_LINE: &[u8] = b"/proc/self/exe\0__sandbox\0";
-
-/// Forks the starter. Call while the runner has a single thread.
-pub fn start() {
+/// Starts the sandbox starter. Call from the runner's main thread, which
+/// lives as long as the runner: the starter asks to die with the thread
+/// that started it.
+pub fn start(as_root: bool) {
     let Ok((runner_end, starter_end)) = socketpair(
         AddressFamily::Unix,
         SockType::SeqPacket,
@@ -45,21 +47,30 @@ pub fn start() {
     ) else {
         return;
     };
-    let runner = nix::unistd::getpid();
-    // SAFETY: the runner has a single thread here, so the child may run
-    // any code.
-    match unsafe { nix::unistd::fork() } {
-        Ok(nix::unistd::ForkResult::Child) => {
-            drop(runner_end);
-            serve(starter_end, runner)
+    let mut command = std::process::Command::new("/proc/self/exe");
+    command
+        .arg(SUBCOMMAND)
+        .env_clear()
+        .stdin(std::process::Stdio::from(starter_end))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    if !as_root {
+        // SAFETY: the closure only makes system calls.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut command, || {
+                // What its helpers need to build sandboxes in the runner's
+                // user namespace, as for a spawned helper (`sandboxed`).
+                super::keep_capabilities_across_exec();
+                Ok(())
+            });
         }
-        Ok(nix::unistd::ForkResult::Parent { .. }) => {
-            drop(starter_end);
-            if let Ok(mut starter) = STARTER.lock() {
-                *starter = Some(runner_end);
-            }
+    }
+    // Never waited for through its handle: it ends when the runner's end
+    // of its socket closes, and the runner's reaper reaps it.
+    if command.spawn().is_ok() {
+        if let Ok(mut starter) = STARTER.lock() {
+            *starter = Some(runner_end);
         }
-        Err(_) => {}
     }
 }
 
@@ -101,31 +112,27 @@ fn ask(socket: RawFd, helper_end: RawFd) -> nix::Result<Result<i32, i32>> {
     Ok(if value > 0 { Ok(value) } else { Err(-value) })
 }
 
-/// The starter's life: scrubbed of the teacher's state, it forks a helper
-/// per request until the runner closes its socket or dies.
-fn serve(socket: OwnedFd, runner: nix::unistd::Pid) -> ! {
+/// Entry point of `runner __sandbox-starter`: forks a helper per request
+/// on its stdin, the runner's socket, until the runner closes it or dies.
+pub fn main() -> ! {
     use nix::sys::prctl;
+    const SOCKET: RawFd = 0;
     let _ = prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
-    if nix::unistd::getppid() != runner {
-        std::process::exit(0);
-    }
     let _ = prctl::set_dumpable(false);
     let _ = prctl::set_name(c"sandbox-starter");
     // Out of the runner's session: Ctrl-C at the teacher's terminal is
-    // the runner's to handle, and no helper inherits that terminal.
+    // the runner's to handle.
     let _ = super::session::leave_terminal();
-    let socket = keep_only(socket);
-    scrub_memory_of_command_line();
     let filter = Filter::compile();
     loop {
-        let Some(helper_end) = next_request(socket) else {
+        let Some(helper_end) = next_request(SOCKET) else {
             std::process::exit(0);
         };
         let answer = match fork_with_runner_as_parent() {
             Ok(0) => {
-                // SAFETY: the starter's socket is not used again here.
-                unsafe { nix::libc::close(socket) };
-                if nix::unistd::dup2(helper_end.as_raw_fd(), 0).is_err() {
+                // The helper's stdin is its own socket, in place of the
+                // starter's.
+                if nix::unistd::dup2(helper_end.as_raw_fd(), SOCKET).is_err() {
                     std::process::exit(super::init::SETUP_FAILED);
                 }
                 drop(helper_end);
@@ -135,41 +142,8 @@ fn serve(socket: OwnedFd, runner: nix::unistd::Pid) -> ! {
             Err(errno) => -(errno as i32),
         };
         drop(helper_end);
-        let _ = nix::sys::socket::send(socket, &answer.to_ne_bytes(), MsgFlags::MSG_NOSIGNAL);
+        let _ = nix::sys::socket::send(SOCKET, &answer.to_ne_bytes(), MsgFlags::MSG_NOSIGNAL);
     }
-}
-
-/// Closes every descriptor but the starter's socket, which it returns as
-/// fd 3; stdin, stdout and stderr become /dev/null.
-fn keep_only(socket: OwnedFd) -> RawFd {
-    const SOCKET: RawFd = 3;
-    let fd = socket.as_raw_fd();
-    if fd != SOCKET {
-        let _ = nix::unistd::dup2(fd, SOCKET);
-        drop(socket);
-    } else {
-        std::mem::forget(socket);
-    }
-    if let Ok(null) = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/null")
-    {
-        for place in 0..3 {
-            let _ = nix::unistd::dup2(null.as_raw_fd(), place);
-        }
-    }
-    // SAFETY: close_range takes plain integers; nothing here owns any
-    // descriptor above the socket.
-    unsafe {
-        nix::libc::syscall(
-            nix::libc::SYS_close_range,
-            SOCKET as u32 + 1,
-            nix::libc::c_uint::MAX,
-            0,
-        )
-    };
-    SOCKET
 }
 
 /// Waits for the next request: the helper's socket, or None when the
@@ -232,51 +206,4 @@ fn fork_with_runner_as_parent() -> Result<i32, nix::errno::Errno> {
     } else {
         Ok(pid as i32)
     }
-}
-
-/// Empties the environment and overwrites the command line and the
-/// environment's strings where the kernel shows them (`/proc/PID/cmdline`
-/// and `environ`), so that no helper or init forked from here shows the
-/// teacher's.
-fn scrub_memory_of_command_line() {
-    // SAFETY: single-threaded; nothing holds a pointer into the
-    // environment.
-    unsafe { nix::libc::clearenv() };
-    let Some([arg_start, arg_end, env_start, env_end]) = areas() else {
-        return;
-    };
-    for (start, end) in [(arg_start, arg_end), (env_start, env_end)] {
-        if end <= start {
-            continue;
-        }
-        let len = end - start;
-        // SAFETY: the kernel says these bytes are this process's command
-        // line and environment strings, on its stack: mapped and
-        // writable. After `clearenv` nothing reads the environment's, and
-        // Rust's copy of the arguments was made at start.
-        unsafe { std::ptr::write_bytes(start as *mut u8, 0, len) };
-    }
-    let len = arg_end.saturating_sub(arg_start);
-    if COMMAND_LINE.len() <= len {
-        // SAFETY: within the command line's bytes, as above.
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                COMMAND_LINE.as_ptr(),
-                arg_start as *mut u8,
-                COMMAND_LINE.len(),
-            )
-        };
-    }
-}
-
-/// Where the kernel says this process's command line and environment
-/// strings are: fields 48 to 51 of `/proc/self/stat`.
-fn areas() -> Option<[usize; 4]> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // The fields after the command name, which may hold spaces and ')'.
-    let after_name = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    // Field 3 is the first after the name; field N is at index N - 3.
-    let field = |n: usize| fields.get(n - 3)?.parse::<usize>().ok();
-    Some([field(48)?, field(49)?, field(50)?, field(51)?])
 }
