@@ -116,10 +116,9 @@ impl Cgroups {
         let mut cgroups = Cgroups::default();
         if let Some(dir) = mounts.v2.as_ref().and_then(|base| make(base, &name)) {
             enable_controllers(&dir);
-            let has = |c: &str| {
-                fs::read_to_string(dir.join("cgroup.controllers"))
-                    .is_ok_and(|t| t.split_whitespace().any(|w| w == c))
-            };
+            let controllers =
+                fs::read_to_string(dir.join("cgroup.controllers")).unwrap_or_default();
+            let has = |c: &str| controllers.split_whitespace().any(|w| w == c);
             if has("memory") && fs::write(dir.join("memory.max"), memory.to_string()).is_ok() {
                 let _ = fs::write(dir.join("memory.swap.max"), "0");
                 cgroups.memory = Some((dir.clone(), Version::V2));
@@ -522,11 +521,15 @@ fn make(base: &Path, name: &str) -> Option<PathBuf> {
 /// children. Refused (and then left alone) where the parent holds
 /// processes of its own and is not the root: v2's "no internal processes".
 fn enable_controllers(dir: &Path) {
-    if let Some(parent) = dir.parent() {
-        for controller in ["+memory", "+pids", "+cpu"] {
-            let _ = fs::write(parent.join("cgroup.subtree_control"), controller);
+    // Every sandbox's parent is the runner's own cgroup: once per run.
+    static ASKED: std::sync::Once = std::sync::Once::new();
+    ASKED.call_once(|| {
+        if let Some(parent) = dir.parent() {
+            for controller in ["+memory", "+pids", "+cpu"] {
+                let _ = fs::write(parent.join("cgroup.subtree_control"), controller);
+            }
         }
-    }
+    });
 }
 
 /// Where the runner's own cgroups are, per hierarchy.
