@@ -8,7 +8,9 @@
 #             CPU divided by its size), all copies of fixtures/python/chat_server.py
 #
 # Usage: bench/cpu-cost.sh [--runs N] [--students N] [--runner PATH]...
-#   --runs N       runs of each measurement, the median reported (default 7)
+#   --runs N       rounds, the median reported (default 7); each round takes
+#                  three Python starts, then for each runner three cases and
+#                  one class, so that runners compare side by side
 #   --students N   class size (default 24)
 #   --runner PATH  a runner binary to measure; repeat to compare several
 #                  (e.g. a build of an older commit); default
@@ -23,7 +25,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,21s/^# \{0,1\}//p' "$0" >&2; exit "${1:-2}"; }
+usage() { sed -n '2,24s/^# \{0,1\}//p' "$0" >&2; exit "${1:-2}"; }
 runs=7
 students=24
 runners=()
@@ -50,43 +52,59 @@ for (( i = 1; i <= students; i++ )); do
     cp fixtures/python/chat_server.py "$class/student-$i/"
 done
 
-# measure RUNS -- CMD...: prints the medians "tree_ms machine_ms wall_ms".
-measure() {
-    python3 - "$@" <<'PY'
-import os, resource, subprocess, sys, time
-runs = int(sys.argv[1]); cmd = sys.argv[3:]
+# Every round measures the Python unit, then each runner's case and
+# student, one after the other: on a shared machine whose speed drifts,
+# only measurements taken side by side compare.
+/usr/bin/python3 - "$runs" "$students" "$class" "$tmp/out" "${runners[@]}" <<'PY'
+import os, resource, shutil, statistics, subprocess, sys, time
+
+runs, students, class_dir, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+runners = sys.argv[5:]
+
 def busy():
     fields = [int(x) for x in open("/proc/stat").readline().split()[1:]]
     # user nice system idle iowait irq softirq steal ...
     return (sum(fields) - fields[3] - fields[4]) * 1000 / os.sysconf("SC_CLK_TCK")
-tree, machine, wall = [], [], []
-for _ in range(runs):
+
+def measure(cmd):
+    """(tree, machine, wall) in ms for one run of cmd."""
+    shutil.rmtree(out, ignore_errors=True)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     b, t = busy(), time.monotonic()
     subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    wall = (time.monotonic() - t) * 1000
     # the kernel's workers finish tearing a namespace down just after
     time.sleep(0.05)
-    a = busy()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    wall.append((time.monotonic() - t - 0.05) * 1000)
-    tree.append((after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) * 1000)
-    machine.append(a - b)
-med = lambda v: sorted(v)[len(v) // 2]
-print(f"{med(tree):.1f} {med(machine):.1f} {med(wall):.1f}")
-PY
-}
+    tree = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) * 1000
+    return tree, busy() - b, wall
 
-read -r py_tree py_machine py_wall < <(measure "$runs" -- /usr/bin/python3 -c pass)
-unit() { awk -v a="$1" -v b="$py_tree" 'BEGIN { printf "%.2f", a / b }'; }
-echo "cpus: $(nproc)  runs: $runs (medians)  load: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-34s %-8s %9s %11s %9s %8s\n' runner what "tree ms" "machine ms" "wall ms" "pythons"
-printf '%-34s %-8s %9s %11s %9s %8s\n' - python "$py_tree" "$py_machine" "$py_wall" 1.00
-for runner in "${runners[@]}"; do
-    read -r t m w < <(measure "$runs" -- "$runner" tcp-upper-server --case greeting --color never)
-    printf '%-34s %-8s %9s %11s %9s %8s\n' "$runner" case "$t" "$m" "$w" "$(unit "$t")"
-    read -r t m w < <(measure "$(( (runs + 1) / 2 ))" -- "$runner" grade tcp-chat-server \
-        --submissions "$class" --file chat_server.py --addr 127.1.1.1:8900 --out "$tmp/out")
-    per=$(awk -v a="$t" -v n="$students" 'BEGIN { printf "%.1f", a / n }')
-    perm=$(awk -v a="$m" -v n="$students" 'BEGIN { printf "%.1f", a / n }')
-    printf '%-34s %-8s %9s %11s %9s %8s\n' "$runner" student "$per" "$perm" "$w" "$(unit "$per")"
-done
+python = ["/usr/bin/python3", "-c", "pass"]
+def case(runner):
+    return [runner, "tcp-upper-server", "--case", "greeting", "--color", "never"]
+def student(runner):
+    return [runner, "grade", "tcp-chat-server", "--submissions", class_dir,
+            "--file", "chat_server.py", "--addr", "127.1.1.1:8900", "--out", out]
+
+taken = {("-", "python"): []}
+for runner in runners:
+    taken[(runner, "case")] = []
+    taken[(runner, "student")] = []
+for _ in range(runs):
+    for _ in range(3):
+        taken[("-", "python")].append(measure(python))
+    for runner in runners:
+        for _ in range(3):
+            taken[(runner, "case")].append(measure(case(runner)))
+        tree, machine, wall = measure(student(runner))
+        taken[(runner, "student")].append((tree / students, machine / students, wall))
+
+def medians(values):
+    return [statistics.median(v[k] for v in values) for k in range(3)]
+unit = medians(taken[("-", "python")])[0]
+print(f"cpus: {os.cpu_count()}  rounds: {runs} (medians)  load: {' '.join(open('/proc/loadavg').read().split()[:3])}")
+print(f"{'runner':34s} {'what':8s} {'tree ms':>9s} {'machine ms':>11s} {'wall ms':>9s} {'pythons':>8s}")
+for (runner, what), values in taken.items():
+    tree, machine, wall = medians(values)
+    print(f"{runner:34s} {what:8s} {tree:9.1f} {machine:11.1f} {wall:9.1f} {tree / unit:8.2f}")
+PY
