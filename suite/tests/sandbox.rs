@@ -500,13 +500,13 @@ impl Drop for Started {
     }
 }
 
-#[rstest]
-#[case::as_root(true)]
-#[case::as_nobody(false)]
-fn a_bundled_reference_runs_as_its_exec_would_have_left_it(#[case] as_root: bool) {
+/// The runner, as root or as nobody, started in the background on the
+/// spec `text` (written to a folder nobody can read) with `args`, its
+/// JSON report on stdout.
+fn start_on_spec(as_root: bool, text: &str, args: &[&str]) -> (Started, tempfile::TempDir) {
     let folder = world_readable_tempdir();
-    let spec = folder.path().join("held-reference.yaml");
-    std::fs::write(&spec, HELD_REFERENCE).expect("write");
+    let spec = folder.path().join("spec.yaml");
+    std::fs::write(&spec, text).expect("write");
     chmod(&spec, 0o644);
     let runner = assert_cmd::cargo::cargo_bin("runner");
     let mut command = if as_root {
@@ -521,25 +521,61 @@ fn a_bundled_reference_runs_as_its_exec_would_have_left_it(#[case] as_root: bool
     command
         .arg(&spec)
         .args(["--format", "json"])
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let mut run = Started(Some(command.spawn().expect("runner starts")));
-    // Seen while the case holds the reference (the runner waits up to 10 s
-    // for a sandbox to start its program, and the case lasts two seconds).
+    (
+        Started(Some(command.spawn().expect("runner starts"))),
+        folder,
+    )
+}
+
+/// The program of the case `run` holds its reference in, once seen.
+/// No event says a process opened a socket: between looks, the test waits
+/// on the runner's own end (its pidfd), for 10 ms at most.
+fn held_program(run: &mut Started) -> ProgramProcess {
+    // The runner waits up to 10 s for a sandbox to start its program, and
+    // the case lasts two seconds.
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
-    // No event says a process opened a socket: between looks, the test
-    // waits on the runner's own end (its pidfd), for 10 ms at most.
     let runner_pid = run.child().id() as i32;
-    let seen = loop {
+    loop {
         if let Some(seen) = ProgramProcess::below(runner_pid as u32) {
-            break seen;
+            return seen;
         }
         let next_look = std::time::Instant::now() + Duration::from_millis(10);
         if next_look > deadline || wait_for_exit(runner_pid, next_look) {
             panic!("no reference with a socket open was seen below the runner");
         }
-    };
+    }
+}
+
+/// Waits for the end of `run` and asserts that each of `cases` passed.
+fn assert_cases_pass(run: Started, cases: &[&str]) {
+    let output = run.output();
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "no report ({e}): {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    let verdicts = verdicts(&report);
+    for case in cases {
+        assert_eq!(
+            verdicts[*case].0,
+            "pass",
+            "{case}: {report:#}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+#[rstest]
+#[case::as_root(true)]
+#[case::as_nobody(false)]
+fn a_bundled_reference_runs_as_its_exec_would_have_left_it(#[case] as_root: bool) {
+    let (mut run, _folder) = start_on_spec(as_root, HELD_REFERENCE, &[]);
+    let seen = held_program(&mut run);
     // Its own name, as an exec names a process.
     assert_eq!(seen.comm, "runner");
     // Nothing but stdio and its own sockets: the error channel closed
@@ -564,40 +600,11 @@ fn a_bundled_reference_runs_as_its_exec_would_have_left_it(#[case] as_root: bool
     // Dumpable, as after the exec of a program its uid can read: its /proc
     // files are its own uid's.
     assert_eq!(seen.owner.to_string(), seen.field("Uid"), "{}", seen.status);
-
-    let output = run.output();
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "no report ({e}): {}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    assert_eq!(
-        verdicts(&report)["held"].0,
-        "pass",
-        "{report:#}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_cases_pass(run, &["held"]);
 }
 
-/// Two cases of the bundled reference, the first held for two seconds.
-const HELD_THEN_GREETED: &str = "\
-spec: held-then-greeted
-title: the bundled reference, held, then greeted
-about: a case long enough to act during it, then another
-target:
-  role: server
-  transport: tcp
-  reference: upper-server
-cases:
-  - id: held
-    about: replies after two seconds of waiting
-    steps:
-      - connect: a
-      - quiet: { on: a, for: 2s }
-      - send: { on: a, text: \"hello\" }
-      - recv: { on: a, text: \"HELLO\" }
-  - id: greeted
+/// A second case for `HELD_REFERENCE`'s spec, which replies at once.
+const GREETED_CASE: &str = "  - id: greeted
     about: replies at once
     steps:
       - connect: a
@@ -624,64 +631,20 @@ fn sandbox_starter_of(runner: u32) -> Option<u32> {
 #[case::as_root(true)]
 #[case::as_nobody(false)]
 fn sandboxes_start_without_their_starter_once_it_is_gone(#[case] as_root: bool) {
-    let folder = world_readable_tempdir();
-    let spec = folder.path().join("held-then-greeted.yaml");
-    std::fs::write(&spec, HELD_THEN_GREETED).expect("write");
-    chmod(&spec, 0o644);
-    let runner = assert_cmd::cargo::cargo_bin("runner");
-    let mut command = if as_root {
-        std::process::Command::new(&runner)
-    } else {
-        let mut command = std::process::Command::new("setpriv");
-        command
-            .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
-            .arg(&runner);
-        command
-    };
     // A deadline runs the cases one after the other: the second starts
     // after the first, held, is over.
-    command
-        .arg(&spec)
-        .args(["--format", "json", "--deadline", "60s"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut run = Started(Some(command.spawn().expect("runner starts")));
-    let runner_pid = run.child().id();
-    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let spec = format!("{HELD_REFERENCE}{GREETED_CASE}");
+    let (mut run, _folder) = start_on_spec(as_root, &spec, &["--deadline", "60s"]);
     // While the first case holds its reference, the starter is killed.
-    loop {
-        if ProgramProcess::below(runner_pid).is_some() {
-            break;
-        }
-        let next_look = std::time::Instant::now() + Duration::from_millis(10);
-        if next_look > deadline || wait_for_exit(runner_pid as i32, next_look) {
-            panic!("no reference with a socket open was seen below the runner");
-        }
-    }
+    held_program(&mut run);
+    let runner_pid = run.child().id();
     let starter = sandbox_starter_of(runner_pid).expect("the runner has a sandbox starter");
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(starter as i32),
         nix::sys::signal::Signal::SIGKILL,
     )
     .expect("the starter is killed");
-
-    let output = run.output();
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "no report ({e}): {}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    let verdicts = verdicts(&report);
-    for case in ["held", "greeted"] {
-        assert_eq!(
-            verdicts[case].0,
-            "pass",
-            "{case}: {report:#}\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
+    assert_cases_pass(run, &["held", "greeted"]);
 }
 
 // 5b. A course kept under /opt or /usr/local is the teacher's alone.

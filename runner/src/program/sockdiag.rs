@@ -83,37 +83,19 @@ impl SockDiag {
     pub fn sockets(&self, kind: SocketKind) -> io::Result<Vec<SocketAddr>> {
         let mut found = Vec::new();
         for family in [libc::AF_INET, libc::AF_INET6] {
-            let sequence = self
-                .sequence
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let request = request(family as u8, kind, sequence);
-            // SAFETY: send() reads `request.len()` bytes of `request`.
-            let sent = unsafe {
-                libc::send(
-                    self.socket.as_raw_fd(),
-                    request.as_ptr().cast(),
-                    request.len(),
-                    0,
-                )
-            };
-            if sent < 0 {
-                return Err(io::Error::last_os_error());
-            }
+            let sequence = self.ask(|sequence| request(family as u8, kind, sequence))?;
             self.read_answers(sequence, &mut found)?;
         }
         Ok(found)
     }
 
-    /// Whether a connection to `addr` would reach a listening TCP socket
-    /// of the namespace: the kernel's own lookup for an arriving
-    /// connection (a listener on `addr` itself, on its wildcard, or an
-    /// IPv6 one that takes IPv4 too), made once, where `sockets` walks
-    /// the whole listening table, every bucket of every namespace.
-    pub fn listener_for(&self, addr: SocketAddr) -> io::Result<bool> {
+    /// Sends the request `make` writes for a new sequence number, which
+    /// it returns.
+    fn ask(&self, make: impl FnOnce(u32) -> Vec<u8>) -> io::Result<u32> {
         let sequence = self
             .sequence
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let request = lookup(addr, sequence);
+        let request = make(sequence);
         // SAFETY: send() reads `request.len()` bytes of `request`.
         let sent = unsafe {
             libc::send(
@@ -126,6 +108,16 @@ impl SockDiag {
         if sent < 0 {
             return Err(io::Error::last_os_error());
         }
+        Ok(sequence)
+    }
+
+    /// Whether a connection to `addr` would reach a listening TCP socket
+    /// of the namespace: the kernel's own lookup for an arriving
+    /// connection (a listener on `addr` itself, on its wildcard, or an
+    /// IPv6 one that takes IPv4 too), made once, where `sockets` walks
+    /// the whole listening table, every bucket of every namespace.
+    pub fn listener_for(&self, addr: SocketAddr) -> io::Result<bool> {
+        let sequence = self.ask(|sequence| lookup(addr, sequence))?;
         let mut found = Vec::new();
         match self.read_answers(sequence, &mut found) {
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(false),
