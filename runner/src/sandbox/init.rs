@@ -1,4 +1,4 @@
-//! The sandbox's helper: forked by the sandbox starter (`zygote`), or
+//! The sandbox's helper: forked by the sandbox starter (`starter`), or
 //! spawned by the runner as `runner __sandbox`, with, as its stdin, a
 //! socket on which the runner hands it the target's stdio, the network
 //! namespace's handle, the write end of an error channel and the plan
@@ -48,7 +48,7 @@ const HANDED: usize = 5;
 pub(super) const SETUP_FAILED: i32 = 127;
 
 /// Entry point of `runner __sandbox`: a helper spawned by the runner
-/// where the sandbox starter (`zygote`) is not there.
+/// where the sandbox starter (`starter`) is not there.
 pub fn main() -> ! {
     // Compiled here, in a single-threaded process before any fork.
     serve(Filter::compile())

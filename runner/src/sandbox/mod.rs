@@ -32,9 +32,9 @@ mod netns;
 mod plan;
 mod seccomp;
 mod session;
+mod starter;
 mod vfork;
 mod watchdog;
-mod zygote;
 
 pub use capabilities::keep_across_exec as keep_capabilities_across_exec;
 pub use cgroup::{Breach, Cgroups};
@@ -47,8 +47,8 @@ pub use netns::{NetNamespace, Network};
 pub use plan::{Plan, Rlimits};
 pub use seccomp::Filter as SyscallFilter;
 pub use session::leave_terminal;
+pub use starter::{fork_helper, main as starter_main, SUBCOMMAND as STARTER_SUBCOMMAND};
 pub use watchdog::{Budget, Watchdog};
-pub use zygote::{fork_helper, main as starter_main, SUBCOMMAND as STARTER_SUBCOMMAND};
 
 use std::sync::OnceLock;
 
@@ -96,7 +96,7 @@ pub fn may_run_reference() -> bool {
 static ISOLATION: OnceLock<Isolation> = OnceLock::new();
 
 /// Decides how targets are confined, and starts the sandbox starter
-/// (`zygote`) where sandboxes can be made. Must run first thing in
+/// (`starter`) where sandboxes can be made. Must run first thing in
 /// `main`, while the runner still has a single thread (a process can only
 /// enter a new user namespace then), and on the main thread, which the
 /// starter dies with.
@@ -109,7 +109,7 @@ pub fn set_up_at_start() {
             .map_err(|e| format!("cannot make a network namespace: {e}"))
     }) {
         Ok(()) => {
-            zygote::start(root);
+            starter::start(root);
             Isolation::Namespaces { as_root: root }
         }
         Err(reason) => Isolation::ProcessGroup { reason },
