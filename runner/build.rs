@@ -40,10 +40,11 @@ fn main() {
     pack_relative_relocations();
 }
 
-/// The runner's binary starts up to three times per case (the runner, a
-/// sandbox's helper, a bundled reference), and at each start the dynamic
-/// loader applied its 16,000 relative relocations from 390 KB of RELA
-/// entries. Packed (DT_RELR) they take 5 KB. Asked for only where the C
+/// The runner's binary starts twice per run (the runner and its sandbox
+/// starter), and once per sandbox where the starter is not there to fork
+/// its helper; at each start the dynamic loader applied its 16,000
+/// relative relocations from 390 KB of RELA entries. Packed (DT_RELR)
+/// they take 5 KB. Asked for only where the C
 /// library the binary is linked against reads them (glibc 2.36 on, which
 /// defines the `GLIBC_ABI_DT_RELR` version the linker then requires), and
 /// only for a build for this machine, whose library that is.

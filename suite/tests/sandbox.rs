@@ -260,7 +260,7 @@ fn a_target_cannot_read_or_list_the_folder_of_another_submission(#[case] as_root
 
     // Control: any other unprivileged user reads bob's files.
     let control = std::process::Command::new("setpriv")
-        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+        .args(AS_NOBODY)
         .arg(system_python())
         .arg(&program)
         .args(["attack-only", "-", &bob_path])
@@ -513,9 +513,7 @@ fn start_on_spec(as_root: bool, text: &str, args: &[&str]) -> (Started, tempfile
         std::process::Command::new(&runner)
     } else {
         let mut command = std::process::Command::new("setpriv");
-        command
-            .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
-            .arg(&runner);
+        command.args(AS_NOBODY).arg(&runner);
         command
     };
     command
@@ -727,7 +725,7 @@ fn a_course_under_opt_or_usr_local_is_unseen_and_no_copy_of_the_runner_serves_a_
     // Control: any unprivileged user outside the runner finds the course
     // and gets a bundled reference to serve from every copy.
     let control = std::process::Command::new("setpriv")
-        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+        .args(AS_NOBODY)
         .arg(system_python())
         .arg(&program)
         .args(["attack-only", "-", &listed])

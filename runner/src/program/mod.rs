@@ -27,7 +27,9 @@ pub use process::{
 pub use procfs::{descendants, time_wait_on, SocketKind};
 pub use recipe::command as assignment_command;
 
-use std::net::SocketAddr;
+use crate::sandbox::Network;
+use crate::speclang::Transport;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 use std::time::{Duration, Instant};
 
 /// Makes reads and writes on `fd` return at once instead of blocking:
@@ -123,14 +125,14 @@ pub fn wait_until_serving(
         // is served, every socket is listed only now and then, to tell a
         // program that serves elsewhere: the listing walks the kernel's
         // whole table of listening sockets, the lookup one bucket.
-        let served = match (kind, expected) {
-            (SocketKind::TcpListening, Some(wanted)) => process.listener_for(wanted),
+        let looked_up = match (kind, expected) {
+            (SocketKind::TcpListening, Some(wanted)) => match process.listener_for(wanted) {
+                Some(true) => return Ok(wanted),
+                answer => answer,
+            },
             _ => None,
         };
-        if served == Some(true) {
-            return Ok(expected.expect("a lookup is of the expected address"));
-        }
-        if served.is_none() || looks.is_multiple_of(LIST_EVERY) {
+        if looked_up.is_none() || looks.is_multiple_of(LIST_EVERY) {
             seen = process.sockets(kind);
         }
         looks = looks.wrapping_add(1);
@@ -191,22 +193,15 @@ const READINESS_POLL_MAX: Duration = Duration::from_millis(10);
 const ELSEWHERE_GRACE: Duration = Duration::from_millis(500);
 
 /// A loopback port that nothing is bound to right now, in `network`.
-pub fn free_port(
-    transport: crate::speclang::Transport,
-    network: &crate::sandbox::Network,
-) -> Result<SocketAddr, String> {
-    let any = SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0));
+pub fn free_port(transport: Transport, network: &Network) -> Result<SocketAddr, String> {
+    let any = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
     // The probe socket must not be copied into a target another thread is
     // starting at this moment: that copy would hold the port until the
     // other target's exec, and this target's bind would fail.
     let found = without_spawns(|| {
         network.run(|| match transport {
-            crate::speclang::Transport::Tcp => {
-                std::net::TcpListener::bind(any).and_then(|l| l.local_addr())
-            }
-            crate::speclang::Transport::Udp => {
-                std::net::UdpSocket::bind(any).and_then(|s| s.local_addr())
-            }
+            Transport::Tcp => TcpListener::bind(any).and_then(|l| l.local_addr()),
+            Transport::Udp => UdpSocket::bind(any).and_then(|s| s.local_addr()),
         })
     });
     found.map_err(|e| format!("the runner found no free loopback port: {e}"))

@@ -468,27 +468,23 @@ impl Process {
     /// its helper joined them before it started anything, and no process
     /// inside can leave them: their lists alone name every process.
     fn members(&self) -> Vec<i32> {
-        let (mut members, marked) = match &self.hold {
-            Hold::Sandboxed(sandboxed) if sandboxed.cgroups.holds_every_process() => {
-                (Vec::new(), Vec::new())
+        let (mut members, listed) = match &self.hold {
+            Hold::Sandboxed(sandboxed) => match sandboxed.cgroups.processes() {
+                Some(in_cgroups) => (Vec::new(), in_cgroups),
+                None => {
+                    let mut tree = procfs::descendants(self.group);
+                    tree.retain(|pid| !procfs::is_gone(*pid));
+                    (tree, Vec::new())
+                }
+            },
+            Hold::Direct { marker, cgroups } => {
+                let mut listed = procfs::processes_with_env(marker);
+                // The fallback's target joins what cgroups it can.
+                listed.extend(cgroups.members());
+                (procfs::tree_members(self.group), listed)
             }
-            Hold::Sandboxed(_) => {
-                let mut tree = procfs::descendants(self.group);
-                tree.retain(|pid| !procfs::is_gone(*pid));
-                (tree, Vec::new())
-            }
-            Hold::Direct { marker, .. } => (
-                procfs::tree_members(self.group),
-                procfs::processes_with_env(marker),
-            ),
         };
-        // A sandbox's helper joins every cgroup or fails; the fallback's
-        // target joins what it can.
-        let in_cgroups = match &self.hold {
-            Hold::Sandboxed(sandboxed) => sandboxed.cgroups.processes(),
-            Hold::Direct { cgroups, .. } => cgroups.members(),
-        };
-        for pid in marked.into_iter().chain(in_cgroups) {
+        for pid in listed {
             if !members.contains(&pid) && !procfs::is_zombie(pid) {
                 members.push(pid);
             }

@@ -13,6 +13,7 @@
 
 use super::procfs::SocketKind;
 use nix::libc;
+use nix::sys::socket::MsgFlags;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -95,19 +96,7 @@ impl SockDiag {
         let sequence = self
             .sequence
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let request = make(sequence);
-        // SAFETY: send() reads `request.len()` bytes of `request`.
-        let sent = unsafe {
-            libc::send(
-                self.socket.as_raw_fd(),
-                request.as_ptr().cast(),
-                request.len(),
-                0,
-            )
-        };
-        if sent < 0 {
-            return Err(io::Error::last_os_error());
-        }
+        nix::sys::socket::send(self.socket.as_raw_fd(), &make(sequence), MsgFlags::empty())?;
         Ok(sequence)
     }
 
@@ -129,23 +118,15 @@ impl SockDiag {
     fn read_answers(&self, sequence: u32, found: &mut Vec<SocketAddr>) -> io::Result<()> {
         let mut buffer = vec![0u8; 32 * 1024];
         loop {
-            // SAFETY: recv() writes at most `buffer.len()` bytes into it.
-            let read = unsafe {
-                libc::recv(
-                    self.socket.as_raw_fd(),
-                    buffer.as_mut_ptr().cast(),
-                    buffer.len(),
-                    0,
-                )
+            let read = match nix::sys::socket::recv(
+                self.socket.as_raw_fd(),
+                &mut buffer,
+                MsgFlags::empty(),
+            ) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                read => read?,
             };
-            if read < 0 {
-                let error = io::Error::last_os_error();
-                if error.kind() == io::ErrorKind::Interrupted {
-                    continue;
-                }
-                return Err(error);
-            }
-            match parse(&buffer[..read as usize], sequence, found)? {
+            match parse(&buffer[..read], sequence, found)? {
                 Parsed::Done | Parsed::One => return Ok(()),
                 Parsed::More => {}
             }
@@ -348,23 +329,19 @@ mod tests {
         let exact = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let at = exact.local_addr().expect("addr");
         assert!(diag.listener_for(at).expect("asked"));
-        let wildcard = std::net::TcpListener::bind("0.0.0.0:0").expect("bind");
-        let port = wildcard.local_addr().expect("addr").port();
-        assert!(diag
-            .listener_for(SocketAddr::from(([127, 3, 4, 5], port)))
-            .expect("asked"));
+        // Whether a listener bound to `bound` is what a connection to
+        // `ip` on its port reaches.
+        let reached = |bound: &str, ip: [u8; 4]| {
+            let listener = std::net::TcpListener::bind(bound).expect("bind");
+            let port = listener.local_addr().expect("addr").port();
+            diag.listener_for(SocketAddr::from((ip, port)))
+                .expect("asked")
+        };
+        assert!(reached("0.0.0.0:0", [127, 3, 4, 5]));
         // An IPv6 wildcard takes IPv4 connections too (Linux's default).
-        let dual = std::net::TcpListener::bind("[::]:0").expect("bind ::");
-        let port = dual.local_addr().expect("addr").port();
-        assert!(diag
-            .listener_for(SocketAddr::from(([127, 0, 0, 1], port)))
-            .expect("asked"));
+        assert!(reached("[::]:0", [127, 0, 0, 1]));
         // So does one bound to a v4-mapped address, as a JVM binds.
-        let mapped = std::net::TcpListener::bind("[::ffff:127.0.0.1]:0").expect("bind mapped");
-        let port = mapped.local_addr().expect("addr").port();
-        assert!(diag
-            .listener_for(SocketAddr::from(([127, 0, 0, 1], port)))
-            .expect("asked"));
+        assert!(reached("[::ffff:127.0.0.1]:0", [127, 0, 0, 1]));
         let v6 = std::net::TcpListener::bind("[::1]:0").expect("bind ::1");
         assert!(diag
             .listener_for(v6.local_addr().expect("addr"))

@@ -160,6 +160,8 @@ fn start_server(
         Transport::Udp => SocketKind::UdpBound,
     };
     let deadline = Instant::now() + options.start_timeout;
+    // Where the relay connects: `wait_until_serving` gives an address the
+    // runner reaches (loopback for a program listening on every address).
     let addr = match wait_until_serving(&mut process, kind, expected, deadline) {
         Ok(addr) => addr,
         Err(failure) => {
@@ -180,18 +182,15 @@ fn start_server(
             return Err(message);
         }
     };
-    // Where the relay connects: `wait_until_serving` gives an address the
-    // runner reaches (loopback for a program listening on every address).
-    let target = addr;
     let inside = network.clone();
     let started = match front {
         Front::Tcp(listener) => relay::tcp(shared, listener, Side::Runner, move || {
-            inside.run(|| TcpStream::connect_timeout(&target, Duration::from_secs(2)))
+            inside.run(|| TcpStream::connect_timeout(&addr, Duration::from_secs(2)))
         }),
         Front::Udp(socket) => relay::udp(shared, socket, Side::Runner, move || {
             inside.run(|| {
-                let socket = UdpSocket::bind(loopback_any(target))?;
-                socket.connect(target)?;
+                let socket = UdpSocket::bind(loopback_any(addr))?;
+                socket.connect(addr)?;
                 Ok(socket)
             })
         }),

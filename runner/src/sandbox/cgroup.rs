@@ -316,37 +316,19 @@ impl Cgroups {
         dirs
     }
 
-    /// Whether the sandbox has a cgroup at all: its helper joins every
-    /// one before anything starts, so that every process of the sandbox
-    /// is in each.
-    pub fn holds_every_process(&self) -> bool {
-        !self.dirs().is_empty()
-    }
-
     /// Every live process of the sandbox, from the list of one of its
-    /// cgroups: every process is in each (see `holds_every_process`).
-    pub fn processes(&self) -> Vec<i32> {
-        let Some(file) = self.procs_files().into_iter().next() else {
-            return Vec::new();
-        };
-        fs::read_to_string(file)
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| l.trim().parse::<i32>().ok())
-            .collect()
+    /// cgroups (its helper joins every one before anything starts, and
+    /// nothing inside can leave, so every process is in each); None where
+    /// the sandbox has no cgroup.
+    pub fn processes(&self) -> Option<Vec<i32>> {
+        let file = self.procs_files().into_iter().next()?;
+        Some(listed(&file))
     }
 
     /// Every process in any of the sandbox's cgroups: what must be gone
     /// before each can be removed.
     pub fn members(&self) -> Vec<i32> {
-        let mut members = Vec::new();
-        // Opened afresh each time: v1 keeps the list it made for an open
-        // file, and a held one would show processes long gone.
-        for file in self.procs_files() {
-            if let Ok(text) = fs::read_to_string(file) {
-                members.extend(text.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
-            }
-        }
+        let mut members: Vec<i32> = self.procs_files().iter().flat_map(|f| listed(f)).collect();
         members.sort_unstable();
         members.dedup();
         members
@@ -499,6 +481,17 @@ fn stale_cgroups(base: &Path) -> Vec<PathBuf> {
 /// another process only delays the clean-up to a later run.)
 fn is_live_runner(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// The processes a `cgroup.procs` file lists, read afresh: v1 keeps the
+/// list it made for an open file, and a held one would show processes
+/// long gone.
+fn listed(procs: &Path) -> Vec<i32> {
+    fs::read_to_string(procs)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().parse::<i32>().ok())
+        .collect()
 }
 
 /// `key N` in the text of a flat-keyed cgroup file.

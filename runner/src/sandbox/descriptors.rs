@@ -2,6 +2,10 @@
 //! file: not what the runner itself inherited (a CI job's pipes, a
 //! grader's log), and not the terminal or sockets of a target started at
 //! the same moment by another worker.
+//!
+//! What a sandbox's helper and the sandbox starter are handed (stdio, a
+//! namespace's handle, a socket) comes with a message on a socket
+//! (`receive`).
 
 /// The first descriptor after stdin, stdout and stderr.
 const FIRST_OTHER: u32 = 3;
@@ -64,10 +68,79 @@ fn for_others(flags: nix::libc::c_uint, each: impl Fn(i32)) {
     }
 }
 
+/// The most descriptors `receive` takes in one message.
+const RECEIVED_AT_MOST: usize = 8;
+
+/// Reads one message from the Unix socket `socket` into `buffer`: how
+/// many bytes it held (0 at the end of the stream) and the descriptors
+/// it carried, close-on-exec; None where the read failed.
+pub fn receive(
+    socket: std::os::fd::RawFd,
+    buffer: &mut [u8],
+) -> Option<(usize, Vec<std::os::fd::OwnedFd>)> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    use std::os::fd::FromRawFd;
+    let mut space = nix::cmsg_space!([std::os::fd::RawFd; RECEIVED_AT_MOST]);
+    let mut slices = [std::io::IoSliceMut::new(buffer)];
+    let message = loop {
+        match recvmsg::<()>(
+            socket,
+            &mut slices,
+            Some(&mut space),
+            MsgFlags::MSG_CMSG_CLOEXEC,
+        ) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            read => break read.ok()?,
+        }
+    };
+    let mut fds = Vec::new();
+    for control in message.cmsgs().ok()? {
+        if let ControlMessageOwned::ScmRights(received) = control {
+            // SAFETY: descriptors just received, owned by no one else.
+            fds.extend(
+                received
+                    .into_iter()
+                    .map(|fd| unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) }),
+            );
+        }
+    }
+    Some((message.bytes, fds))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::os::fd::AsRawFd;
+
+    #[test]
+    fn a_message_comes_with_the_descriptors_it_carried() {
+        use nix::sys::socket::{
+            sendmsg, socketpair, AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType,
+        };
+        let (ours, theirs) = socketpair(
+            AddressFamily::Unix,
+            SockType::Stream,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        )
+        .expect("socketpair");
+        let file = std::fs::File::open("/dev/null").expect("/dev/null");
+        sendmsg::<()>(
+            theirs.as_raw_fd(),
+            &[std::io::IoSlice::new(b"plan")],
+            &[ControlMessage::ScmRights(&[file.as_raw_fd()])],
+            MsgFlags::empty(),
+            None,
+        )
+        .expect("sent");
+        let mut buffer = [0u8; 16];
+        let (got, fds) = receive(ours.as_raw_fd(), &mut buffer).expect("received");
+        assert_eq!(&buffer[..got], b"plan");
+        assert_eq!(fds.len(), 1);
+        drop(theirs);
+        let (got, fds) = receive(ours.as_raw_fd(), &mut buffer).expect("the end");
+        assert_eq!((got, fds.len()), (0, 0));
+    }
 
     #[test]
     fn every_descriptor_but_stdio_is_marked_close_on_exec() {

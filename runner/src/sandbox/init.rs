@@ -88,21 +88,8 @@ pub(super) fn serve(filter: Result<Filter, String>) -> ! {
 /// Reads what the runner hands over on stdin (a socket): the descriptors,
 /// put in place as fds 0 to 4, and the plan, returned.
 fn take_handover() -> Option<Vec<u8>> {
-    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
     let mut plan = vec![0u8; 65536];
-    let mut space = nix::cmsg_space!([std::os::fd::RawFd; HANDED]);
-    let (mut got, fds) = {
-        let mut buffer = [std::io::IoSliceMut::new(&mut plan)];
-        let message =
-            recvmsg::<()>(0, &mut buffer, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC).ok()?;
-        let mut fds = Vec::new();
-        for control in message.cmsgs().ok()? {
-            if let ControlMessageOwned::ScmRights(received) = control {
-                fds.extend(received);
-            }
-        }
-        (message.bytes, fds)
-    };
+    let (mut got, fds) = super::descriptors::receive(0, &mut plan)?;
     if fds.len() != HANDED {
         return None;
     }
@@ -124,8 +111,7 @@ fn take_handover() -> Option<Vec<u8>> {
     // Through fresh numbers first: any may already be one of the places.
     let mut moved = Vec::new();
     for fd in fds {
-        moved.push(fcntl(fd, FcntlArg::F_DUPFD_CLOEXEC(10)).ok()?);
-        let _ = nix::unistd::close(fd);
+        moved.push(fcntl(fd.as_raw_fd(), FcntlArg::F_DUPFD_CLOEXEC(10)).ok()?);
     }
     for (place, fd) in [0, 1, 2, NETNS_FD, ERROR_FD].into_iter().zip(moved) {
         nix::unistd::dup2(fd, place).ok()?;
@@ -175,8 +161,8 @@ fn helper(plan: &Plan, filter: &Filter, errors: &File) -> Result<std::convert::I
     drop(netns);
     let (status_read, status_write) =
         nix::unistd::pipe().map_err(|e| format!("cannot make a pipe: {e}"))?;
-    // SAFETY: the helper is single-threaded (a fresh exec), so the child
-    // may run any code.
+    // SAFETY: the helper is single-threaded (a fresh exec, or a fork of
+    // the single-threaded starter), so the child may run any code.
     match unsafe { fork() }.map_err(|e| format!("cannot fork: {e}"))? {
         ForkResult::Child => {
             drop(status_read);

@@ -21,11 +21,10 @@
 
 use super::seccomp::Filter;
 use nix::sys::socket::{
-    recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags,
-    SockFlag, SockType,
+    sendmsg, socketpair, AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType,
 };
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::Mutex;
 
 /// The hidden first argument that starts the sandbox starter.
@@ -151,32 +150,11 @@ pub fn main() -> ! {
 fn next_request(socket: RawFd) -> Option<OwnedFd> {
     loop {
         let mut byte = [0u8; 1];
-        let mut space = nix::cmsg_space!([RawFd; 1]);
-        let mut buffer = [io::IoSliceMut::new(&mut byte)];
-        let message = match recvmsg::<()>(
-            socket,
-            &mut buffer,
-            Some(&mut space),
-            MsgFlags::MSG_CMSG_CLOEXEC,
-        ) {
-            Ok(message) => message,
-            Err(nix::errno::Errno::EINTR) => continue,
-            Err(_) => return None,
-        };
-        if message.bytes == 0 {
+        let (got, fds) = super::descriptors::receive(socket, &mut byte)?;
+        if got == 0 {
             return None;
         }
-        let mut handed = None;
-        for control in message.cmsgs().ok()? {
-            if let ControlMessageOwned::ScmRights(fds) = control {
-                for fd in fds {
-                    // SAFETY: a descriptor just received, owned by no one else.
-                    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-                    handed.get_or_insert(fd);
-                }
-            }
-        }
-        if let Some(fd) = handed {
+        if let Some(fd) = fds.into_iter().next() {
             return Some(fd);
         }
     }

@@ -243,13 +243,16 @@ pub fn run_json_within(limit: std::time::Duration, args: &[&str]) -> (i32, Value
 
 // The runner as root or as an unprivileged user, and what a run leaves.
 
+/// `setpriv`'s arguments that run a command as `nobody`, with no groups.
+pub const AS_NOBODY: [&str; 3] = ["--reuid=nobody", "--regid=nogroup", "--clear-groups"];
+
 /// The runner binary started as `nobody` (through `setpriv`), the way a CI
 /// job run by a normal user starts it. The binary and the fixtures under
 /// the workspace are world-readable.
 pub fn runner_as_nobody() -> Command {
     let mut command = Command::new("setpriv");
     command
-        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+        .args(AS_NOBODY)
         .arg(assert_cmd::cargo::cargo_bin("runner"))
         .timeout(std::time::Duration::from_secs(120));
     command
