@@ -1029,3 +1029,49 @@ fn the_report_says_targets_ran_in_namespaces(#[case] as_root: bool) {
         run.stderr
     );
 }
+
+// 13. The program's own end reaches the report.
+
+/// A server that reads the greeting, then ends as its third argument
+/// says: `segv`, by that signal of its own, or with that exit code.
+const ENDING_SERVER: &str = r#"
+import os, signal, socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen()
+conn, _ = s.accept()
+conn.recv(1024)
+if sys.argv[3] == "segv":
+    os.kill(os.getpid(), signal.SIGSEGV)
+sys.exit(int(sys.argv[3]))
+"#;
+
+/// How the program ended is what the report says: its exit code, or the
+/// signal that killed it, which the sandbox's init (pid 1, which cannot
+/// end by that signal) reports on a channel of its own.
+#[rstest]
+#[case::signal_as_root(true, "segv", "was killed by signal 11 (SIGSEGV)")]
+#[case::signal_as_nobody(false, "segv", "was killed by signal 11 (SIGSEGV)")]
+#[case::exit_code_as_root(true, "3", "exited with code 3")]
+#[case::exit_code_as_nobody(false, "3", "exited with code 3")]
+fn a_programs_end_is_reported_as_it_ended(
+    #[case] as_root: bool,
+    #[case] how: &str,
+    #[case] said: &str,
+) {
+    let dir = world_readable_tempdir();
+    let program = write_program(dir.path(), "ending.py", ENDING_SERVER);
+    let target = format!("python3 {} {{host}} {{port}} {how}", program.display());
+    let spec = spec("tcp-upper-server");
+    let finished = finish(
+        runner_as(as_root),
+        &[
+            &spec, "--case", "greeting", "--target", &target, "--format", "json",
+        ],
+    );
+    let report = finished.report();
+    let (verdict, message) = &verdicts(&report)["greeting"];
+    assert_eq!(verdict, "fail", "{report:#}");
+    assert!(message.contains(said), "{message}");
+}

@@ -1,40 +1,57 @@
 //! The runner's own child for a target: the program itself (the
-//! fallback), a sandbox's helper spawned by the runner, or one forked for
-//! it by the sandbox starter, which is the runner's child all the same
-//! (`CLONE_PARENT`) but was not made by `std::process`.
+//! fallback), or a sandbox's init, made for the runner by the sandbox
+//! starter, which is the runner's child all the same (`CLONE_PARENT`) but
+//! was not made by `std::process`.
 
-use std::io;
+use std::fs::File;
+use std::io::{self, Read};
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, ExitStatus};
 
 pub enum Leader {
     Spawned(Child),
-    Forked {
+    SandboxInit {
         pid: i32,
         /// Set once reaped: the pid may then be anyone's.
         status: Option<ExitStatus>,
+        /// Where the init writes the program's wait status before it
+        /// exits (non-blocking).
+        reports: File,
     },
 }
 
 impl Leader {
-    pub fn forked(pid: i32) -> Leader {
-        Leader::Forked { pid, status: None }
+    /// The init `pid` of a sandbox, which reports its program's status on
+    /// `reports`.
+    pub fn sandbox_init(pid: i32, reports: File) -> Leader {
+        Leader::SandboxInit {
+            pid,
+            status: None,
+            reports,
+        }
     }
 
     pub fn id(&self) -> u32 {
         match self {
             Leader::Spawned(child) => child.id(),
-            Leader::Forked { pid, .. } => *pid as u32,
+            Leader::SandboxInit { pid, .. } => *pid as u32,
         }
     }
 
-    /// The exit status, reaping the child, if it has exited.
+    /// The exit status of the program, reaping the child, if it has
+    /// exited: a sandbox's is the one its init reported, or the init's
+    /// own where it reported none (it was killed, or could not start the
+    /// program).
     pub fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
         match self {
             Leader::Spawned(child) => child.try_wait(),
-            Leader::Forked { pid, status } => {
+            Leader::SandboxInit {
+                pid,
+                status,
+                reports,
+            } => {
                 if status.is_none() {
-                    *status = reap(*pid, nix::libc::WNOHANG)?;
+                    *status = reap(*pid, nix::libc::WNOHANG)?.map(|own| reported(reports, own));
                 }
                 Ok(*status)
             }
@@ -45,11 +62,15 @@ impl Leader {
     pub fn wait(&mut self) -> io::Result<ExitStatus> {
         match self {
             Leader::Spawned(child) => child.wait(),
-            Leader::Forked { pid, status } => loop {
+            Leader::SandboxInit {
+                pid,
+                status,
+                reports,
+            } => loop {
                 if let Some(status) = status {
                     return Ok(*status);
                 }
-                *status = reap(*pid, 0)?;
+                *status = reap(*pid, 0)?.map(|own| reported(reports, own));
             },
         }
     }
@@ -58,12 +79,25 @@ impl Leader {
     pub fn kill(&mut self) -> io::Result<()> {
         match self {
             Leader::Spawned(child) => child.kill(),
-            Leader::Forked { pid, status: None } => {
+            Leader::SandboxInit {
+                pid, status: None, ..
+            } => {
                 nix::sys::signal::kill(nix::unistd::Pid::from_raw(*pid), nix::sys::signal::SIGKILL)
                     .map_err(io::Error::from)
             }
-            Leader::Forked { .. } => Ok(()),
+            Leader::SandboxInit { .. } => Ok(()),
         }
+    }
+}
+
+/// The wait status a sandbox's init wrote on `reports` before it exited,
+/// or `own`, the init's, where it wrote none.
+fn reported(reports: &mut File, own: ExitStatus) -> ExitStatus {
+    let mut raw = [0u8; 4];
+    match reports.read(&mut raw) {
+        // Written at once (a pipe's writes of at most PIPE_BUF bytes are).
+        Ok(4) => ExitStatus::from_raw(i32::from_ne_bytes(raw)),
+        _ => own,
     }
 }
 
@@ -90,19 +124,41 @@ fn reap(pid: i32, flags: i32) -> io::Result<Option<ExitStatus>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::fd::AsRawFd;
+
+    /// A child like a sandbox's init: it writes `report` (if any) on its
+    /// status channel, then exits with 0. Its leader.
+    fn init_reporting(report: Option<i32>) -> Leader {
+        let (read, write) = nix::unistd::pipe().expect("pipe");
+        // SAFETY: the child only writes and exits.
+        match unsafe { nix::unistd::fork() }.expect("fork") {
+            nix::unistd::ForkResult::Child => unsafe {
+                if let Some(raw) = report {
+                    nix::libc::write(write.as_raw_fd(), raw.to_ne_bytes().as_ptr().cast(), 4);
+                }
+                nix::libc::_exit(0)
+            },
+            nix::unistd::ForkResult::Parent { child } => {
+                drop(write);
+                Leader::sandbox_init(child.as_raw(), File::from(read))
+            }
+        }
+    }
 
     #[test]
-    fn a_forked_child_is_waited_for_and_reaped_once() {
-        // SAFETY: the child only exits.
-        let pid = match unsafe { nix::unistd::fork() }.expect("fork") {
-            nix::unistd::ForkResult::Child => unsafe { nix::libc::_exit(3) },
-            nix::unistd::ForkResult::Parent { child } => child.as_raw(),
-        };
-        let mut leader = Leader::forked(pid);
+    fn a_sandbox_ends_with_the_status_its_init_reported_and_is_reaped_once() {
+        // Killed by SIGSEGV, as waitpid encodes it.
+        let mut leader = init_reporting(Some(nix::libc::SIGSEGV));
         let status = leader.wait().expect("wait");
-        assert_eq!(status.code(), Some(3));
+        assert_eq!(status.signal(), Some(nix::libc::SIGSEGV));
         // Reaped once: asked again, the status is the one kept.
         assert_eq!(leader.try_wait().expect("try_wait"), Some(status));
         assert!(leader.kill().is_ok());
+    }
+
+    #[test]
+    fn an_init_that_reported_nothing_gives_its_own_status() {
+        let mut leader = init_reporting(None);
+        assert_eq!(leader.wait().expect("wait").code(), Some(0));
     }
 }

@@ -106,8 +106,8 @@ pub struct Process {
 
 /// What keeps track of a target's processes.
 enum Hold {
-    /// A sandbox: the runner's child is the sandbox's helper, whose child
-    /// is the init of the target's PID namespace.
+    /// A sandbox: the runner's child is the init of the target's PID
+    /// namespace.
     Sandboxed(Sandboxed),
     /// The fallback: a process group, an environment marker, the
     /// runner's subreaper, and a cgroup where root can make one.
@@ -395,18 +395,12 @@ impl Process {
             watchdog.check_now();
         }
         self.keyboard = None;
-        let init = match &mut self.hold {
-            Hold::Sandboxed(sandboxed) => sandboxed.init(self.child.id() as i32),
-            Hold::Direct { .. } => None,
-        };
-        let helpers = [Some(self.group), init];
-        // The program's own processes: in a sandbox, all but its helper
-        // and init, which end when the program has.
+        let init = matches!(self.hold, Hold::Sandboxed(_)).then_some(self.group);
+        // The program's own processes: in a sandbox, all but its init,
+        // which ends when the program has.
         let program = |process: &Process| -> Vec<i32> {
             let mut members = process.members();
-            if matches!(process.hold, Hold::Sandboxed(_)) {
-                members.retain(|pid| !helpers.contains(&Some(*pid)));
-            }
+            members.retain(|pid| Some(*pid) != init);
             members
         };
         let members = program(self);
@@ -426,18 +420,19 @@ impl Process {
             if let Some(init) = init {
                 // The init's end is the sandbox's: the kernel kills every
                 // process left in its PID namespace, and only then lets
-                // the helper see the init exit. The helper is left to end
-                // on its own, so that its end means nothing is left.
-                let _ = nix::sys::signal::kill(Pid::from_raw(init), Signal::SIGKILL);
-                members.retain(|pid| *pid != self.group);
+                // the runner see the init exit, so that its end means
+                // nothing is left. Not once reaped: the pid may be
+                // anyone's by then.
+                if self.exit_status().is_none() {
+                    let _ = nix::sys::signal::kill(Pid::from_raw(init), Signal::SIGKILL);
+                }
+                members.retain(|pid| *pid != init);
             }
             self.signal(&members, Signal::SIGKILL);
             self.exit_status();
-            match init {
-                // A sandbox's only possible orphan: its init, once its
-                // helper is gone.
-                Some(init) => reap_adopted(init),
-                None => reap_orphans(),
+            // A sandbox's orphans are its init's.
+            if init.is_none() {
+                reap_orphans();
             }
             members = self.members();
             if !members.is_empty() {
@@ -445,7 +440,7 @@ impl Process {
             }
         }
         if self.status.is_none() {
-            // A helper that outlived its deadline is killed too.
+            // A main process that outlived its deadline is killed too.
             let _ = nix::sys::signal::kill(Pid::from_raw(self.group), Signal::SIGKILL);
             self.status = self.child.wait().ok();
         }
@@ -461,11 +456,11 @@ impl Process {
     /// init), and any process in its cgroups or (the fallback) carrying
     /// its marker, such as one that escaped with setsid and a double fork.
     ///
-    /// A sandbox's processes all descend from its helper (an orphan is
+    /// A sandbox's processes all descend from its init (an orphan is
     /// adopted by the sandbox's init, and none can leave its PID
     /// namespace): the kernel's lists of children name them, with no walk
     /// over every process of the machine. Where the sandbox has cgroups,
-    /// its helper joined them before it started anything, and no process
+    /// its init joined them before it started anything, and no process
     /// inside can leave them: their lists alone name every process.
     fn members(&self) -> Vec<i32> {
         let (mut members, listed) = match &self.hold {
@@ -507,13 +502,17 @@ impl Process {
 }
 
 /// What the watchdog holds a target to: its CPU time and memory as a
-/// whole always, and its threads where no cgroup holds them (the helper
-/// and the init of a sandbox count among its threads).
+/// whole always, and its threads where no cgroup holds them (the init of
+/// a sandbox counts among its threads).
 fn budget(limits: &Limits, cgroups: &Cgroups) -> Budget {
     Budget {
         cpu: limits.cpu,
         memory: limits.memory,
-        threads: (!cgroups.limits_processes()).then_some(limits.processes.saturating_add(2)),
+        threads: (!cgroups.limits_processes()).then_some(
+            limits
+                .processes
+                .saturating_add(crate::sandbox::OWN_PROCESSES),
+        ),
     }
 }
 
@@ -640,16 +639,6 @@ fn reap_orphans() {
     }
 }
 
-/// Reaps `pid` if it is a child of the runner that died, and no target's
-/// main process (whose owner reaps it).
-fn reap_adopted(pid: i32) {
-    use nix::sys::wait::{waitpid, WaitPidFlag};
-    let leaders = LEADERS.lock().unwrap_or_else(|e| e.into_inner());
-    if !leaders.contains(&pid) && procfs::is_zombie(pid) {
-        let _ = waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG));
-    }
-}
-
 /// Whether any child of the runner (of any of its threads) is a zombie,
 /// without reaping it (`WNOWAIT`).
 fn any_child_died() -> bool {
@@ -698,8 +687,8 @@ pub fn become_subreaper() {
         // double-forks per client would otherwise pile up zombies, which
         // count against its process limit.
         std::thread::spawn(|| loop {
-            // A sandbox's orphans are its init's: only a helper killed
-            // before its init leaves the runner one, which `stop` reaps.
+            // A sandbox's orphans are its init's, which the runner
+            // reaps as the target's main process.
             let direct = DIRECT_STARTED.load(std::sync::atomic::Ordering::SeqCst);
             std::thread::sleep(if direct {
                 REAP_EVERY
@@ -714,8 +703,9 @@ pub fn become_subreaper() {
 /// How often adopted orphans that died are reaped.
 const REAP_EVERY: Duration = Duration::from_millis(10);
 /// How often, while every target so far ran in a sandbox: its orphans
-/// are its init's, and a sandbox's stop reaps its init should it become
-/// the runner's, so this only catches what nothing else would.
+/// are its init's, and its init is the runner's child that its target
+/// reaps, so this only catches what nothing else would (a sandbox starter
+/// that died).
 const REAP_SANDBOXED_EVERY: Duration = Duration::from_secs(1);
 
 /// Kills every process any target of this runner left behind: the last

@@ -1,8 +1,7 @@
 //! Starting a target in a sandbox of its own (see `crate::sandbox`): the
 //! runner decides what the sandbox holds (ids, cgroups, visible folders,
-//! limits, environment) and has its helper forked by the sandbox starter
-//! (or spawns it, `runner __sandbox`, where there is none), then hands it
-//! the plan and the target's stdio.
+//! limits, environment) and has its init made by the sandbox starter,
+//! then hands it the plan and the target's stdio.
 
 use super::leader::Leader;
 use super::process::{target_environment, Confinement};
@@ -17,15 +16,13 @@ use nix::sys::socket::{
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Longest a sandbox may take to build itself and exec the program.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The longest plan handed to a sandbox's helper.
+/// The longest plan handed to a sandbox's init.
 const PLAN_CAPACITY: usize = 65536;
 
 /// HOME of every sandboxed program, and where it starts without a
@@ -39,14 +36,12 @@ pub struct Sandboxed {
     _lease: Option<IdLease>,
     /// Where the sandbox says why it could not start the program.
     errors: Option<File>,
-    /// The pid of its init (pid 1 inside), once known.
-    init: Option<i32>,
     /// Handles on its private writable folders (see `watch_scratch`).
     scratch: Vec<(&'static str, std::os::fd::OwnedFd)>,
 }
 
 impl Sandboxed {
-    /// Starts the sandbox's helper for `argv` in `network`.
+    /// Starts the sandbox's init for `argv` in `network`.
     pub fn spawn(
         argv: &[String],
         confinement: &Confinement,
@@ -57,9 +52,14 @@ impl Sandboxed {
         let as_root = nix::unistd::geteuid().is_root();
         let lease = as_root.then(IdLease::take).transpose()?;
         // Without root no cgroup can be written: the limits are then per
-        // process (the run's notice says so). The helper and the init
-        // count among the processes.
-        let cgroups = Cgroups::create(limits.memory, limits.processes.saturating_add(2));
+        // process (the run's notice says so). The init counts among the
+        // processes.
+        let cgroups = Cgroups::create(
+            limits.memory,
+            limits
+                .processes
+                .saturating_add(crate::sandbox::OWN_PROCESSES),
+        );
         let uid = lease
             .as_ref()
             .map_or_else(|| nix::unistd::getuid().as_raw(), |l| l.id);
@@ -85,7 +85,7 @@ impl Sandboxed {
         if plan.len() >= PLAN_CAPACITY {
             return Err(io::Error::other("the target's command line is too long"));
         }
-        let (control, helper_end) = socketpair(
+        let (control, init_end) = socketpair(
             AddressFamily::Unix,
             SockType::Stream,
             None,
@@ -94,19 +94,26 @@ impl Sandboxed {
         let (errors, errors_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
         let (stdout, stdout_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
         let (stderr, stderr_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
-        let child = match crate::sandbox::fork_helper(&helper_end) {
-            Some(forked) => {
-                drop(helper_end);
-                Leader::forked(forked?)
-            }
-            None => Leader::Spawned(spawn_helper(helper_end, as_root)?),
-        };
+        let (reports, reports_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+        nix::fcntl::fcntl(
+            reports.as_raw_fd(),
+            nix::fcntl::FcntlArg::F_SETFL(OFlag::O_NONBLOCK),
+        )?;
+        let init = crate::sandbox::fork_init(&init_end, as_root).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("cannot make the sandbox's namespaces: {e}"),
+            )
+        })?;
+        drop(init_end);
+        let child = Leader::sandbox_init(init, File::from(reports));
         let handed = [
             stdin.as_raw_fd(),
             stdout_write.as_raw_fd(),
             stderr_write.as_raw_fd(),
             network.handle().as_raw_fd(),
             errors_write.as_raw_fd(),
+            reports_write.as_raw_fd(),
         ];
         let sent = sendmsg::<()>(
             control.as_raw_fd(),
@@ -117,7 +124,13 @@ impl Sandboxed {
         )
         .map_err(io::Error::from)
         .and_then(|sent| File::from(control).write_all(&plan[sent..]));
-        drop((stdin, stdout_write, stderr_write, errors_write));
+        drop((
+            stdin,
+            stdout_write,
+            stderr_write,
+            errors_write,
+            reports_write,
+        ));
         if let Err(error) = sent {
             let mut child = child;
             let _ = child.kill();
@@ -131,7 +144,6 @@ impl Sandboxed {
                 cgroups: std::sync::Arc::new(cgroups),
                 _lease: lease,
                 errors: Some(File::from(errors)),
-                init: None,
                 scratch: Vec::new(),
             },
         ))
@@ -179,24 +191,13 @@ impl Sandboxed {
             ))
         }
     }
-
-    /// The sandbox's init, a child of its helper `helper`.
-    pub fn init(&mut self, helper: i32) -> Option<i32> {
-        if self.init.is_none() {
-            self.init = procfs::children_of(helper).first().copied();
-        }
-        self.init
-    }
 }
 
 impl Sandboxed {
     /// Keeps a handle on each private writable folder of the sandbox
-    /// whose helper is `helper`, so that whether it filled up can be told
+    /// whose init is `init`, so that whether it filled up can be told
     /// even after the sandbox is gone.
-    pub fn watch_scratch(&mut self, helper: i32) {
-        let Some(init) = self.init(helper) else {
-            return;
-        };
+    pub fn watch_scratch(&mut self, init: i32) {
         for folder in SCRATCH_FOLDERS {
             let path = format!("/proc/{init}/root{folder}");
             let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
@@ -220,37 +221,6 @@ impl Sandboxed {
             .map(|(folder, _)| *folder)
             .collect()
     }
-}
-
-/// Spawns a sandbox's helper, `runner __sandbox`, where the sandbox
-/// starter is not there to fork one. It starts with nothing but its end
-/// of the socket, `helper_end`, on which it is handed everything else; it
-/// makes its own session and asks to die with the runner. With nothing to
-/// do between fork and exec, the child is started without a copy of the
-/// runner's memory (posix_spawn), which in a runner grading a class with a
-/// hundred threads costs more than the exec.
-fn spawn_helper(helper_end: OwnedFd, as_root: bool) -> io::Result<std::process::Child> {
-    let mut command = Command::new("/proc/self/exe");
-    command
-        .arg(crate::sandbox::SUBCOMMAND)
-        .env_clear()
-        .stdin(Stdio::from(helper_end))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    if !as_root {
-        // SAFETY: the closure only makes system calls.
-        unsafe {
-            command.pre_exec(|| {
-                // In the runner's user namespace the helper is not uid 0
-                // there, so exec would drop the capabilities it needs to
-                // build the sandbox: they go along as ambient
-                // capabilities, which the program itself never gets.
-                crate::sandbox::keep_capabilities_across_exec();
-                Ok(())
-            });
-        }
-    }
-    command.spawn()
 }
 
 /// The folders of the files `argv` names, shown read-only in the

@@ -1,5 +1,6 @@
-//! Capabilities across the sandbox's execs. The helper needs them to
-//! build the namespaces; the program must have none, whatever it execs.
+//! Capabilities across the sandbox's execs. The sandbox starter needs
+//! them for its inits to build the sandbox; the program must have none,
+//! whatever it execs.
 
 use nix::libc;
 

@@ -8,7 +8,7 @@
 //! container where no cgroup can be written at all. Each controller is
 //! taken from v2 where it is enabled, else from v1, else it is missing,
 //! and `Cgroups::describe` says which applied. The target joins them
-//! before it runs (the sandbox's helper writes itself into each
+//! before it runs (the sandbox's init writes itself into each
 //! `cgroup.procs` before it starts anything), never after.
 
 use std::fs;
@@ -317,7 +317,7 @@ impl Cgroups {
     }
 
     /// Every live process of the sandbox, from the list of one of its
-    /// cgroups (its helper joins every one before anything starts, and
+    /// cgroups (its init joins every one before anything starts, and
     /// nothing inside can leave, so every process is in each); None where
     /// the sandbox has no cgroup.
     pub fn processes(&self) -> Option<Vec<i32>> {

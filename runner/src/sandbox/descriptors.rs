@@ -3,7 +3,7 @@
 //! grader's log), and not the terminal or sockets of a target started at
 //! the same moment by another worker.
 //!
-//! What a sandbox's helper and the sandbox starter are handed (stdio, a
+//! What a sandbox's init and the sandbox starter are handed (stdio, a
 //! namespace's handle, a socket) comes with a message on a socket
 //! (`receive`).
 

@@ -1,20 +1,20 @@
-//! The sandbox's helper: forked by the sandbox starter (`starter`), or
-//! spawned by the runner as `runner __sandbox`, with, as its stdin, a
-//! socket on which the runner hands it the target's stdio, the network
-//! namespace's handle, the write end of an error channel and the plan
-//! (which holds the target's environment).
+//! A sandbox's init, made by the sandbox starter (`starter`) in the
+//! sandbox's new mount, PID, IPC and UTS namespaces, where it is pid 1,
+//! with, as its stdin, a socket on which the runner hands it the target's
+//! stdio, the network namespace's handle, the write ends of an error
+//! channel and of a status channel, and the plan (which holds the
+//! target's environment).
 //!
-//! Three processes, as in bubblewrap:
-//! - the helper joins the cgroups, makes the mount, PID, IPC and UTS
-//!   namespaces, enters the network namespace, forks the init, and exits
-//!   with the program's own status when the init is done;
-//! - the init (pid 1 inside) starts a session of its own, builds the
-//!   filesystem, forks the program, reaps every orphan, and exits when the
-//!   program does, which makes the kernel kill whatever is left in the
-//!   namespace;
+//! Two processes:
+//! - the init joins the cgroups, enters the network namespace, starts a
+//!   session of its own, builds the filesystem, forks the program, reaps
+//!   every orphan, and when the program ends, writes its wait status on
+//!   the status channel and exits, which makes the kernel kill whatever
+//!   is left in the namespace. The runner, its parent, reads the status
+//!   there (pid 1 cannot end by the program's signal);
 //! - the program drops to its ids, limits and no_new_privs, gets a fresh
 //!   keyring and the seccomp filter, and execs; a bundled reference,
-//!   which is the runner's own binary as the helper is, is run right
+//!   which is the runner's own binary as the init is, is run right
 //!   there instead, as the exec would have left it (`run_reference`).
 //!
 //! Setup errors go to the error channel, which the runner reads: they are
@@ -24,52 +24,43 @@ use super::mounts;
 use super::plan::Plan;
 use super::seccomp::Filter;
 use nix::fcntl::{fcntl, FcntlArg};
-use nix::sched::{setns, unshare, CloneFlags};
+use nix::sched::{setns, CloneFlags};
 use nix::sys::prctl;
-use nix::sys::resource::{setrlimit, Resource};
 use nix::sys::signal::{signal, SigHandler, SigSet, Signal};
-use nix::unistd::{fork, ForkResult, Pid};
+use nix::unistd::{fork, ForkResult};
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 
-/// The hidden first argument that starts the helper.
-pub const SUBCOMMAND: &str = "__sandbox";
-/// The network namespace's handle in the helper.
+/// The network namespace's handle in the init.
 pub const NETNS_FD: i32 = 3;
-/// The write end of the error channel in the helper.
+/// The write end of the error channel in the init.
 pub const ERROR_FD: i32 = 4;
-/// What the runner hands the helper on its socket, in this order: the
+/// The write end of the status channel in the init.
+pub const STATUS_FD: i32 = 5;
+/// What the runner hands the init on its socket, in this order: the
 /// target's stdin, stdout and stderr, the network namespace, the error
-/// channel.
-const HANDED: usize = 5;
+/// channel, the status channel.
+const HANDED: usize = 6;
 /// Exit code of a sandbox that could not start its program.
 pub(super) const SETUP_FAILED: i32 = 127;
 
-/// Entry point of `runner __sandbox`: a helper spawned by the runner
-/// where the sandbox starter (`starter`) is not there.
-pub fn main() -> ! {
-    // Compiled here, in a single-threaded process before any fork.
-    serve(Filter::compile())
-}
-
-/// The helper's work, in a process that is a fresh exec of the runner
-/// (`main`) or a fork of the sandbox starter, with its socket as stdin
-/// and `filter` compiled by either.
+/// The init's work, in a process the sandbox starter made (it is pid 1
+/// of the new PID namespace), with its socket as stdin and `filter`
+/// compiled by the starter.
 pub(super) fn serve(filter: Result<Filter, String>) -> ! {
-    // Dies with the runner; a runner already gone closed the socket, so
-    // the plan is not read in full below.
+    // Dies with the runner, its parent; a runner already gone closed the
+    // socket, so the plan is not read in full below.
     let _ = prctl::set_pdeathsig(Signal::SIGKILL);
-    let _ = prctl::set_name(c"sandbox-helper");
-    // A session (and process group) of its own, without the runner's
-    // terminal: nothing inside can reach it.
-    let _ = super::session::leave_terminal();
+    let _ = prctl::set_name(c"sandbox-init");
+    // Nothing inside may read this process's memory or files.
+    let _ = prctl::set_dumpable(false);
     let Some(plan) = take_handover() else {
         std::process::exit(SETUP_FAILED)
     };
-    // SAFETY: fd 4 is the error channel just put in place.
-    let errors = unsafe { File::from_raw_fd(ERROR_FD) };
+    // SAFETY: fds 4 and 5 are the channels just put in place.
+    let (errors, status) = unsafe { (File::from_raw_fd(ERROR_FD), File::from_raw_fd(STATUS_FD)) };
     let plan = match serde_json::from_slice::<Plan>(&plan) {
         Ok(plan) => plan,
         _ => fail(errors, "the sandbox was given no valid plan"),
@@ -79,8 +70,8 @@ pub(super) fn serve(filter: Result<Filter, String>) -> ! {
         Ok(filter) => filter,
         Err(message) => fail(errors, &message),
     };
-    match helper(&plan, &filter, &errors) {
-        Ok(never) => match never {},
+    match set_up(&plan) {
+        Ok(()) => init(&plan, &filter, &errors, status),
         Err(message) => fail(errors, &message),
     }
 }
@@ -113,15 +104,18 @@ fn take_handover() -> Option<Vec<u8>> {
     for fd in fds {
         moved.push(fcntl(fd.as_raw_fd(), FcntlArg::F_DUPFD_CLOEXEC(10)).ok()?);
     }
-    for (place, fd) in [0, 1, 2, NETNS_FD, ERROR_FD].into_iter().zip(moved) {
+    for (place, fd) in [0, 1, 2, NETNS_FD, ERROR_FD, STATUS_FD]
+        .into_iter()
+        .zip(moved)
+    {
         nix::unistd::dup2(fd, place).ok()?;
         let _ = nix::unistd::close(fd);
     }
     Some(plan)
 }
 
-/// Makes `env` the process's whole environment, which the init and the
-/// program inherit: the target's, whatever the helper started with.
+/// Makes `env` the process's whole environment, which the program
+/// inherits: the target's, whatever the init started with.
 fn take_environment(env: &[(String, String)]) {
     for (name, _) in std::env::vars_os() {
         std::env::remove_var(name);
@@ -136,20 +130,14 @@ fn fail(mut errors: File, message: &str) -> ! {
     std::process::exit(SETUP_FAILED)
 }
 
-fn helper(plan: &Plan, filter: &Filter, errors: &File) -> Result<std::convert::Infallible, String> {
-    // Nothing inside may read this process's memory or files.
-    let _ = prctl::set_dumpable(false);
+/// What the init does before it starts the program: joins the cgroups,
+/// holds the IPC namespace to its memory, enters the network namespace,
+/// starts a session of its own, and builds the filesystem.
+fn set_up(plan: &Plan) -> Result<(), String> {
     for file in &plan.cgroup_procs {
         std::fs::write(file, "0")
             .map_err(|e| format!("cannot join the cgroup {}: {e}", file.display()))?;
     }
-    unshare(
-        CloneFlags::CLONE_NEWNS
-            | CloneFlags::CLONE_NEWPID
-            | CloneFlags::CLONE_NEWIPC
-            | CloneFlags::CLONE_NEWUTS,
-    )
-    .map_err(|e| format!("cannot make the sandbox's namespaces: {e}"))?;
     // Refused to a runner that is not root (the namespace's settings are
     // its root's, a uid such a runner does not map): the watchdog counts
     // the segments there instead.
@@ -159,28 +147,18 @@ fn helper(plan: &Plan, filter: &Filter, errors: &File) -> Result<std::convert::I
     setns(&netns, CloneFlags::CLONE_NEWNET)
         .map_err(|e| format!("cannot enter the sandbox's network: {e}"))?;
     drop(netns);
-    let (status_read, status_write) =
-        nix::unistd::pipe().map_err(|e| format!("cannot make a pipe: {e}"))?;
-    // SAFETY: the helper is single-threaded (a fresh exec, or a fork of
-    // the single-threaded starter), so the child may run any code.
-    match unsafe { fork() }.map_err(|e| format!("cannot fork: {e}"))? {
-        ForkResult::Child => {
-            drop(status_read);
-            init(plan, filter, errors, File::from(status_write))
-        }
-        ForkResult::Parent { child } => {
-            drop(status_write);
-            close_stdio();
-            let _ = nix::unistd::close(errors.as_raw_fd());
-            let own = wait_raw(child);
-            let mut reported = [0u8; 4];
-            let status = match File::from(status_read).read_exact(&mut reported) {
-                Ok(()) => i32::from_ne_bytes(reported),
-                Err(_) => own,
-            };
-            mirror(status)
-        }
-    }
+    // Out of the starter's process group (and session): `kill(0, ...)` by
+    // any process inside then reaches only the sandbox's own processes,
+    // never the starter, which lives outside the PID namespace and,
+    // without root, runs as the same uid as the program.
+    super::session::leave_terminal().map_err(|e| format!("cannot start a session: {e}"))?;
+    mounts::build_root(plan)?;
+    let _ = nix::unistd::sethostname(if plan.reference {
+        super::REFERENCE_HOSTNAME
+    } else {
+        super::TARGET_HOSTNAME
+    });
+    Ok(())
 }
 
 /// System V shared memory and message queues of the sandbox's new IPC
@@ -206,28 +184,11 @@ fn limit_ipc_memory(bytes: u64) -> Result<(), String> {
     Ok(())
 }
 
-/// Pid 1 of the sandbox.
+/// Pid 1 of the sandbox, once set up: starts the program and reaps until
+/// it ends.
 fn init(plan: &Plan, filter: &Filter, errors: &File, mut status: File) -> ! {
-    let _ = prctl::set_pdeathsig(Signal::SIGKILL);
-    let _ = prctl::set_name(c"sandbox-init");
-    // Out of the helper's process group (and session): `kill(0, ...)` by
-    // any process inside then reaches only the sandbox's own processes,
-    // never the helper, which lives outside the PID namespace and, without
-    // root, runs as the same uid as the program.
-    if let Err(e) = super::session::leave_terminal() {
-        let _ = (&*errors).write_all(format!("cannot start a session: {e}").as_bytes());
-        std::process::exit(SETUP_FAILED);
-    }
-    if let Err(message) = mounts::build_root(plan) {
-        let _ = (&*errors).write_all(message.as_bytes());
-        std::process::exit(SETUP_FAILED);
-    }
-    let _ = nix::unistd::sethostname(if plan.reference {
-        super::REFERENCE_HOSTNAME
-    } else {
-        super::TARGET_HOSTNAME
-    });
-    // SAFETY: single-threaded, as above.
+    // SAFETY: the init is a fork of the single-threaded starter and
+    // starts no thread, so the child may run any code.
     let program = match unsafe { fork() } {
         Ok(ForkResult::Child) => {
             drop(status);
@@ -277,7 +238,7 @@ fn start_program(plan: &Plan, filter: &Filter) -> String {
     // the exec succeeds, and neither what the runner inherited nor another
     // target's terminal reaches the program.
     super::close_others_on_exec();
-    // The helper is a Rust program, which ignores SIGPIPE: the target
+    // The init is a Rust program, which ignores SIGPIPE: the target
     // must start with every signal at its default and none blocked. A
     // bundled reference is the runner, a Rust program too, whose runtime
     // would ignore it again at once: it keeps it ignored, so that a write
@@ -313,7 +274,7 @@ fn start_program(plan: &Plan, filter: &Filter) -> String {
     if let Err(e) = prctl::set_no_new_privs() {
         return format!("cannot set no_new_privs: {e}");
     }
-    // Last: from here on the helper's own code needs none of the refused
+    // Last: from here on the init's own code needs none of the refused
     // calls, only the exec (and the error channel's write); a bundled
     // reference runs under it as it would after the exec.
     if let Err(e) = filter.install() {
@@ -327,14 +288,14 @@ fn start_program(plan: &Plan, filter: &Filter) -> String {
             return format!("{program}: {error}");
         }
         // Without a change of uid (a runner that is not root) the process
-        // still holds the helper's capabilities, which the exec, of a
+        // still holds the init's capabilities, which the exec, of a
         // program that is not setuid, would drop.
         if let Err(e) = super::capabilities::give_up_held() {
             return format!("cannot give up the capabilities: {e}");
         }
         run_reference(program, args.get(1..).unwrap_or_default());
     }
-    // Exec with the caller's environment (the helper's, which is the
+    // Exec with the caller's environment (the init's, which is the
     // target's); the program is looked up on its PATH.
     let error = std::process::Command::new(program)
         .args(args)
@@ -351,7 +312,7 @@ fn start_program(plan: &Plan, filter: &Filter) -> String {
 /// own binary alone: a student's program never gets here.
 fn run_reference(program: &str, args: &[String]) -> ! {
     // What the exec sets: the process's name, the last part of the path
-    // it was given (at most 15 bytes), and dumpable again (the helper and
+    // it was given (at most 15 bytes), and dumpable again (the init and
     // the change of uid cleared it) for a program its uid may read.
     let name = std::path::Path::new(program)
         .file_name()
@@ -374,8 +335,8 @@ fn run_reference(program: &str, args: &[String]) -> ! {
     std::process::exit(i32::from(code))
 }
 
-/// The helper and the init keep no end of the target's pipes: the runner
-/// must see end-of-file when the program's own processes close them.
+/// The init keeps no end of the target's pipes: the runner must see
+/// end-of-file when the program's own processes close them.
 fn close_stdio() {
     if let Ok(null) = File::options().read(true).write(true).open("/dev/null") {
         for fd in 0..3 {
@@ -386,40 +347,4 @@ fn close_stdio() {
             let _ = nix::unistd::close(fd);
         }
     }
-}
-
-fn wait_raw(pid: Pid) -> i32 {
-    let mut raw = 0;
-    loop {
-        // SAFETY: waitpid with a valid pointer to an int.
-        let got = unsafe { nix::libc::waitpid(pid.as_raw(), &mut raw, 0) };
-        if got == pid.as_raw() {
-            return raw;
-        }
-        if got < 0 && nix::errno::Errno::last() != nix::errno::Errno::EINTR {
-            return 0;
-        }
-    }
-}
-
-/// Ends the helper the way the program ended: the same exit code, or
-/// killed by the same signal (without a core dump).
-fn mirror(raw: i32) -> ! {
-    use nix::libc;
-    if libc::WIFSIGNALED(raw) {
-        let number = libc::WTERMSIG(raw);
-        let _ = setrlimit(Resource::RLIMIT_CORE, 0, 0);
-        if let Ok(signal_) = Signal::try_from(number) {
-            // SAFETY: restores the default action so the signal ends us.
-            let _ = unsafe { signal(signal_, SigHandler::SigDfl) };
-            let _ = SigSet::all().thread_unblock();
-            let _ = nix::sys::signal::raise(signal_);
-        }
-        std::process::exit(128 + number);
-    }
-    std::process::exit(if libc::WIFEXITED(raw) {
-        libc::WEXITSTATUS(raw)
-    } else {
-        1
-    })
 }

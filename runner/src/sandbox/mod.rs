@@ -40,14 +40,13 @@ pub use capabilities::keep_across_exec as keep_capabilities_across_exec;
 pub use cgroup::{Breach, Cgroups};
 pub use descriptors::close_others_on_exec;
 pub use ids::IdLease;
-pub use init::{main as init_main, SUBCOMMAND};
 pub use keyring::join_fresh_session_keyring;
 pub use mounts::{HIDDEN_SYSTEM_FOLDERS, SCRATCH_FOLDERS, SYSTEM_FOLDERS};
 pub use netns::{NetNamespace, Network};
 pub use plan::{Plan, Rlimits};
 pub use seccomp::Filter as SyscallFilter;
 pub use session::leave_terminal;
-pub use starter::{fork_helper, main as starter_main, SUBCOMMAND as STARTER_SUBCOMMAND};
+pub use starter::{fork_init, main as starter_main, SUBCOMMAND as STARTER_SUBCOMMAND};
 pub use watchdog::{Budget, Watchdog};
 
 use std::sync::OnceLock;
@@ -76,6 +75,10 @@ impl Isolation {
         matches!(self, Isolation::Namespaces { .. })
     }
 }
+
+/// Processes of a sandbox that are not the program's: its init. They
+/// count in the sandbox's process limit.
+pub const OWN_PROCESSES: u64 = 1;
 
 /// The host name of a student's sandbox (its UTS namespace's own): it
 /// tells a program what the sandbox it runs in holds.

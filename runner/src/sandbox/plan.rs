@@ -1,6 +1,6 @@
-//! What the runner tells the sandbox's helper: the program, its
+//! What the runner tells the sandbox's init: the program, its
 //! environment, the folders it may see, its ids and limits. Handed over
-//! as JSON on the helper's socket.
+//! as JSON on the init's socket.
 
 use super::Cgroups;
 use crate::program::Limits;
