@@ -464,6 +464,10 @@ impl Process {
     /// inside can leave them: their lists alone name every process.
     fn members(&self) -> Vec<i32> {
         let (mut members, listed) = match &self.hold {
+            // The kernel lets a PID namespace's init be reaped only once
+            // every other process in it is gone; its pid may be anyone's
+            // by then.
+            Hold::Sandboxed(_) if self.status.is_some() => return Vec::new(),
             Hold::Sandboxed(sandboxed) => match sandboxed.cgroups.processes() {
                 Some(in_cgroups) => (Vec::new(), in_cgroups),
                 None => {
