@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # CPU cost of grading, in units of a bare Python start (`python3 -c pass`):
 #   python    one bare Python start (the unit)
+#   chat-own  what a chat-server student's program costs by itself before
+#             it serves (`python3 -c "import socket, sys"`, outside any
+#             sandbox): nine of them are the floor of a student
 #   case      one case against the bundled reference
 #             (`runner tcp-upper-server --case greeting`)
 #   student   one correct chat-server student in a class of STUDENTS
@@ -80,19 +83,21 @@ def measure(cmd):
     return tree, busy() - b, wall
 
 python = ["/usr/bin/python3", "-c", "pass"]
+chat_own = ["/usr/bin/python3", "-c", "import socket, sys"]
 def case(runner):
     return [runner, "tcp-upper-server", "--case", "greeting", "--color", "never"]
 def student(runner):
     return [runner, "grade", "tcp-chat-server", "--submissions", class_dir,
             "--file", "chat_server.py", "--addr", "127.1.1.1:8900", "--out", out]
 
-taken = {("-", "python"): []}
+taken = {("-", "python"): [], ("-", "chat-own"): []}
 for runner in runners:
     taken[(runner, "case")] = []
     taken[(runner, "student")] = []
 for _ in range(runs):
     for _ in range(3):
         taken[("-", "python")].append(measure(python))
+        taken[("-", "chat-own")].append(measure(chat_own))
     for runner in runners:
         for _ in range(3):
             taken[(runner, "case")].append(measure(case(runner)))
@@ -107,4 +112,10 @@ print(f"{'runner':34s} {'what':8s} {'tree ms':>9s} {'machine ms':>11s} {'wall ms
 for (runner, what), values in taken.items():
     tree, machine, wall = medians(values)
     print(f"{runner:34s} {what:8s} {tree:9.1f} {machine:11.1f} {wall:9.1f} {tree / unit:8.2f}")
+# A chat-server student's nine cases start its program nine times.
+own = 9 * medians(taken[("-", "chat-own")])[0]
+for runner in runners:
+    rest = medians(taken[(runner, "student")])[0] - own
+    print(f"{runner}: per student, the program's own starts {own:.1f} ms ({own / unit:.1f} pythons), "
+          f"the runner and sandbox beyond them {rest:.1f} ms ({rest / unit:.1f} pythons)")
 PY
