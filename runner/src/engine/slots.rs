@@ -2,16 +2,56 @@
 //! semaphore that every spec's (and every student's) cases share, so that
 //! running the cases of a spec side by side never starts more sandboxes
 //! than the run allows.
+//!
+//! Much of a case is waiting (a quiet window, a timeout a wrong program
+//! runs into), when its places use no CPU. Where the run chose no count
+//! itself, some places are `assured` (taken whatever the machine's load)
+//! and the others only while a CPU is idle, as `make --load-average`
+//! holds back jobs: a class of quick Python programs fills the waits,
+//! while heavier programs (a JVM start) keep the CPUs no busier than
+//! with the assured places alone.
 
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::time::Duration;
 
 /// Places for cases running at the same time.
-#[derive(Debug)]
 pub struct Slots {
-    free: Mutex<usize>,
-    freed: Condvar,
+    state: Mutex<State>,
+    changed: Condvar,
     capacity: usize,
+    /// Places taken whatever the machine's load.
+    assured: usize,
+    /// Whether a CPU is idle, asked by the load watcher, a thread started
+    /// when a case first waits with every assured place taken.
+    idle_cpu: fn() -> bool,
+    watcher: std::sync::Once,
+    /// The `Arc` these places are in, for the load watcher to hold.
+    me: Weak<Slots>,
 }
+
+#[derive(Default)]
+struct State {
+    taken: usize,
+    /// Cases waiting for a place.
+    waiting: usize,
+    /// Places beyond the assured ones that may be taken now: the load
+    /// watcher grants one at a time, while a CPU is idle.
+    granted: usize,
+}
+
+impl std::fmt::Debug for Slots {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Slots")
+            .field("capacity", &self.capacity)
+            .field("assured", &self.assured)
+            .finish()
+    }
+}
+
+/// How often the load watcher asks whether a CPU is idle, while a case
+/// waits for a place beyond the assured ones: at most this many such
+/// places are granted a second.
+const IDLE_LOOK: Duration = Duration::from_millis(10);
 
 /// One place, held until dropped.
 pub struct Slot<'a> {
@@ -19,37 +59,121 @@ pub struct Slot<'a> {
 }
 
 impl Slots {
-    /// `capacity` places (at least one).
+    /// `capacity` places (at least one), all assured.
     pub fn new(capacity: usize) -> Slots {
         let capacity = capacity.max(1);
         Slots {
-            free: Mutex::new(capacity),
-            freed: Condvar::new(),
+            state: Mutex::new(State::default()),
+            changed: Condvar::new(),
             capacity,
+            assured: capacity,
+            idle_cpu: || false,
+            watcher: std::sync::Once::new(),
+            me: Weak::new(),
         }
+    }
+
+    /// `capacity` places, of which `assured` are taken whatever the load
+    /// and the others only while a CPU of the machine is idle.
+    pub fn load_aware(assured: usize, capacity: usize) -> Arc<Slots> {
+        Slots::watched(assured, capacity, machine_has_idle_cpu)
+    }
+
+    /// As `load_aware`, with `idle_cpu` telling whether a CPU is idle,
+    /// asked by one thread of its own (no case polls the load).
+    fn watched(assured: usize, capacity: usize, idle_cpu: fn() -> bool) -> Arc<Slots> {
+        Arc::new_cyclic(|me| {
+            let mut slots = Slots::new(capacity);
+            slots.assured = assured.clamp(1, slots.capacity);
+            slots.idle_cpu = idle_cpu;
+            slots.me = me.clone();
+            slots
+        })
     }
 
     pub fn capacity(&self) -> usize {
         self.capacity
     }
 
-    /// Waits for a free place and takes it.
+    /// Waits for a free place and takes it: an assured one at once, one
+    /// beyond them once the load watcher has granted it.
     pub fn take(&self) -> Slot<'_> {
-        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
-        while *free == 0 {
-            free = self.freed.wait(free).unwrap_or_else(|e| e.into_inner());
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if state.taken < self.assured {
+                break;
+            }
+            if state.taken < self.capacity && state.granted > 0 {
+                state.granted -= 1;
+                break;
+            }
+            if state.taken < self.capacity {
+                self.watcher.call_once(|| {
+                    let (me, idle_cpu) = (self.me.clone(), self.idle_cpu);
+                    std::thread::spawn(move || watch_load(&me, idle_cpu));
+                });
+            }
+            state.waiting += 1;
+            state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+            state.waiting -= 1;
         }
-        *free -= 1;
+        state.taken += 1;
         Slot { slots: self }
     }
 }
 
 impl Drop for Slot<'_> {
     fn drop(&mut self) {
-        let mut free = self.slots.free.lock().unwrap_or_else(|e| e.into_inner());
-        *free += 1;
-        self.slots.freed.notify_one();
+        let mut state = self.slots.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.taken -= 1;
+        self.slots.changed.notify_one();
     }
+}
+
+/// The load watcher of `slots`, until they are dropped: while a case
+/// waits with every assured place taken, grants it one more place each
+/// time it sees an idle CPU.
+fn watch_load(slots: &Weak<Slots>, idle_cpu: fn() -> bool) {
+    loop {
+        std::thread::sleep(IDLE_LOOK);
+        let Some(slots) = slots.upgrade() else {
+            return;
+        };
+        let wanted = {
+            let state = slots.state.lock().unwrap_or_else(|e| e.into_inner());
+            state.waiting > 0
+                && state.granted == 0
+                && (slots.assured..slots.capacity).contains(&state.taken)
+        };
+        if wanted && idle_cpu() {
+            let mut state = slots.state.lock().unwrap_or_else(|e| e.into_inner());
+            state.granted = 1;
+            // Any waiting case may take it.
+            slots.changed.notify_one();
+        }
+    }
+}
+
+/// Whether fewer tasks are runnable on the machine than it has CPUs for
+/// the run (`/proc/loadavg`'s count of runnable tasks, the caller's own
+/// thread, which is running, left out). No answer is no.
+fn machine_has_idle_cpu() -> bool {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|text| runnable_tasks(&text))
+        .is_some_and(|runnable| runnable.saturating_sub(1) <= cpus)
+}
+
+/// The runnable tasks of `/proc/loadavg` (`0.52 0.58 0.59 3/517 12345`: 3).
+fn runnable_tasks(loadavg: &str) -> Option<usize> {
+    loadavg
+        .split_whitespace()
+        .nth(3)?
+        .split_once('/')?
+        .0
+        .parse()
+        .ok()
 }
 
 #[cfg(test)]
@@ -57,9 +181,9 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    #[test]
-    fn never_more_holders_than_places() {
-        let slots = Slots::new(3);
+    /// The most places held at once by 12 threads that each take one 50
+    /// times from `slots`; every place is back at the end.
+    fn most_held_at_once(slots: &Slots) -> usize {
         let holding = AtomicUsize::new(0);
         let most = AtomicUsize::new(0);
         std::thread::scope(|scope| {
@@ -75,8 +199,46 @@ mod tests {
                 });
             }
         });
-        assert!(most.load(Ordering::SeqCst) <= 3);
-        assert_eq!(*slots.free.lock().unwrap(), 3, "every place came back");
+        assert_eq!(
+            slots.state.lock().unwrap().taken,
+            0,
+            "every place came back"
+        );
+        most.load(Ordering::SeqCst)
+    }
+
+    #[test]
+    fn never_more_holders_than_places() {
+        assert!(most_held_at_once(&Slots::new(3)) <= 3);
+    }
+
+    #[test]
+    fn on_a_busy_machine_only_the_assured_places_are_taken() {
+        assert!(most_held_at_once(&Slots::watched(2, 6, || false)) <= 2);
+    }
+
+    #[test]
+    fn with_a_cpu_idle_every_place_is_taken_in_turn() {
+        let slots = Slots::watched(2, 6, || true);
+        let (done, taken) = std::sync::mpsc::channel();
+        // Not scoped: a taker stuck for good must not hold the test up.
+        std::thread::spawn(move || {
+            let held: Vec<Slot> = (0..6).map(|_| slots.take()).collect();
+            let _ = done.send(held.len());
+        });
+        // Four grants, one look (10 ms) apart at the least.
+        let got = taken.recv_timeout(Duration::from_secs(10));
+        assert_eq!(
+            got,
+            Ok(6),
+            "the places beyond the assured ones were never granted"
+        );
+    }
+
+    #[test]
+    fn the_runnable_tasks_are_read_from_loadavg() {
+        assert_eq!(runnable_tasks("0.52 0.58 0.59 3/517 12345\n"), Some(3));
+        assert_eq!(runnable_tasks("garbage"), None);
     }
 
     #[test]
