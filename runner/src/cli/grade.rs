@@ -54,7 +54,7 @@ pub struct GradeArgs {
 
     /// Cases run at once, across the class: students are graded side by
     /// side, and so are a student's cases, each in a sandbox of its own
-    /// [default: 8 per CPU, and up to 16 per CPU while a CPU is idle; 1
+    /// [default: 8 per CPU, and up to 16 per CPU while the machine has room; 1
     /// grades one case after another].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..1025))]
     pub jobs: Option<u64>,

@@ -6,7 +6,8 @@
 //! Much of a case is waiting (a quiet window, a timeout a wrong program
 //! runs into), when its places use no CPU. Where the run chose no count
 //! itself, some places are `assured` (taken whatever the machine's load)
-//! and the others only while a CPU is idle, as `make --load-average`
+//! and the others only while the machine has room (no task waits for a
+//! CPU, a quarter of the memory is available), as `make --load-average`
 //! holds back jobs: a class of quick Python programs fills the waits,
 //! while heavier programs (a JVM start) keep the CPUs no busier than
 //! with the assured places alone.
@@ -21,9 +22,9 @@ pub struct Slots {
     capacity: usize,
     /// Places taken whatever the machine's load.
     assured: usize,
-    /// Whether a CPU is idle, asked by the load watcher, a thread started
+    /// Whether the machine has room, asked by the load watcher, a thread started
     /// when a case first waits with every assured place taken.
-    idle_cpu: fn() -> bool,
+    has_room: fn() -> bool,
     watcher: std::sync::Once,
     /// The `Arc` these places are in, for the load watcher to hold.
     me: Weak<Slots>,
@@ -35,7 +36,7 @@ struct State {
     /// Cases waiting for a place.
     waiting: usize,
     /// Places beyond the assured ones that may be taken now: the load
-    /// watcher grants one at a time, while a CPU is idle.
+    /// watcher grants one at a time, while the machine has room.
     granted: usize,
 }
 
@@ -48,7 +49,7 @@ impl std::fmt::Debug for Slots {
     }
 }
 
-/// How often the load watcher asks whether a CPU is idle, while a case
+/// How often the load watcher asks whether the machine has room, while a case
 /// waits for a place beyond the assured ones: at most this many such
 /// places are granted a second.
 const IDLE_LOOK: Duration = Duration::from_millis(10);
@@ -67,25 +68,25 @@ impl Slots {
             changed: Condvar::new(),
             capacity,
             assured: capacity,
-            idle_cpu: || false,
+            has_room: || false,
             watcher: std::sync::Once::new(),
             me: Weak::new(),
         }
     }
 
     /// `capacity` places, of which `assured` are taken whatever the load
-    /// and the others only while a CPU of the machine is idle.
+    /// and the others only while the machine has room (`machine_has_room`).
     pub fn load_aware(assured: usize, capacity: usize) -> Arc<Slots> {
-        Slots::watched(assured, capacity, machine_has_idle_cpu)
+        Slots::watched(assured, capacity, machine_has_room)
     }
 
-    /// As `load_aware`, with `idle_cpu` telling whether a CPU is idle,
+    /// As `load_aware`, with `has_room` telling whether the machine has room,
     /// asked by one thread of its own (no case polls the load).
-    fn watched(assured: usize, capacity: usize, idle_cpu: fn() -> bool) -> Arc<Slots> {
+    fn watched(assured: usize, capacity: usize, has_room: fn() -> bool) -> Arc<Slots> {
         Arc::new_cyclic(|me| {
             let mut slots = Slots::new(capacity);
             slots.assured = assured.clamp(1, slots.capacity);
-            slots.idle_cpu = idle_cpu;
+            slots.has_room = has_room;
             slots.me = me.clone();
             slots
         })
@@ -109,8 +110,8 @@ impl Slots {
             }
             if state.taken < self.capacity {
                 self.watcher.call_once(|| {
-                    let (me, idle_cpu) = (self.me.clone(), self.idle_cpu);
-                    std::thread::spawn(move || watch_load(&me, idle_cpu));
+                    let (me, has_room) = (self.me.clone(), self.has_room);
+                    std::thread::spawn(move || watch_load(&me, has_room));
                 });
             }
             state.waiting += 1;
@@ -132,8 +133,8 @@ impl Drop for Slot<'_> {
 
 /// The load watcher of `slots`, until they are dropped: while a case
 /// waits with every assured place taken, grants it one more place each
-/// time it sees an idle CPU.
-fn watch_load(slots: &Weak<Slots>, idle_cpu: fn() -> bool) {
+/// time it sees the machine has room.
+fn watch_load(slots: &Weak<Slots>, has_room: fn() -> bool) {
     loop {
         std::thread::sleep(IDLE_LOOK);
         let Some(slots) = slots.upgrade() else {
@@ -145,7 +146,7 @@ fn watch_load(slots: &Weak<Slots>, idle_cpu: fn() -> bool) {
                 && state.granted == 0
                 && (slots.assured..slots.capacity).contains(&state.taken)
         };
-        if wanted && idle_cpu() {
+        if wanted && has_room() {
             let mut state = slots.state.lock().unwrap_or_else(|e| e.into_inner());
             state.granted = 1;
             // Any waiting case may take it.
@@ -154,15 +155,44 @@ fn watch_load(slots: &Weak<Slots>, idle_cpu: fn() -> bool) {
     }
 }
 
-/// Whether fewer tasks are runnable on the machine than it has CPUs for
-/// the run (`/proc/loadavg`'s count of runnable tasks, the caller's own
-/// thread, which is running, left out). No answer is no.
-fn machine_has_idle_cpu() -> bool {
+/// Whether the machine has room for one more case: no task waits for a
+/// CPU, and a quarter of its memory is available (a class of JVMs waiting
+/// out their timeouts holds memory, not CPU).
+fn machine_has_room() -> bool {
+    no_task_waits_for_a_cpu()
+        && std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|text| {
+                Some((
+                    meminfo_kib(&text, "MemAvailable")?,
+                    meminfo_kib(&text, "MemTotal")?,
+                ))
+            })
+            .is_some_and(|(available, total)| available >= total / 4)
+}
+
+/// Whether no task waits for a CPU: no more tasks are runnable on the
+/// machine than it has CPUs for the run (`/proc/loadavg`'s count of
+/// runnable tasks, the caller's own thread, which is running, left out).
+/// No answer is no.
+fn no_task_waits_for_a_cpu() -> bool {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     std::fs::read_to_string("/proc/loadavg")
         .ok()
         .and_then(|text| runnable_tasks(&text))
         .is_some_and(|runnable| runnable.saturating_sub(1) <= cpus)
+}
+
+/// The value of `field` in `/proc/meminfo`, in KiB (`MemTotal:  24576 kB`).
+fn meminfo_kib(meminfo: &str, field: &str) -> Option<u64> {
+    meminfo.lines().find_map(|line| {
+        line.strip_prefix(field)?
+            .strip_prefix(':')?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    })
 }
 
 /// The runnable tasks of `/proc/loadavg` (`0.52 0.58 0.59 3/517 12345`: 3).
@@ -218,7 +248,7 @@ mod tests {
     }
 
     #[test]
-    fn with_a_cpu_idle_every_place_is_taken_in_turn() {
+    fn with_room_on_the_machine_every_place_is_taken_in_turn() {
         let slots = Slots::watched(2, 6, || true);
         let (done, taken) = std::sync::mpsc::channel();
         // Not scoped: a taker stuck for good must not hold the test up.
@@ -233,6 +263,14 @@ mod tests {
             Ok(6),
             "the places beyond the assured ones were never granted"
         );
+    }
+
+    #[test]
+    fn memory_is_read_from_meminfo() {
+        let meminfo = "MemTotal:       24576000 kB\nMemFree:  100 kB\nMemAvailable:   6144000 kB\n";
+        assert_eq!(meminfo_kib(meminfo, "MemTotal"), Some(24_576_000));
+        assert_eq!(meminfo_kib(meminfo, "MemAvailable"), Some(6_144_000));
+        assert_eq!(meminfo_kib(meminfo, "Mem"), None);
     }
 
     #[test]

@@ -362,13 +362,14 @@ pub fn write_class_files(
     record::write_atomically(&out.join(record::MANIFEST_FILE), &text)
 }
 
-/// Cases run at once by default, per CPU, while a CPU is idle: beyond
-/// `JOBS_PER_CPU` per CPU, a case takes a place only while the machine
-/// has an idle CPU (see `engine::slots`). On 2 CPUs, `bench/grade-class.sh`
+/// Cases run at once by default, per CPU, while the machine has room:
+/// beyond `JOBS_PER_CPU` per CPU, a case takes a place only while no task
+/// waits for a CPU and a quarter of the memory is available (see
+/// `engine::slots`). On 2 CPUs, `bench/grade-class.sh`
 /// graded 100 chat servers in 17.1 to 20.6 s so (median 18.7 s), and in
 /// 19.8 to 21.8 s with 16 places (median 20.4 s), in the same six runs;
 /// on a machine kept busy, in 24.4 s and 23.9 s, with the same grades.
-pub const CASES_PER_CPU_WHEN_IDLE: usize = 16;
+pub const CASES_PER_CPU_WITH_ROOM: usize = 16;
 
 /// Students graded at once by default: a few per CPU.
 pub fn default_jobs() -> usize {
@@ -376,9 +377,9 @@ pub fn default_jobs() -> usize {
 }
 
 /// The places cases share by default: `JOBS_PER_CPU` per CPU whatever
-/// the load, up to `CASES_PER_CPU_WHEN_IDLE` while a CPU is idle.
+/// the load, up to `CASES_PER_CPU_WITH_ROOM` while the machine has room.
 pub fn default_case_slots() -> Arc<crate::engine::slots::Slots> {
-    crate::engine::slots::Slots::load_aware(default_jobs(), cpus() * CASES_PER_CPU_WHEN_IDLE)
+    crate::engine::slots::Slots::load_aware(default_jobs(), cpus() * CASES_PER_CPU_WITH_ROOM)
 }
 
 fn cpus() -> usize {
