@@ -437,6 +437,78 @@ fn a_killed_runners_cgroups_and_folders_are_removed_by_the_next_runner() {
     assert!(still.is_empty(), "left behind: {still:?}");
 }
 
+/// A class archive of one student whose `chat_server.py` is `source`, in
+/// `dir`.
+fn class_archive(dir: &Path, source: &str) -> PathBuf {
+    let student = dir.join("class/student-1");
+    std::fs::create_dir_all(&student).expect("mkdir");
+    std::fs::write(student.join("chat_server.py"), source).expect("write");
+    let archive = dir.join("class.tar.gz");
+    let packed = StdCommand::new("tar")
+        .arg("-czf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(dir)
+        .arg("class")
+        .status()
+        .expect("tar runs");
+    assert!(packed.success());
+    archive
+}
+
+#[test]
+fn a_killed_gradings_unpacked_class_is_removed_by_the_next_runner() {
+    // A grading of a class archive, killed while its one student's
+    // program (which never listens) is waited for.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let asleep = class_archive(dir.path(), "import time\ntime.sleep(600)\n");
+    let grade = |archive: &Path, out: &str| {
+        let mut command = StdCommand::new(assert_cmd::cargo::cargo_bin("runner"));
+        command
+            .args(["grade", "tcp-chat-server", "--case", "prints-received"])
+            .args(["--file", "chat_server.py", "--addr", "127.1.1.1:8900"])
+            .arg("--submissions")
+            .arg(archive)
+            .arg("--out")
+            .arg(dir.path().join(out))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        command
+    };
+    let mut killed = grade(&asleep, "killed").spawn().expect("runner starts");
+    let prefix = format!("runner-class-{}-", killed.id());
+    let class_folders = || -> Vec<PathBuf> {
+        std::fs::read_dir(std::env::temp_dir())
+            .expect("the temporary folder")
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+            .map(|e| e.path())
+            .collect()
+    };
+    // Until the class is unpacked and its student's program started.
+    wait_for_folders(
+        killed.id(),
+        &[std::env::temp_dir()],
+        || class_folders().iter().any(|f| f.join("export").exists()),
+        Instant::now() + Duration::from_secs(60),
+    );
+    killed.kill().expect("SIGKILL");
+    killed.wait().expect("reaped");
+    let left = class_folders();
+    // Control: a runner killed with SIGKILL has no chance to clean up.
+    assert!(!left.is_empty(), "the killed grading unpacked no class");
+
+    // The next grading removes it first.
+    let correct = std::fs::read_to_string(root().join("fixtures/python/chat_server.py"))
+        .expect("the chat server fixture");
+    let next = tempfile::tempdir().expect("temp dir");
+    let archive = class_archive(next.path(), &correct);
+    let status = grade(&archive, "next").status().expect("runner runs");
+    assert_eq!(status.code(), Some(0));
+    let still: Vec<&PathBuf> = left.iter().filter(|dir| dir.exists()).collect();
+    assert!(still.is_empty(), "left behind: {still:?}");
+}
+
 #[test]
 fn classmates_spinning_in_a_build_and_a_run_do_not_push_correct_java_servers_past_a_timeout() {
     let class = world_readable_tempdir();

@@ -11,7 +11,7 @@ mod process;
 mod procfs;
 mod recipe;
 mod sandboxed;
-mod scratch;
+pub(crate) mod scratch;
 mod sockdiag;
 mod toolchain;
 

@@ -1,5 +1,6 @@
 //! The runner's own temporary folders (a build's output, a target's HOME
-//! and staged files in the fallback), named for the runner's pid so that
+//! and staged files in the fallback, a class being graded as unpacked
+//! from its archive), named for the runner's pid so that
 //! those of a runner that no longer exists (killed with SIGKILL, or by
 //! the OOM killer, before it could remove them) are found and removed by
 //! the next runner.
@@ -13,7 +14,7 @@ use std::sync::Once;
 /// What every such folder's name starts with.
 const PREFIX: &str = "runner-";
 /// The kinds of folder, each the word after the prefix.
-const KINDS: [&str; 3] = ["build", "home", "staged"];
+const KINDS: [&str; 4] = ["build", "home", "staged", "class"];
 
 /// A new temporary folder of kind `kind` (one of KINDS), removed when
 /// dropped; the first call of a run first removes the stale ones.
@@ -85,6 +86,7 @@ mod tests {
     fn only_the_runners_names_are_read_as_runners() {
         assert_eq!(runner_pid("runner-build-123-xYz"), Some(123));
         assert_eq!(runner_pid("runner-staged-9-a"), Some(9));
+        assert_eq!(runner_pid("runner-class-77-a"), Some(77));
         assert_eq!(runner_pid("runner-other-123-a"), None);
         assert_eq!(runner_pid("runner-build-abc"), None);
     }

@@ -325,6 +325,15 @@ mod tests {
 
     #[test]
     fn a_lookup_finds_the_listener_a_connection_would_reach_and_nothing_else() {
+        // In a network of its own: in the host's, another test may bind
+        // the port just freed before the last lookup.
+        let network = crate::sandbox::NetNamespace::create().expect("a network namespace");
+        network
+            .enter(lookups_find_what_a_connection_would_reach)
+            .expect("entered");
+    }
+
+    fn lookups_find_what_a_connection_would_reach() {
         let diag = SockDiag::open().expect("a sock_diag socket");
         let exact = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let at = exact.local_addr().expect("addr");

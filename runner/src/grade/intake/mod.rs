@@ -109,10 +109,10 @@ pub fn open(
     forced: Option<Layout>,
     skip: Option<&Path>,
 ) -> Result<Class, String> {
-    let work = tempfile::Builder::new()
-        .prefix("runner-class-")
-        .tempdir()
-        .map_err(|e| format!("a temporary folder: {e}"))?;
+    // Named for the runner: a grading killed before it could remove the
+    // unpacked class has it removed by the next runner.
+    let work =
+        crate::program::scratch::folder("class").map_err(|e| format!("a temporary folder: {e}"))?;
     let shown = submissions.display();
     let mut root = if submissions.is_dir() {
         submissions.to_path_buf()
