@@ -380,14 +380,7 @@ fn a_killed_runners_cgroups_and_folders_are_removed_by_the_next_runner() {
         .spawn()
         .expect("runner starts");
     let build_folder = format!("runner-build-{}-", killed.id());
-    let build_folders = || -> Vec<PathBuf> {
-        std::fs::read_dir(std::env::temp_dir())
-            .expect("the temporary folder")
-            .flatten()
-            .filter(|e| e.file_name().to_string_lossy().starts_with(&build_folder))
-            .map(|e| e.path())
-            .collect()
-    };
+    let build_folders = || temporary_folders(&build_folder);
     // Until the runner has a build folder and a cgroup (its first cgroup
     // may be only a probe of what cgroups it can make, made before both).
     let mut watched = cgroup_tree(killed.id()).1;
@@ -437,6 +430,16 @@ fn a_killed_runners_cgroups_and_folders_are_removed_by_the_next_runner() {
     assert!(still.is_empty(), "left behind: {still:?}");
 }
 
+/// What the temporary folder holds whose name starts with `prefix`.
+fn temporary_folders(prefix: &str) -> Vec<PathBuf> {
+    std::fs::read_dir(std::env::temp_dir())
+        .expect("the temporary folder")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
+        .map(|e| e.path())
+        .collect()
+}
+
 /// A class archive of one student whose `chat_server.py` is `source`, in
 /// `dir`.
 fn class_archive(dir: &Path, source: &str) -> PathBuf {
@@ -477,14 +480,7 @@ fn a_killed_gradings_unpacked_class_is_removed_by_the_next_runner() {
     };
     let mut killed = grade(&asleep, "killed").spawn().expect("runner starts");
     let prefix = format!("runner-class-{}-", killed.id());
-    let class_folders = || -> Vec<PathBuf> {
-        std::fs::read_dir(std::env::temp_dir())
-            .expect("the temporary folder")
-            .flatten()
-            .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
-            .map(|e| e.path())
-            .collect()
-    };
+    let class_folders = || temporary_folders(&prefix);
     // Until the class is unpacked and its student's program started.
     wait_for_folders(
         killed.id(),
