@@ -366,8 +366,8 @@ pub fn write_class_files(
 /// beyond `JOBS_PER_CPU` per CPU, a case takes a place only while no task
 /// waits for a CPU and a quarter of the memory is available (see
 /// `engine::slots`). On 2 CPUs, `bench/grade-class.sh`
-/// graded 100 chat servers in 17.1 to 20.6 s so (median 18.7 s), and in
-/// 19.8 to 21.8 s with 16 places (median 20.4 s), in the same six runs;
+/// graded 100 chat servers in 17.1 to 20.6 s so (median 19.0 s), and in
+/// 19.8 to 21.8 s with 16 places (median 20.3 s), in the same eight runs;
 /// on a machine kept busy, in 24.4 s and 23.9 s, with the same grades.
 pub const CASES_PER_CPU_WITH_ROOM: usize = 16;
 
