@@ -381,17 +381,26 @@ fn a_killed_runners_cgroups_and_folders_are_removed_by_the_next_runner() {
         .expect("runner starts");
     let build_folder = format!("runner-build-{}-", killed.id());
     let build_folders = || temporary_folders(&build_folder);
-    // Until the runner has a build folder and a cgroup (its first cgroup
-    // may be only a probe of what cgroups it can make, made before both).
+    // Until the target runs: a build folder, and the cgroups of the
+    // target's own sandbox, which stay until it is stopped. The runner
+    // numbers its sandboxes' cgroups as it makes them: the first, a probe
+    // made at start, goes to the build, and is removed when the build
+    // ends; the target's come after.
+    let targets_cgroups = || {
+        cgroups_of_runner(killed.id())
+            .into_iter()
+            .filter(|folder| sandbox_number(folder) >= 2)
+            .collect::<Vec<_>>()
+    };
     let mut watched = cgroup_tree(killed.id()).1;
     watched.push(std::env::temp_dir());
     wait_for_folders(
         killed.id(),
         &watched,
-        || !cgroups_of_runner(killed.id()).is_empty() && !build_folders().is_empty(),
+        || !targets_cgroups().is_empty() && !build_folders().is_empty(),
         Instant::now() + Duration::from_secs(60),
     );
-    let mut left = cgroups_of_runner(killed.id());
+    let mut left = targets_cgroups();
     if left.is_empty() || build_folders().is_empty() {
         let _ = killed.kill();
         let output = killed.wait_with_output().expect("the runner's end");
@@ -428,6 +437,15 @@ fn a_killed_runners_cgroups_and_folders_are_removed_by_the_next_runner() {
     assert_eq!(code, 0, "{report:#}");
     let still: Vec<&PathBuf> = left.iter().filter(|dir| dir.exists()).collect();
     assert!(still.is_empty(), "left behind: {still:?}");
+}
+
+/// The number of the sandbox a runner's cgroup folder
+/// (`socket-runner-PID-N`) is for: N.
+fn sandbox_number(folder: &Path) -> u32 {
+    folder
+        .file_name()
+        .and_then(|name| name.to_str()?.rsplit('-').next()?.parse().ok())
+        .unwrap_or(0)
 }
 
 /// What the temporary folder holds whose name starts with `prefix`.
