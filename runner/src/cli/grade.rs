@@ -54,8 +54,7 @@ pub struct GradeArgs {
 
     /// Cases run at once, across the class: students are graded side by
     /// side, and so are a student's cases, each in a sandbox of its own
-    /// [default: 8 per CPU, and up to 16 per CPU while the machine has room; 1
-    /// grades one case after another].
+    /// [default: 8 per CPU; 1 grades one case after another].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..1025))]
     pub jobs: Option<u64>,
 
@@ -288,10 +287,8 @@ pub fn grade(args: &GradeArgs) -> Result<u8, UsageError> {
         );
         jobs = 1;
     }
-    grading.cases_at_once = (jobs > 1).then(|| match args.jobs {
-        Some(_) => std::sync::Arc::new(crate::engine::slots::Slots::new(jobs)),
-        None => grade::default_case_slots(),
-    });
+    grading.cases_at_once =
+        (jobs > 1).then(|| std::sync::Arc::new(crate::engine::slots::Slots::new(jobs)));
     grading.identity = crate::program::Identity::for_this_run(&args.limits.user)
         .map_err(|e| UsageError::Other(e.to_string()))?
         .map(std::sync::Arc::new);

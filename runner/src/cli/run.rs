@@ -241,7 +241,9 @@ fn run_noting(args: &RunArgs, notes: &mut Notes) -> Result<u8, UsageError> {
         env: args.limits.env.clone(),
         deadline: args.deadline.map(crate::stop::deadline_after),
         mutation: None,
-        cases_at_once: Some(crate::grade::default_case_slots()),
+        cases_at_once: Some(std::sync::Arc::new(crate::engine::slots::Slots::new(
+            crate::grade::default_jobs(),
+        ))),
     };
     crate::signals::stop_on_signals();
     crate::program::become_subreaper();

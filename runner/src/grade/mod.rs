@@ -362,26 +362,7 @@ pub fn write_class_files(
     record::write_atomically(&out.join(record::MANIFEST_FILE), &text)
 }
 
-/// Cases run at once by default, per CPU, while the machine has room:
-/// beyond `JOBS_PER_CPU` per CPU, a case takes a place only while no task
-/// waits for a CPU and a quarter of the memory is available (see
-/// `engine::slots`). On 2 CPUs, `bench/grade-class.sh`
-/// graded 100 chat servers in 17.1 to 20.6 s so (median 19.0 s), and in
-/// 19.8 to 21.8 s with 16 places (median 20.3 s), in the same eight runs;
-/// on a machine kept busy, in 24.4 s and 23.9 s, with the same grades.
-pub const CASES_PER_CPU_WITH_ROOM: usize = 16;
-
 /// Students graded at once by default: a few per CPU.
 pub fn default_jobs() -> usize {
-    cpus() * JOBS_PER_CPU
-}
-
-/// The places cases share by default: `JOBS_PER_CPU` per CPU whatever
-/// the load, up to `CASES_PER_CPU_WITH_ROOM` while the machine has room.
-pub fn default_case_slots() -> Arc<crate::engine::slots::Slots> {
-    crate::engine::slots::Slots::load_aware(default_jobs(), cpus() * CASES_PER_CPU_WITH_ROOM)
-}
-
-fn cpus() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    std::thread::available_parallelism().map_or(1, |n| n.get()) * JOBS_PER_CPU
 }
