@@ -482,7 +482,8 @@ fn a_killed_gradings_unpacked_class_is_removed_by_the_next_runner() {
     // A grading of a class archive, killed while its one student's
     // program (which never listens) is waited for.
     let dir = tempfile::tempdir().expect("temp dir");
-    let asleep = class_archive(dir.path(), "import time\ntime.sleep(600)\n");
+    // It waits for a signal that never comes (until the runner's SIGKILL).
+    let asleep = class_archive(dir.path(), "import signal\nsignal.pause()\n");
     let grade = |archive: &Path, out: &str| {
         let mut command = StdCommand::new(assert_cmd::cargo::cargo_bin("runner"));
         command

@@ -51,7 +51,7 @@ impl Leader {
                 reports,
             } => {
                 if status.is_none() {
-                    *status = reap(*pid, nix::libc::WNOHANG)?.map(|own| reported(reports, own));
+                    *status = reap_init(*pid, reports, nix::libc::WNOHANG)?;
                 }
                 Ok(*status)
             }
@@ -70,7 +70,7 @@ impl Leader {
                 if let Some(status) = status {
                     return Ok(*status);
                 }
-                *status = reap(*pid, 0)?.map(|own| reported(reports, own));
+                *status = reap_init(*pid, reports, 0)?;
             },
         }
     }
@@ -88,6 +88,11 @@ impl Leader {
             Leader::SandboxInit { .. } => Ok(()),
         }
     }
+}
+
+/// `reap` of a sandbox's init: the status it reported, if it was reaped.
+fn reap_init(pid: i32, reports: &mut File, flags: i32) -> io::Result<Option<ExitStatus>> {
+    Ok(reap(pid, flags)?.map(|own| reported(reports, own)))
 }
 
 /// The wait status a sandbox's init wrote on `reports` before it exited,

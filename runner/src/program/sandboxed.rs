@@ -95,10 +95,7 @@ impl Sandboxed {
         let (stdout, stdout_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
         let (stderr, stderr_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
         let (reports, reports_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
-        nix::fcntl::fcntl(
-            reports.as_raw_fd(),
-            nix::fcntl::FcntlArg::F_SETFL(OFlag::O_NONBLOCK),
-        )?;
+        super::set_nonblocking(&reports)?;
         let init = crate::sandbox::fork_init(&init_end, as_root).map_err(|e| {
             io::Error::new(
                 e.kind(),
